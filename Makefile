@@ -1,0 +1,47 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 0.0.0.0
+PORT ?= 8001
+
+.PHONY: run test check lint typecheck contracts compile bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make run: create the environment, compile tenants/ into output/, serve the API on :8001
+run: $(STAMP)
+	$(BIN)/ecp compile --all
+	$(BIN)/ecp serve --host $(HOST) --port $(PORT)
+
+## make compile: compile tenants/ into output/ only
+compile: $(STAMP)
+	$(BIN)/ecp compile --all
+
+## make test: create the environment and run the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## make check: lint, format check, types, layer contracts, tests
+check: lint typecheck contracts test
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,2 @@
+"""Monitoring: metric samples and alerts in an embedded SQLite store.
+"""

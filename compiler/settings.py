@@ -1,0 +1,96 @@
+"""Settings: the one explicit object every stage and shell receives.
+
+Read from an optional `ecp.toml` at the workspace root, then environment variables (ECP_*), with
+embedded defaults that need no cluster and no server. No other module reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from compiler.errors import Location, UsageError
+
+CONFIG_FILE = "ecp.toml"
+
+
+class ClusterCapacity(BaseModel):
+    """What the cluster offers; the reference's system-metrics example is the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    cpu_millicores: int = 500_000
+    memory_gib: int = 1000
+    gpu: int = 50
+    storage_tb: float = 50.0
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    root: Path = Path()
+    kubernetes_version: str = "1.33"
+    # Deploy repo: a local path (relative to root) or a URL; created on first publish when local.
+    deploy_repo: str = ".ecp/deploy-repo"
+    deploy_remote: str | None = None
+    deploy_branch: str = "main"
+    demo_deploy_repo: str = ".ecp/demo-deploy-repo"
+    consumers: tuple[Literal["argocd", "flux"], ...] = ("argocd", "flux")
+    repo_url_for_consumers: str = "https://git.example.com/platform/ecp-deploy.git"
+    git_author_name: str = "ecp-orchestrator"
+    git_author_email: str = "ecp-orchestrator@localhost"
+    database: str = ".ecp/ecp.sqlite3"
+    metrics_retention_days: int = Field(default=30, ge=1)
+    cluster: ClusterCapacity = ClusterCapacity()
+
+    @property
+    def tenants_dir(self) -> Path:
+        return self.root / "tenants"
+
+    @property
+    def demo_tenants_dir(self) -> Path:
+        return self.root / ".ecp" / "demo-tenants"
+
+    @property
+    def presets_dir(self) -> Path:
+        return self.root / "presets"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    def resolve(self, value: str) -> Path:
+        """A configured path, relative to the workspace root unless absolute."""
+        path = Path(value)
+        return path if path.is_absolute() else self.root / path
+
+    @classmethod
+    def load(cls, root: Path, **overrides: Any) -> Settings:
+        """Defaults < ecp.toml < ECP_* environment < explicit overrides."""
+        values: dict[str, Any] = {}
+        config = root / CONFIG_FILE
+        if config.is_file():
+            try:
+                values.update(tomllib.loads(config.read_text(encoding="utf-8")))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise UsageError(
+                    f"cannot parse config: {exc}", location=Location(file=str(config))
+                ) from exc
+        for name in cls.model_fields:
+            env = os.environ.get(f"ECP_{name.upper()}")
+            if env is not None and name not in ("root", "cluster", "consumers"):
+                values[name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["root"] = root
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise UsageError(
+                f"invalid setting {field}: {first['msg']}",
+                location=Location(file=str(config), field=field),
+            ) from exc
