@@ -34,10 +34,15 @@ class Settings(BaseModel):
     root: Path = Path()
     kubernetes_version: str = "1.33"
     # Deploy repo: a local path (relative to root) or a URL; created on first publish when local.
+    tenants_path: str = "tenants"
+    output_path: str = "output"
+    presets_path: str = "presets"
     deploy_repo: str = ".ecp/deploy-repo"
     deploy_remote: str | None = None
     deploy_branch: str = "main"
-    demo_deploy_repo: str = ".ecp/demo-deploy-repo"
+    # Demo mode is a sandbox: its own specs, output and deploy repo, never the production ones.
+    demo: bool = False
+    demo_root: str = ".ecp/demo"
     consumers: tuple[Literal["argocd", "flux"], ...] = ("argocd", "flux")
     repo_url_for_consumers: str = "https://git.example.com/platform/ecp-deploy.git"
     git_author_name: str = "ecp-orchestrator"
@@ -48,19 +53,37 @@ class Settings(BaseModel):
 
     @property
     def tenants_dir(self) -> Path:
-        return self.root / "tenants"
-
-    @property
-    def demo_tenants_dir(self) -> Path:
-        return self.root / ".ecp" / "demo-tenants"
+        return self.resolve(self.tenants_path)
 
     @property
     def presets_dir(self) -> Path:
-        return self.root / "presets"
+        return self.resolve(self.presets_path)
 
     @property
     def output_dir(self) -> Path:
-        return self.root / "output"
+        return self.resolve(self.output_path)
+
+    @property
+    def deploy_repo_path(self) -> Path | None:
+        """The deploy repo as a local path, or None when it is a URL."""
+        if "://" in self.deploy_repo or self.deploy_repo.startswith("git@"):
+            return None
+        return self.resolve(self.deploy_repo)
+
+    def demo_view(self) -> Settings:
+        """The same settings pointed at the demo sandbox (specs, output, deploy repo)."""
+        if self.demo:
+            return self
+        base = self.demo_root
+        return self.model_copy(
+            update={
+                "demo": True,
+                "tenants_path": f"{base}/tenants",
+                "output_path": f"{base}/output",
+                "deploy_repo": f"{base}/deploy-repo",
+                "deploy_remote": None,
+            }
+        )
 
     def resolve(self, value: str) -> Path:
         """A configured path, relative to the workspace root unless absolute."""
