@@ -144,3 +144,10 @@ class UsageError(OrchestratorError):
     code = "BAD_REQUEST"
     http_status = 400
     exit_code = 2
+
+
+class PayloadTooLarge(UsageError):
+    """A request body over the API's size limit (checked while it streams in)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
