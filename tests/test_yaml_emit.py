@@ -1,4 +1,4 @@
-"""The YAML emitter: exact round-trip under YAML 1.1 and 1.2 loaders, kubectl layout, determinism."""
+"""The YAML emitter: exact round-trip under YAML 1.1 and 1.2 loaders, kubectl layout, bytes."""
 
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ TRICKY_STRINGS = [
 PLAIN_STRINGS = [
     "200m", "512Mi", "4Gi", "nvidia.com/gpu", "ecp-ai/callbot:latest", "redis://redis-service:6379",
     "--port=8080", "-v", "ecp-ai-my-ai-service", "/health", "ClusterIP", "app.kubernetes.io/name",
-    "callbot", "한국어 텍스트", "10.0.0.1a", "v1.2.3", "a,b", "--", "x[0]", "sum(rate(x[5m]))", "yess",
-    "nope", "nbsp\xa0", "\xa0lead", "back\\slash", 'quo"te', "emoji \U0001f600",
+    "callbot", "한국어 텍스트", "10.0.0.1a", "v1.2.3", "a,b", "--", "x[0]", "sum(rate(x[5m]))",
+    "yess", "nope", "nbsp\xa0", "\xa0lead", "back\\slash", 'quo"te', "emoji \U0001f600",
 ]  # fmt: skip
 
 
@@ -107,7 +107,10 @@ def test_a_multi_line_expression_becomes_a_literal_block_at_the_right_indent() -
             {
                 "name": "callbot",
                 "rules": [
-                    {"alert": "HighLatency", "expr": "histogram_quantile(0.95,\n  sum(rate(x[5m])))\n"},
+                    {
+                        "alert": "HighLatency",
+                        "expr": "histogram_quantile(0.95,\n  sum(rate(x[5m])))\n",
+                    },
                     {"expr": "a\n\nb"},
                 ],
             }
@@ -302,7 +305,11 @@ def test_kubectl_kustomize_reads_an_emitted_deployment_back_unchanged(tmp_path: 
         dump_document({"resources": ["deployment.yaml"]}), encoding="utf-8"
     )
     result = subprocess.run(
-        [kubectl, "kustomize", str(tmp_path)], capture_output=True, text=True, timeout=60, check=True
+        [kubectl, "kustomize", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert yaml.safe_load(result.stdout) == deployment
 
@@ -328,7 +335,9 @@ documents = st.dictionaries(strings, json_values, max_size=5)
 
 @settings(max_examples=300, deadline=None)
 @given(documents)
-def test_any_json_like_document_reads_back_equal_under_yaml_1_1_and_1_2(doc: dict[str, Any]) -> None:
+def test_any_json_like_document_reads_back_equal_under_yaml_1_1_and_1_2(
+    doc: dict[str, Any],
+) -> None:
     assert_reads_back(doc)
 
 
