@@ -2,3 +2,28 @@
 
 Build aside, then swap: a reader never sees a half-written tenant folder.
 """
+
+from compiler.output.files import (
+    INDEX_FILE,
+    KUSTOMIZATION,
+    KUSTOMIZATION_FILE,
+    MANIFEST_FILE,
+    index_text,
+    read_index,
+    tenant_folders,
+    write_outputs,
+)
+from compiler.output.yaml_emit import dump_document, dump_documents
+
+__all__ = [
+    "INDEX_FILE",
+    "KUSTOMIZATION",
+    "KUSTOMIZATION_FILE",
+    "MANIFEST_FILE",
+    "dump_document",
+    "dump_documents",
+    "index_text",
+    "read_index",
+    "tenant_folders",
+    "write_outputs",
+]

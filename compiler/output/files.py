@@ -1,0 +1,93 @@
+"""Write compiled tenants to output/: build aside, then swap, so no reader sees half a tenant.
+
+Each tenant's folder is written under output/.staging-<pid>/ and renamed into place; index.json is
+replaced last, atomically. A crash leaves every tenant folder either old or new, never mixed, and
+an index that at worst lists an older hash (which the next compile simply redoes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from compiler.spec.ids import check_tenant_id
+
+INDEX_FILE = "index.json"
+MANIFEST_FILE = "manifest.yaml"
+KUSTOMIZATION_FILE = "kustomization.yaml"
+KUSTOMIZATION = (
+    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- manifest.yaml\n"
+)
+
+
+def index_text(index: Mapping[str, Any]) -> str:
+    return json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def read_index(output_dir: Path) -> dict[str, Any]:
+    """output/index.json, or an empty index when it is missing or unreadable (then all rebuild)."""
+    try:
+        data = json.loads((output_dir / INDEX_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"tenants": {}}
+    if not isinstance(data, dict) or not isinstance(data.get("tenants"), dict):
+        return {"tenants": {}}
+    return data
+
+
+def _write_file(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _write_file(tmp, text)
+    os.replace(tmp, path)
+
+
+def write_outputs(
+    output_dir: Path,
+    manifests: Mapping[str, str],
+    removed: Iterable[str],
+    index: Mapping[str, Any],
+) -> None:
+    """Swap in each tenant's folder (manifest + kustomization), drop removed ones, then the index."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = output_dir / f".staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        for tenant_id, manifest in manifests.items():
+            folder = staging / check_tenant_id(tenant_id)
+            folder.mkdir()
+            _write_file(folder / MANIFEST_FILE, manifest)
+            _write_file(folder / KUSTOMIZATION_FILE, KUSTOMIZATION)
+        for tenant_id in manifests:
+            _swap(staging / tenant_id, output_dir / tenant_id, staging)
+        for tenant_id in removed:
+            target = output_dir / check_tenant_id(tenant_id)
+            if target.is_dir():
+                trash = staging / f".old-{tenant_id}"
+                os.replace(target, trash)
+        _replace_atomically(output_dir / INDEX_FILE, index_text(index))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap(new: Path, target: Path, staging: Path) -> None:
+    if target.exists():
+        trash = staging / f".old-{target.name}"
+        os.replace(target, trash)
+    os.replace(new, target)
+
+
+def tenant_folders(output_dir: Path) -> list[str]:
+    """Tenant IDs with a folder in output/ (staging folders and files excluded)."""
+    if not output_dir.is_dir():
+        return []
+    return sorted(p.name for p in output_dir.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -1,0 +1,180 @@
+"""Tenant spec models: the reference's create-tenant body plus what a real spec needs.
+
+Strict pydantic models (unknown keys, wrong types and out-of-range values are errors), frozen, so
+later stages can hash and share them. No file I/O here: see loader.py.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from compiler.spec.ids import tenant_id_problem
+
+SERVICES: tuple[str, ...] = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
+PRESETS: tuple[str, ...] = ("micro", "small", "medium", "large")
+GPU_TYPES: tuple[str, ...] = ("t4", "v100", "l4", "a10", "a100", "h100")
+PresetName = Literal["micro", "small", "medium", "large"]
+GpuType = Literal["t4", "v100", "l4", "a10", "a100", "h100"]
+ServiceName = Literal["callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa"]
+
+# 100,000 concurrent channels per service is far beyond any single-namespace tenant; larger
+# numbers are typos (10^9) and would only produce absurd plans.
+MAX_CHANNELS = 100_000
+Channels = Annotated[StrictInt, Field(ge=0, le=MAX_CHANNELS)]
+
+_PERCENT = re.compile(r"(?P<value>\d{1,3}(\.\d{1,4})?)%")
+_DURATION = re.compile(r"(?P<value>\d+(\.\d+)?)(?P<unit>ms|s)")
+_LABEL_KEY = re.compile(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_IMAGE = re.compile(r"[a-z0-9]+([._/:@-][A-Za-z0-9_.+-]+)*")
+_HOST = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ServiceRequirements(_Strict):
+    """Concurrent channels per service; 0 (or absent) disables a service."""
+
+    callbot: Channels = 0
+    chatbot: Channels = 0
+    advisor: Channels = 0
+    stt: Channels = 0
+    tts: Channels = 0
+    ta: Channels = 0
+    qa: Channels = 0
+
+    def enabled(self) -> dict[str, int]:
+        """Requested services with a count above zero, in catalogue order."""
+        return {name: getattr(self, name) for name in SERVICES if getattr(self, name) > 0}
+
+    def given(self) -> dict[str, int]:
+        """The counts as a person wrote them (explicitly set fields only)."""
+        return {name: getattr(self, name) for name in SERVICES if name in self.model_fields_set}
+
+
+class SlaTarget(_Strict):
+    availability: StrictStr = "99.9%"
+    response_time: StrictStr = "200ms"
+    concurrent_users: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+
+    @field_validator("availability")
+    @classmethod
+    def _availability_is_a_percentage(cls, value: str) -> str:
+        match = _PERCENT.fullmatch(value)
+        if not match or not 0 < float(match["value"]) < 100:
+            raise ValueError(
+                f"availability must be a percentage above 0% and below 100%, like '99.9%' "
+                f"(got {value!r})"
+            )
+        return value
+
+    @field_validator("response_time")
+    @classmethod
+    def _response_time_is_a_duration(cls, value: str) -> str:
+        match = _DURATION.fullmatch(value)
+        if not match:
+            raise ValueError(
+                f"response_time must be a duration like '200ms' or '1.5s' (got {value!r})"
+            )
+        ms = float(match["value"]) * (1000 if match["unit"] == "s" else 1)
+        if not 1 <= ms <= 600_000:
+            raise ValueError(f"response_time must be between 1ms and 600s (got {value!r})")
+        return value
+
+    @property
+    def availability_fraction(self) -> float:
+        return float(self.availability.rstrip("%")) / 100
+
+    @property
+    def response_time_ms(self) -> float:
+        match = _DURATION.fullmatch(self.response_time)
+        assert match is not None  # checked by the validator
+        return float(match["value"]) * (1000 if match["unit"] == "s" else 1)
+
+
+class TenantSpec(_Strict):
+    """tenants/<tenant_id>.yaml."""
+
+    tenant_id: StrictStr
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    preset: PresetName | None = None
+    service_requirements: ServiceRequirements
+    sla_target: SlaTarget = SlaTarget()
+    description: Annotated[StrictStr, Field(max_length=2000)] = ""
+    gpu_type: GpuType | None = Field(
+        default=None, description="Override the catalogue's GPU type for GPU services."
+    )
+    images: dict[ServiceName, StrictStr] = Field(
+        default_factory=dict,
+        description="Per-service image overrides, e.g. {stt: 'registry.local/stt:1.4.2'}.",
+    )
+    ingress_host: StrictStr | None = Field(
+        default=None, description="Host for the optional Ingress (include_ingress)."
+    )
+    labels: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, description="Extra labels on every object."
+    )
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant_id_is_a_label(cls, value: str) -> str:
+        problem = tenant_id_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("service_requirements")
+    @classmethod
+    def _at_least_one_service(cls, value: ServiceRequirements) -> ServiceRequirements:
+        if not value.enabled():
+            raise ValueError("at least one service needs a count above 0")
+        return value
+
+    @field_validator("images")
+    @classmethod
+    def _images_are_references(cls, value: dict[str, str]) -> dict[str, str]:
+        for service, image in value.items():
+            if not _IMAGE.fullmatch(image) or len(image) > 255:
+                raise ValueError(f"images.{service}: {image!r} is not an image reference")
+        return value
+
+    @field_validator("ingress_host")
+    @classmethod
+    def _host_is_dns(cls, value: str | None) -> str | None:
+        if value is not None and (not _HOST.fullmatch(value) or len(value) > 253):
+            raise ValueError(f"{value!r} is not a DNS host name")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_are_kubernetes_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, label in value.items():
+            if not _LABEL_KEY.fullmatch(key) or key.startswith(("ecp.ai/", "app.kubernetes.io/")):
+                raise ValueError(f"label key {key!r} is invalid or reserved")
+            if not _LABEL_VALUE.fullmatch(label) or len(label) > 63:
+                raise ValueError(f"label {key}: value {label!r} is not a label value")
+        return value
+
+
+class CalculateRequest(_Strict):
+    """The calculate-resources body: requirements and SLA, optionally a preset and GPU type."""
+
+    service_requirements: ServiceRequirements
+    sla_target: SlaTarget = SlaTarget()
+    preset: PresetName | None = None
+    gpu_type: GpuType | None = None
+
+    @field_validator("service_requirements")
+    @classmethod
+    def _at_least_one_service(cls, value: ServiceRequirements) -> ServiceRequirements:
+        if not value.enabled():
+            raise ValueError("at least one service needs a count above 0")
+        return value
