@@ -1,2 +1,32 @@
 """Stage 6, publishing: commits compiled output to the deploy repo that Argo CD or Flux syncs.
+
+Input: the compiled output contract (output/index.json and output/<tenant_id>/) and Settings.
+Output: commits in the deploy repo (tenants/<id>/, argocd/, flux/) whose trailers are the
+deployment records, plus reviewer diffs of output/ between git revisions. Never imports the
+compiler's internals; only this stage writes to the deploy repo.
+
+Stable API (used by the CLI and the API service):
+    publish(settings, *, repo=None, branch=None, push=False, request_id=None) -> PublishResult
+    list_deployments(settings, tenant_id=None, *, limit=50, repo=None, branch=None)
+        -> list[DeploymentRecord]                    newest first
+    find_deployment(settings, deployment_id, *, repo=None, branch=None) -> DeploymentRecord | None
+    diff_outputs(settings, *, base=None) -> OutputDiff   output/ at a git ref vs the work tree
 """
+
+from compiler.publishing.diff import OutputDiff, TenantDiff, diff_outputs
+from compiler.publishing.history import find_deployment, list_deployments
+from compiler.publishing.publish import PublishResult, publish
+from compiler.publishing.records import DeploymentRecord, TenantChange, TenantTotals
+
+__all__ = [
+    "DeploymentRecord",
+    "OutputDiff",
+    "PublishResult",
+    "TenantChange",
+    "TenantDiff",
+    "TenantTotals",
+    "diff_outputs",
+    "find_deployment",
+    "list_deployments",
+    "publish",
+]

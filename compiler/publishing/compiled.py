@@ -1,0 +1,105 @@
+"""Reads the compiled output contract: output/index.json and output/<tenant_id>/ folders.
+
+Input: an output directory (or index.json text taken from a git tree). Output: a CompiledOutput
+whose tenant IDs are checked DNS-1123 labels, so they are safe to join into deploy-repo paths.
+Publishing relies on this contract only, never on compiler internals. Read-only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import DeploymentFailed, Location, ValidationFailed
+from compiler.publishing.records import TenantTotals
+from compiler.spec.ids import check_tenant_id
+
+INDEX_FILE = "index.json"
+MANIFEST_FILE = "manifest.yaml"
+KUSTOMIZATION_FILE = "kustomization.yaml"
+TENANT_FILES = (MANIFEST_FILE, KUSTOMIZATION_FILE)
+
+
+@dataclass(frozen=True)
+class CompiledOutput:
+    """The compiled index: one entry per tenant, as output/index.json holds it."""
+
+    compiler_version: str
+    kubernetes_version: str
+    tenants: Mapping[str, Mapping[str, Any]]
+
+    def totals(self, tenant_id: str) -> TenantTotals:
+        return totals_of(self.tenants[tenant_id])
+
+
+EMPTY_OUTPUT = CompiledOutput(compiler_version="", kubernetes_version="", tenants={})
+
+
+def parse_index(text: str | bytes, source: str) -> CompiledOutput:
+    """Parse index.json text; every tenant key must be a valid tenant ID."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DeploymentFailed(
+            f"{source} is not valid JSON ({exc}); run `ecp compile` again",
+            location=Location(file=source),
+        ) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("tenants"), dict):
+        raise DeploymentFailed(
+            f"{source} has no 'tenants' object; it is not a compiled index",
+            location=Location(file=source),
+        )
+    tenants: dict[str, Mapping[str, Any]] = {}
+    for tenant_id, entry in data["tenants"].items():
+        try:
+            check_tenant_id(tenant_id, location=Location(file=source, field="tenants"))
+        except ValidationFailed as exc:
+            raise DeploymentFailed(exc.message, details=exc.details, location=exc.location) from exc
+        if not isinstance(entry, dict):
+            raise DeploymentFailed(
+                f"{source}: entry for {tenant_id!r} is not an object",
+                location=Location(file=source, field=f"tenants.{tenant_id}"),
+            )
+        tenants[tenant_id] = entry
+    return CompiledOutput(
+        compiler_version=str(data.get("compiler_version", "")),
+        kubernetes_version=str(data.get("kubernetes_version", "")),
+        tenants=tenants,
+    )
+
+
+def read_compiled_output(output_dir: Path) -> CompiledOutput:
+    """The index of `output_dir`; an absent index means nothing was compiled yet (an error)."""
+    index = output_dir / INDEX_FILE
+    try:
+        text = index.read_bytes()
+    except FileNotFoundError as exc:
+        raise DeploymentFailed(
+            f"{index} does not exist; run `ecp compile` before publishing",
+            location=Location(file=str(index)),
+        ) from exc
+    compiled = parse_index(text, str(index))
+    for tenant_id in compiled.tenants:
+        folder = output_dir / tenant_id
+        for name in TENANT_FILES:
+            if not (folder / name).is_file():
+                raise DeploymentFailed(
+                    f"{folder / name} is missing although index.json lists {tenant_id!r}; "
+                    "run `ecp compile` again",
+                    location=Location(file=str(folder / name)),
+                )
+    return compiled
+
+
+def totals_of(entry: Mapping[str, Any]) -> TenantTotals:
+    """The reviewer-facing totals of one index entry (missing fields read as zero)."""
+    totals = entry.get("totals") or {}
+    return TenantTotals(
+        cpu=str(totals.get("cpu", "0m")),
+        memory=str(totals.get("memory", "0Mi")),
+        gpu=int(totals.get("gpu", 0) or 0),
+        monthly_cost_usd=round(float(entry.get("monthly_cost_usd", 0.0) or 0.0), 2),
+    )

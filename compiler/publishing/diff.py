@@ -1,0 +1,227 @@
+"""diff_outputs(): what a change to specs or presets does to the compiled output, for a reviewer.
+
+Input: Settings (workspace root and output dir) and a git ref of the workspace repo (default: the
+merge-base with origin/HEAD or origin/main, else HEAD). Output: an OutputDiff - per changed tenant,
+the deltas a reviewer weighs (replicas, CPU, memory, GPU, monthly cost, preset) and a unified diff
+of its manifest. Reads git objects and output/; writes nothing. Rendering lives in diff_format.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import git
+from pydantic import BaseModel, ConfigDict
+
+from compiler.errors import UsageError
+from compiler.publishing.compiled import (
+    EMPTY_OUTPUT,
+    INDEX_FILE,
+    MANIFEST_FILE,
+    CompiledOutput,
+    parse_index,
+    read_compiled_output,
+)
+from compiler.settings import Settings
+
+Scalar = str | int | float | None
+DEFAULT_BASES = ("origin/HEAD", "origin/main")
+MAX_DIFF_LINES = 400
+
+
+class FieldDelta(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    field: str
+    before: Scalar
+    after: Scalar
+    change: str | None = None  # "+1600m", "+$166.00"; None when not numeric
+
+
+class TenantDiff(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tenant_id: str
+    status: Literal["added", "changed", "removed"]
+    deltas: tuple[FieldDelta, ...]
+    manifest_diff: str
+    diff_truncated: bool = False
+
+
+class OutputDiff(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    base: str
+    base_commit: str | None
+    tenants: tuple[TenantDiff, ...]
+    unchanged: int
+
+    def count(self, status: str) -> int:
+        return sum(1 for t in self.tenants if t.status == status)
+
+
+def diff_outputs(
+    settings: Settings, *, base: str | None = None, max_diff_lines: int = MAX_DIFF_LINES
+) -> OutputDiff:
+    """Compare output/ at `base` in the workspace repo with output/ on disk now."""
+    repo = _workspace_repo(settings.root)
+    label, commit = _base_commit(repo, base)
+    rel = _relative_output(repo, settings.output_dir)
+    old = _index_at(commit, rel)
+    new = _index_on_disk(settings.output_dir)
+    tenants = []
+    for tenant_id in sorted(old.tenants.keys() | new.tenants.keys()):
+        before, after = old.tenants.get(tenant_id), new.tenants.get(tenant_id)
+        old_text = _blob_text(commit, f"{rel}/{tenant_id}/{MANIFEST_FILE}") if before else ""
+        new_text = ""
+        if after is not None:
+            new_text = (settings.output_dir / tenant_id / MANIFEST_FILE).read_text("utf-8")
+        if before == after and old_text == new_text:
+            continue
+        status: Literal["added", "changed", "removed"] = (
+            "added" if before is None else "removed" if after is None else "changed"
+        )
+        lines = list(
+            difflib.unified_diff(
+                old_text.splitlines(keepends=True),
+                new_text.splitlines(keepends=True),
+                fromfile=f"a/{rel}/{tenant_id}/{MANIFEST_FILE}",
+                tofile=f"b/{rel}/{tenant_id}/{MANIFEST_FILE}",
+            )
+        )
+        tenants.append(
+            TenantDiff(
+                tenant_id=tenant_id,
+                status=status,
+                deltas=entry_deltas(before or {}, after or {}),
+                manifest_diff="".join(_ensure_newlines(lines[:max_diff_lines])),
+                diff_truncated=len(lines) > max_diff_lines,
+            )
+        )
+    unchanged = len(old.tenants.keys() & new.tenants.keys()) - sum(
+        1 for t in tenants if t.status == "changed"
+    )
+    return OutputDiff(
+        base=label,
+        base_commit=commit.hexsha if commit is not None else None,
+        tenants=tuple(tenants),
+        unchanged=unchanged,
+    )
+
+
+def entry_deltas(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldDelta, ...]:
+    """The reviewer's deltas between two index entries; fields that did not move are left out."""
+    old_totals, new_totals = before.get("totals") or {}, after.get("totals") or {}
+    deltas = [
+        _delta("cpu", old_totals.get("cpu"), new_totals.get("cpu"),
+               old_totals.get("cpu_millicores"), new_totals.get("cpu_millicores"), _millicores),
+        _delta("memory", old_totals.get("memory"), new_totals.get("memory"),
+               old_totals.get("memory_mib"), new_totals.get("memory_mib"), _mebibytes),
+        _delta("gpu", old_totals.get("gpu"), new_totals.get("gpu"),
+               old_totals.get("gpu"), new_totals.get("gpu"), _plain),
+        _delta("monthly_cost_usd", before.get("monthly_cost_usd"), after.get("monthly_cost_usd"),
+               before.get("monthly_cost_usd"), after.get("monthly_cost_usd"), _dollars),
+        _delta("preset", before.get("preset"), after.get("preset"), None, None, _plain),
+    ]  # fmt: skip
+    old_replicas, new_replicas = before.get("replicas") or {}, after.get("replicas") or {}
+    for service in sorted(old_replicas.keys() | new_replicas.keys()):
+        old_n, new_n = old_replicas.get(service), new_replicas.get(service)
+        deltas.append(_delta(f"replicas.{service}", old_n, new_n, old_n or 0, new_n or 0, _plain))
+    return tuple(d for d in deltas if d is not None)
+
+
+def _delta(
+    field: str,
+    before: Any,
+    after: Any,
+    old_number: Any,
+    new_number: Any,
+    unit: Any,
+) -> FieldDelta | None:
+    if before == after:
+        return None
+    change = None
+    if isinstance(old_number, int | float) or isinstance(new_number, int | float):
+        change = unit((new_number or 0) - (old_number or 0))
+    return FieldDelta(field=field, before=before, after=after, change=change)
+
+
+def _plain(n: float) -> str:
+    return f"{n:+g}"
+
+
+def _millicores(n: float) -> str:
+    return f"{int(n):+d}m"
+
+
+def _mebibytes(n: float) -> str:
+    n = int(n)
+    return f"{n // 1024:+d}Gi" if n % 1024 == 0 and n else f"{n:+d}Mi"
+
+
+def _dollars(n: float) -> str:
+    return f"{'+' if n >= 0 else '-'}${abs(n):,.2f}"
+
+
+def _ensure_newlines(lines: list[str]) -> list[str]:
+    return [
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    ]
+
+
+def _workspace_repo(root: Path) -> git.Repo:
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise UsageError(f"`ecp diff` needs a git workspace; {root} is not inside one") from exc
+
+
+def _base_commit(repo: git.Repo, base: str | None) -> tuple[str, git.Commit | None]:
+    if base is not None:
+        try:
+            return base, repo.commit(base)
+        except (git.BadName, ValueError) as exc:
+            raise UsageError(f"unknown git revision {base!r} for --base") from exc
+    try:
+        head = repo.commit("HEAD")
+    except (git.BadName, ValueError):
+        return "(empty)", None  # no commit yet: everything is new
+    for candidate in DEFAULT_BASES:
+        try:
+            upstream = repo.commit(candidate)
+        except (git.BadName, ValueError):
+            continue
+        merge_bases = repo.merge_base(head, upstream)
+        if merge_bases:
+            return f"merge-base(HEAD, {candidate})", merge_bases[0]
+    return "HEAD", head
+
+
+def _relative_output(repo: git.Repo, output_dir: Path) -> str:
+    top = Path(str(repo.working_tree_dir)).resolve()
+    try:
+        return output_dir.resolve().relative_to(top).as_posix()
+    except ValueError as exc:
+        raise UsageError(f"output dir {output_dir} is outside the workspace repo {top}") from exc
+
+
+def _blob_text(commit: git.Commit | None, path: str) -> str:
+    if commit is None:
+        return ""
+    try:
+        blob = commit.tree / path
+    except KeyError:
+        return ""
+    data: bytes = blob.data_stream.read()
+    return data.decode("utf-8")
+
+
+def _index_at(commit: git.Commit | None, rel: str) -> CompiledOutput:
+    text = _blob_text(commit, f"{rel}/{INDEX_FILE}")
+    return parse_index(text, f"{rel}/{INDEX_FILE}@base") if text else EMPTY_OUTPUT
+
+
+def _index_on_disk(output_dir: Path) -> CompiledOutput:
+    if not (output_dir / INDEX_FILE).is_file():
+        return EMPTY_OUTPUT
+    return read_compiled_output(output_dir)

@@ -1,0 +1,169 @@
+"""publish(): copy compiled output into the deploy repo and commit what changed, as one record.
+
+Input: Settings (output_dir, deploy repo, branch, consumers, git author) and optional overrides.
+Output: a PublishResult naming the deployment ID, commit and tenants added/changed/removed. The
+work tree is written only under the publish lock and our in-flight marker, then exactly the changed
+paths are staged and committed, so a kill at any moment leaves the last good commit recoverable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import git
+from pydantic import BaseModel, ConfigDict
+
+from compiler.errors import UsageError
+from compiler.publishing.compiled import read_compiled_output
+from compiler.publishing.consumers import ConsumerConfig
+from compiler.publishing.deploy_repo import (
+    OWNED_PATHS,
+    RepoTarget,
+    clear_inflight,
+    head_sha,
+    identity_env,
+    locked_repo,
+    mark_inflight,
+    stage_and_commit,
+)
+from compiler.publishing.plan import PublishPlan, plan_publish
+from compiler.publishing.push import ensure_remote, push_branch
+from compiler.publishing.records import TenantChange, commit_message, deployment_id_for
+from compiler.publishing.state import load_state, save_state
+from compiler.settings import Settings
+
+_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
+# Past this many paths one pathspec per top-level folder is shorter and stages the same set.
+MAX_LISTED_PATHS = 200
+
+
+class PublishResult(BaseModel):
+    """What one publish did. `deployment_id` is None when no tenant changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    deployment_id: str | None
+    commit: str | None
+    previous_commit: str | None
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changes: tuple[TenantChange, ...] = ()
+    pushed: bool = False
+    repo: str
+    branch: str
+    recovered_from_crash: bool = False
+
+    @property
+    def committed(self) -> bool:
+        return self.commit != self.previous_commit
+
+
+def publish(
+    settings: Settings,
+    *,
+    repo: str | None = None,
+    branch: str | None = None,
+    push: bool = False,
+    request_id: str | None = None,
+) -> PublishResult:
+    """Publish settings.output_dir into the deploy repo; commit only when something changed.
+
+    `repo` overrides the configured deploy repo (a path, relative to settings.root, or a URL) and
+    must already exist; `branch` overrides settings.deploy_branch. With `push`, the branch is
+    pushed to the remote (settings.deploy_remote or the repo's origin). Raises DeployRepoError for
+    a dirty, detached, mid-rebase or conflicting repo and DeploymentFailed for a failed push.
+    """
+    target = resolve_target(settings, repo, branch)
+    config = ConsumerConfig(
+        consumers=tuple(settings.consumers),
+        repo_url=settings.repo_url_for_consumers,
+        branch=target.branch,
+    )
+    identity = identity_env(settings.git_author_name, settings.git_author_email)
+    with locked_repo(target) as locked:
+        git_repo = locked.repo
+        previous = head_sha(git_repo)
+        # Read under the lock, so a publish that waited publishes the newest compiled output.
+        compiled = read_compiled_output(settings.output_dir)
+        state, _rebuilt = load_state(git_repo, previous)
+        plan = plan_publish(compiled, settings.output_dir, state, config, _work_tree(git_repo))
+        commit = previous
+        if plan.touches_files:
+            commit = _commit_plan(git_repo, plan, request_id=request_id, identity=identity)
+        save_state(git_repo, plan.new_state.model_copy(update={"head": commit}))
+        pushed = False
+        if push:
+            ensure_remote(git_repo, target.remote_url)
+            commit = push_branch(git_repo, target.branch, identity=identity)
+            pushed = True
+    committed_tenants = bool(plan.changes) and commit != previous
+    return PublishResult(
+        deployment_id=deployment_id_for(commit) if committed_tenants and commit else None,
+        commit=commit,
+        previous_commit=previous,
+        added=plan.ids("added"),
+        changed=plan.ids("changed"),
+        removed=plan.ids("removed"),
+        changes=plan.changes,
+        pushed=pushed,
+        repo=str(target.path),
+        branch=target.branch,
+        recovered_from_crash=locked.recovered,
+    )
+
+
+def resolve_target(settings: Settings, repo: str | None, branch: str | None) -> RepoTarget:
+    """Where to publish: the configured repo (created when absent) or an explicit existing one."""
+    branch = branch or settings.deploy_branch
+    if not _BRANCH.fullmatch(branch) or ".." in branch:
+        raise UsageError(f"branch {branch!r} is not a usable git branch name")
+    location = repo if repo is not None else settings.deploy_repo
+    if _is_url(location):
+        digest = hashlib.sha256(location.encode()).hexdigest()[:16]
+        clone = settings.resolve(".ecp/deploy-clones") / digest
+        return RepoTarget(path=clone, branch=branch, remote_url=location, create=True)
+    return RepoTarget(
+        path=settings.resolve(location),
+        branch=branch,
+        remote_url=settings.deploy_remote,
+        create=repo is None,
+    )
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location or location.startswith("git@")
+
+
+def _work_tree(repo: git.Repo) -> Path:
+    return Path(str(repo.working_dir))
+
+
+def _commit_plan(
+    repo: git.Repo, plan: PublishPlan, *, request_id: str | None, identity: dict[str, str]
+) -> str:
+    work = _work_tree(repo)
+    mark_inflight(repo, "write")
+    for rel in plan.deletes:
+        target = work / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    for rel, data in plan.writes.items():
+        path = work / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    paths = sorted({*plan.writes, *plan.deletes})
+    if len(paths) > MAX_LISTED_PATHS:
+        tracked = {p.split("/", 1)[0] for p in paths}
+        paths = [p for p in OWNED_PATHS if p in tracked]
+    if plan.changes:
+        message = commit_message(plan.changes, previous=plan.previous_totals, request_id=request_id)
+    else:
+        message = "ecp publish: regenerate GitOps consumer files\n"
+    sha = stage_and_commit(repo, paths, message, identity=identity)
+    clear_inflight(repo)
+    return sha
