@@ -123,6 +123,13 @@ class DeployRepoError(DeploymentFailed):
     """The deploy repo is missing, dirty, detached or in conflict."""
 
 
+class DeploymentNotFound(OrchestratorError):
+    """No deployment with that id was recorded (the /ws/deployment stream)."""
+
+    code = "DEPLOYMENT_NOT_FOUND"
+    http_status = 404
+
+
 class MonitoringUnavailable(OrchestratorError):
     code = "MONITORING_UNAVAILABLE"
     http_status = 503
