@@ -199,7 +199,13 @@ def _error_record(exc: OrchestratorError, source: str, text: str | None) -> list
 
 def _schema_errors(findings: list[Finding], source: str) -> list[dict[str, Any]]:
     return [
-        {"file": source, "line": None, "field": f.path, "message": str(f), "code": "MANIFEST_INVALID"}
+        {
+            "file": source,
+            "line": None,
+            "field": f.path,
+            "message": str(f),
+            "code": "MANIFEST_INVALID",
+        }
         for f in findings
         if f.severity == "error"
     ]
@@ -226,7 +232,8 @@ def compile_workspace(
     manifests: dict[str, str] = {}
     entries = dict(old_entries)
     gc_was_enabled = gc.isenabled()
-    gc.disable()  # bulk phase: the collector's full scans of a growing heap cost more than they save
+    # Bulk phase: the collector's full scans of a growing heap cost more than they save.
+    gc.disable()
     try:
         for done, tenant_id in enumerate(selected, start=1):
             path = specs.get(tenant_id)
@@ -246,7 +253,9 @@ def compile_workspace(
     for tenant_id in removed:
         entries.pop(tenant_id, None)
         results.append(TenantResult(tenant_id, "stale" if check else "removed"))
-    if not check and (manifests or removed or entries != old_entries or _index_outdated(index, settings)):
+    if not check and (
+        manifests or removed or entries != old_entries or _index_outdated(index, settings)
+    ):
         write_outputs(
             output_dir,
             manifests,
@@ -294,13 +303,23 @@ def _compile_one(
     output_dir: Path,
 ) -> TenantResult:
     if path is None:
-        return TenantResult(tenant_id, "failed", errors=[{
-            "file": str(workspace.settings.tenants_dir / f"{tenant_id}.yaml"), "line": None,
-            "field": None, "message": "no such tenant spec", "code": "TENANT_NOT_FOUND",
-        }])
+        return TenantResult(
+            tenant_id,
+            "failed",
+            errors=[
+                {
+                    "file": str(workspace.settings.tenants_dir / f"{tenant_id}.yaml"),
+                    "line": None,
+                    "field": None,
+                    "message": "no such tenant spec",
+                    "code": "TENANT_NOT_FOUND",
+                }
+            ],
+        )
     source = str(path)
     text: str | None = None
     try:
+        check_tenant_id(tenant_id, location=Location(file=source, field="file name"))
         text = read_spec_text(path)
         input_hash = workspace.input_hash(text)
         folder = output_dir / tenant_id

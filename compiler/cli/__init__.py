@@ -1,9 +1,10 @@
 """The `ecp` command line: a thin click shell over the stages.
 
 Each command module registers on `cli`; errors become messages and exit codes in one place
-(`compiler.cli.app`). Exit codes: 0 ok, 1 findings or errors in what was checked, 2 bad usage.
+(`compiler.cli.app.main`). Exit codes: 0 ok, 1 findings or errors in what was checked, 2 bad usage.
 """
 
+import compiler.cli.compile_cmd  # noqa: F401 - registers its commands
 from compiler.cli.app import cli, main
 
 __all__ = ["cli", "main"]

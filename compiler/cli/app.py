@@ -1,4 +1,8 @@
-"""The click group, --root, and the single place where errors become messages and exit codes."""
+"""The click group, --root, and the single place where errors become messages and exit codes.
+
+Exit codes: 0 ok; 1 errors or findings in what was checked (or an expected failure such as a bad
+spec); 2 bad usage. No traceback reaches a user for anything they can cause.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,10 @@ from pathlib import Path
 import click
 
 from compiler import __version__
+from compiler.errors import OrchestratorError
+from compiler.settings import Settings
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,6 +33,27 @@ def cli(ctx: click.Context, root: Path) -> None:
     ctx.obj = root.resolve()
 
 
+def settings_from(ctx: click.Context, **overrides: object) -> Settings:
+    """The one Settings object a command hands to the stages (never the click context)."""
+    root = ctx.find_root().obj
+    assert isinstance(root, Path)
+    return Settings.load(root, **overrides)
+
+
 def main() -> None:
-    cli.main(prog_name="ecp")
-    sys.exit(0)
+    try:
+        code = cli.main(prog_name="ecp", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_FINDINGS)
+    except OrchestratorError as exc:
+        click.echo(f"error: {exc} [{exc.code}]", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

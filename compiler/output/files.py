@@ -20,7 +20,9 @@ INDEX_FILE = "index.json"
 MANIFEST_FILE = "manifest.yaml"
 KUSTOMIZATION_FILE = "kustomization.yaml"
 KUSTOMIZATION = (
-    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- manifest.yaml\n"
+    "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+    "kind: Kustomization\n"
+    "resources:\n- manifest.yaml\n"
 )
 
 
@@ -47,7 +49,7 @@ def _write_file(path: Path, text: str) -> None:
 def _replace_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     _write_file(tmp, text)
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def write_outputs(
@@ -56,7 +58,7 @@ def write_outputs(
     removed: Iterable[str],
     index: Mapping[str, Any],
 ) -> None:
-    """Swap in each tenant's folder (manifest + kustomization), drop removed ones, then the index."""
+    """Swap in each tenant's folder (manifest, kustomization), drop removed ones, then the index."""
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = output_dir / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -73,7 +75,7 @@ def write_outputs(
             target = output_dir / check_tenant_id(tenant_id)
             if target.is_dir():
                 trash = staging / f".old-{tenant_id}"
-                os.replace(target, trash)
+                target.replace(trash)
         _replace_atomically(output_dir / INDEX_FILE, index_text(index))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -82,8 +84,8 @@ def write_outputs(
 def _swap(new: Path, target: Path, staging: Path) -> None:
     if target.exists():
         trash = staging / f".old-{target.name}"
-        os.replace(target, trash)
-    os.replace(new, target)
+        target.replace(trash)
+    new.replace(target)
 
 
 def tenant_folders(output_dir: Path) -> list[str]:
