@@ -1,2 +1,1 @@
-"""The HTTP API (Starlette): a thin shell over the compiler, publishing and monitoring.
-"""
+"""The HTTP API (Starlette): a thin shell over the compiler, publishing and monitoring."""

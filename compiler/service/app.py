@@ -1,0 +1,90 @@
+"""The app factory: create_app(settings) -> Starlette, with every route and the one error mapper.
+
+Mounts the tenant and manifest routes, /openapi.json and /docs, /health, and the monitoring
+engineer's route modules when they are present (each exposes `routes(state) -> list[BaseRoute]`
+and may add startup/shutdown hooks to the AppState). No request logic here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from compiler import __version__
+from compiler.service import manifest_routes, tenant_routes
+from compiler.service.error_responses import EXCEPTION_HANDLERS
+from compiler.service.middleware import RequestContextMiddleware
+from compiler.service.openapi import openapi_routes
+from compiler.service.state import AppState
+from compiler.settings import Settings
+
+# Route modules owned by the monitoring work; mounted when they exist, so the API runs either way.
+OPTIONAL_ROUTE_MODULES = (
+    "compiler.service.monitoring_routes",
+    "compiler.service.ws_routes",
+    "compiler.service.metrics_routes",
+)
+
+
+def _optional_routes(state: AppState) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for name in OPTIONAL_ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise  # the module exists but something it imports does not: a real bug
+            continue
+        factory: Callable[[AppState], list[BaseRoute]] = module.routes
+        routes.extend(factory(state))
+    return routes
+
+
+async def _health(request: Request) -> Response:
+    """Liveness: the process serves HTTP (no X-Demo-Mode needed)."""
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def _root(request: Request) -> Response:
+    """Redirects to the offline API docs."""
+    return RedirectResponse("/docs")
+
+
+def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    state = AppState.from_settings(settings)
+    routes: list[BaseRoute] = [
+        *tenant_routes.routes(),
+        *manifest_routes.routes(),
+        *_optional_routes(state),
+        *(extra_routes or []),
+        Route("/health", _health, methods=["GET"]),
+        Route("/", _root, methods=["GET"], include_in_schema=False),
+    ]
+    routes.extend(openapi_routes(lambda: routes))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        for hook in state.startup:
+            await hook()
+        try:
+            yield {}
+        finally:
+            for hook in reversed(state.shutdown):
+                await hook()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        lifespan=lifespan,
+    )
+    app.state.ecp = state
+    return app

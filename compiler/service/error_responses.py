@@ -1,0 +1,109 @@
+"""The one place where failures become the reference's error body.
+
+{"error": {code, message, details, timestamp, request_id}} for OrchestratorError, Starlette's
+HTTPException (unknown route, wrong method) and anything unexpected (a 500 that never carries a
+stack trace). Input: an exception and the request's id. Output: a JSONResponse. No other logic.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from compiler.errors import OrchestratorError
+
+log = logging.getLogger("ecp.api")
+
+# HTTP statuses Starlette raises itself, named like the reference's codes.
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def utc_now() -> str:
+    """Now as ISO-8601 with a Z, to the second (the reference's timestamp format)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def error_body(
+    code: str, message: str, request_id: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details or {},
+            "timestamp": utc_now(),
+            "request_id": request_id,
+        }
+    }
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code, message, request_id, details), status_code=status, headers=headers
+    )
+
+
+def request_id_of(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "") or "")
+
+
+def orchestrator_error_response(exc: OrchestratorError, request_id: str) -> JSONResponse:
+    if exc.http_status >= 500:
+        # Operator-side failures are logged in full; the client gets the message and the id.
+        log.error("request %s failed: %s %s", request_id, exc.code, exc)
+    return error_response(exc.http_status, exc.code, exc.message, request_id, exc.details)
+
+
+def unexpected_error_response(exc: BaseException, request_id: str) -> JSONResponse:
+    log.exception("request %s: unexpected error", request_id, exc_info=exc)
+    return error_response(
+        500,
+        "INTERNAL_ERROR",
+        "internal error; quote the request_id when reporting it",
+        request_id,
+    )
+
+
+async def handle_orchestrator_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OrchestratorError)  # registered for this class only
+    return orchestrator_error_response(exc, request_id_of(request))
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # registered for this class only
+    request_id = request_id_of(request)
+    code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
+    if exc.status_code == 404:
+        message = f"no route for {request.method} {request.url.path}"
+        details: dict[str, Any] = {"path": request.url.path}
+    elif exc.status_code == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+        details = {"path": request.url.path, "method": request.method}
+    else:
+        message, details = str(exc.detail), {}
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(exc.status_code, code, message, request_id, details, headers)
+
+
+EXCEPTION_HANDLERS = {
+    OrchestratorError: handle_orchestrator_error,
+    HTTPException: handle_http_exception,
+}

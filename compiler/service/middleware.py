@@ -1,0 +1,91 @@
+"""Request context for every HTTP request: X-Request-ID, X-Demo-Mode, X-Debug, last-resort errors.
+
+A pure ASGI middleware (no response buffering): it reads the headers into scope["state"], refuses
+/api/ requests without a valid X-Demo-Mode (400), echoes X-Request-ID on every response and turns
+any exception that escaped the handlers into the reference's 500 body. Body limits: bodies.py.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from compiler.service.error_responses import error_response, unexpected_error_response
+
+# A client's request id is echoed into headers and logs: only a safe, bounded alphabet is accepted
+# (anything else could split headers or forge log lines), otherwise a fresh id is generated.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_API_PREFIX = "/api/"
+
+
+def new_request_id() -> str:
+    return f"req-{uuid.uuid4().hex[:16]}"
+
+
+def parse_flag(value: str | None) -> bool | None:
+    """'true'/'false' (any case, trimmed) to a bool; anything else to None."""
+    if value is None:
+        return None
+    return {"true": True, "false": False}.get(value.strip().lower())
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = Headers(scope=scope)
+        given = headers.get("x-request-id")
+        request_id = given if given and _REQUEST_ID.fullmatch(given) else new_request_id()
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["debug"] = parse_flag(headers.get("x-debug")) is True
+        state["started"] = started
+        state["timings"] = {}
+        response_started = False
+
+        async def send_with_context(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                out = MutableHeaders(scope=message)
+                out["X-Request-ID"] = request_id
+                if state["debug"]:
+                    elapsed = (time.perf_counter() - started) * 1000
+                    out["Server-Timing"] = f"app;dur={elapsed:.2f}"
+            await send(message)
+
+        demo = parse_flag(headers.get("x-demo-mode"))
+        if scope["path"].startswith(_API_PREFIX) and demo is None:
+            raw = headers.get("x-demo-mode")
+            message = (
+                "the X-Demo-Mode header is required (true or false)"
+                if raw is None
+                else f"X-Demo-Mode must be 'true' or 'false' (got {raw[:40]!r})"
+            )
+            response = error_response(
+                400,
+                "BAD_REQUEST",
+                message,
+                request_id,
+                {"header": "X-Demo-Mode", "allowed": ["true", "false"]},
+            )
+            await response(scope, receive, send_with_context)
+            return
+        state["demo"] = bool(demo)
+
+        try:
+            await self.app(scope, receive, send_with_context)
+        except Exception as exc:
+            if response_started:
+                raise
+            await unexpected_error_response(exc, request_id)(scope, receive, send_with_context)

@@ -1,0 +1,226 @@
+"""/openapi.json from the route table and the pydantic models, and an offline /docs page.
+
+Routes declared as ApiRoute carry their request/response models and query parameters; any other
+route (monitoring, WebSocket) is still listed with its methods and docstring. The docs page is one
+self-contained HTML file that renders /openapi.json: no CDN, no external script.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from compiler import __version__
+from compiler.service.schemas import ErrorBody
+
+_REF = "#/components/schemas/{model}"
+_ERROR_STATUSES = {
+    "400": "Malformed request or missing X-Demo-Mode",
+    "404": "Not found",
+    "409": "Conflict",
+    "412": "If-Match does not match the current ETag",
+    "413": "Body over the size limit",
+    "422": "Validation failed (details.errors lists field paths)",
+}
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    type: str = "string"
+    description: str = ""
+    default: Any = None
+    enum: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    summary: str
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    query: tuple[QueryParam, ...] = ()
+    headers: tuple[str, ...] = ()
+    response_media: str = "application/json"
+    extra_media: tuple[str, ...] = field(default=())
+
+
+class ApiRoute(Route):
+    """A Starlette Route that also describes itself for /openapi.json."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: list[str],
+        doc: RouteDoc,
+        include_in_schema: bool = True,
+    ) -> None:
+        super().__init__(path, endpoint, methods=methods, include_in_schema=include_in_schema)
+        self.doc = doc
+
+
+def _models(routes: Sequence[BaseRoute]) -> list[type[BaseModel]]:
+    found: dict[str, type[BaseModel]] = {"ErrorBody": ErrorBody}
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            for model in (route.doc.request, route.doc.response):
+                if model is not None:
+                    found[model.__name__] = model
+    return list(found.values())
+
+
+def _parameters(route: Route, doc: RouteDoc | None) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in route.param_convertors
+    ]
+    if route.path.startswith("/api/"):
+        params.append(
+            {
+                "name": "X-Demo-Mode",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string", "enum": ["true", "false"]},
+            }
+        )
+        for name in ("X-Request-ID", "X-Debug"):
+            params.append({"name": name, "in": "header", "schema": {"type": "string"}})
+    for header in doc.headers if doc else ():
+        params.append({"name": header, "in": "header", "schema": {"type": "string"}})
+    for q in doc.query if doc else ():
+        schema: dict[str, Any] = {"type": q.type}
+        if q.default is not None:
+            schema["default"] = q.default
+        if q.enum:
+            schema["enum"] = list(q.enum)
+        params.append(
+            {"name": q.name, "in": "query", "description": q.description, "schema": schema}
+        )
+    return params
+
+
+def _operation(route: Route, method: str, doc: RouteDoc | None) -> dict[str, Any]:
+    summary = doc.summary if doc else (inspect.getdoc(route.endpoint) or route.name).split("\n")[0]
+    op: dict[str, Any] = {
+        "summary": summary,
+        "operationId": f"{route.name}_{method.lower()}",
+        "parameters": _parameters(route, doc),
+    }
+    ok: dict[str, Any] = {"description": "OK"}
+    if doc and doc.response is not None:
+        content = {
+            doc.response_media: {"schema": {"$ref": _REF.format(model=doc.response.__name__)}}
+        }
+        for media in doc.extra_media:
+            content[media] = {"schema": {"type": "string"}}
+        ok["content"] = content
+    elif doc:
+        ok["content"] = {doc.response_media: {"schema": {"type": "string"}}}
+    error_ref = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}}
+    op["responses"] = {str(doc.status if doc else 200): ok} | {
+        status: {"description": text, "content": error_ref}
+        for status, text in _ERROR_STATUSES.items()
+    }
+    if doc and doc.request is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": _REF.format(model=doc.request.__name__)}}
+            },
+        }
+    return op
+
+
+def build_openapi(routes: Sequence[BaseRoute]) -> dict[str, Any]:
+    _, schemas = models_json_schema(
+        [(model, "validation") for model in _models(routes)], ref_template=_REF
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        if isinstance(route, Route) and route.include_in_schema:
+            doc = route.doc if isinstance(route, ApiRoute) else None
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                paths.setdefault(route.path, {})[method.lower()] = _operation(route, method, doc)
+        elif isinstance(route, WebSocketRoute):
+            text = (inspect.getdoc(route.endpoint) or route.name).split("\n")[0]
+            paths.setdefault(route.path, {})["get"] = {
+                "summary": f"WebSocket: {text}",
+                "operationId": f"{route.name}_websocket",
+                "responses": {"101": {"description": "Switching Protocols (WebSocket)"}},
+            }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ECP-AI Orchestrator API",
+            "version": __version__,
+            "description": "Implements the ECP-AI Kubernetes Orchestrator API reference v1.51.",
+        },
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": schemas.get("$defs", {})},
+    }
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ECP-AI Orchestrator API</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
+h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+.op{border:1px solid #ddd;border-radius:4px;margin:.6em 0;padding:.5em .8em}
+.m{display:inline-block;min-width:5em;font-weight:bold;text-transform:uppercase}
+.get{color:#0a6}.post{color:#06c}.put{color:#b70}.delete{color:#c22}
+pre{background:#f6f6f6;padding:.6em;overflow:auto;max-height:30em}
+details>summary{cursor:pointer}
+</style></head><body>
+<h1>ECP-AI Orchestrator API</h1>
+<p>Every route and schema from <a href="/openapi.json">/openapi.json</a>. Served offline.</p>
+<div id="ops">Loading /openapi.json ...</div><h2>Schemas</h2><div id="schemas"></div>
+<script>
+function el(tag, cls, text){const e=document.createElement(tag);
+  if(cls)e.className=cls;if(text!==undefined)e.textContent=text;return e;}
+fetch('/openapi.json').then(r=>r.json()).then(spec=>{
+  const ops=document.getElementById('ops');ops.textContent='';
+  for(const [path,methods] of Object.entries(spec.paths)){
+    for(const [method,op] of Object.entries(methods)){
+      const box=el('div','op');box.appendChild(el('span','m '+method,method));
+      box.appendChild(el('code','',path));box.appendChild(el('span','',' \u2014 '+op.summary));
+      const d=el('details');d.appendChild(el('summary','','parameters and responses'));
+      d.appendChild(el('pre','',JSON.stringify(
+        {parameters:op.parameters,requestBody:op.requestBody,responses:op.responses},null,2)));
+      box.appendChild(d);ops.appendChild(box);}}
+  const sc=document.getElementById('schemas');
+  for(const [name,schema] of Object.entries(spec.components.schemas)){
+    const d=el('details','op');d.appendChild(el('summary','',name));
+    d.appendChild(el('pre','',JSON.stringify(schema,null,2)));sc.appendChild(d);}
+}).catch(e=>{document.getElementById('ops').textContent='cannot load /openapi.json: '+e;});
+</script></body></html>
+"""
+
+
+def openapi_routes(get_routes: Callable[[], Sequence[BaseRoute]]) -> list[BaseRoute]:
+    """/openapi.json and /docs; the document is built once, on first request."""
+    built: list[dict[str, Any]] = []
+
+    async def openapi_json(request: Request) -> Response:
+        """The OpenAPI 3.1 document of this API."""
+        if not built:
+            built.append(build_openapi(get_routes()))
+        return JSONResponse(built[0])
+
+    async def docs(request: Request) -> Response:
+        """Human-readable API docs, rendered from /openapi.json without any CDN."""
+        return HTMLResponse(_DOCS_PAGE)
+
+    return [
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+    ]

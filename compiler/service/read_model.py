@@ -1,0 +1,223 @@
+"""The API's in-memory view of one workspace (real or demo): specs, compiled index, spec dates.
+
+Input: the files the compiler and the spec writer leave (tenants/*.yaml, output/index.json,
+output/<id>/manifest.yaml) and the workspace's git history. Output: cheap lookups for the read
+endpoints. It is a cache, never a second truth: each file is re-read when its mtime or size
+changes, and writers call `forget` after a write. No sizing, no rendering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compiler.catalogue import PRESET_FILES, Catalogue, load_catalogue
+from compiler.service.workspace_git import SpecDates, file_dates, git_spec_dates, is_git_workspace
+from compiler.settings import Settings
+from compiler.spec.ids import tenant_id_problem
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FileKey = tuple[int, int]  # (mtime_ns, size)
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    text: str
+    etag: str  # quoted sha256 of the bytes, as an HTTP ETag
+    key: _FileKey
+
+
+@dataclass(frozen=True)
+class ObjectView:
+    """One document of a compiled manifest, as the detail and deployment-status answers show it."""
+
+    kind: str
+    name: str
+    service: str | None = None  # for Deployments/StatefulSets: the ecp.ai/service label
+    replicas: int | None = None
+    image: str | None = None
+    requests: Mapping[str, Any] = field(default_factory=dict)
+    limits: Mapping[str, Any] = field(default_factory=dict)
+
+
+def etag_of(data: bytes) -> str:
+    return f'"{hashlib.sha256(data).hexdigest()}"'
+
+
+def _key(stat: os.stat_result) -> _FileKey:
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _object_views(manifest_text: str) -> list[ObjectView]:
+    out = []
+    for doc in yaml.load_all(manifest_text, Loader=_Loader):
+        if not isinstance(doc, dict):
+            continue
+        meta = doc.get("metadata") or {}
+        kind, name = str(doc.get("kind", "")), str(meta.get("name", ""))
+        if kind not in ("Deployment", "StatefulSet"):
+            out.append(ObjectView(kind=kind, name=name))
+            continue
+        spec = doc.get("spec") or {}
+        containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}]
+        first = containers[0] if isinstance(containers[0], dict) else {}
+        resources = first.get("resources") or {}
+        labels = meta.get("labels") or {}
+        out.append(
+            ObjectView(
+                kind=kind,
+                name=name,
+                service=str(labels.get("ecp.ai/service") or name),
+                replicas=int(spec.get("replicas", 1) or 0),
+                image=first.get("image"),
+                requests=resources.get("requests") or {},
+                limits=resources.get("limits") or {},
+            )
+        )
+    return out
+
+
+class TenantReadModel:
+    """Cached reads of one workspace; safe to call from the event loop and worker threads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._index_key: _FileKey | None = None
+        self._index: dict[str, Mapping[str, Any]] = {}
+        self._dir_key: _FileKey | None = None
+        self._spec_mtimes: dict[str, float] = {}
+        self._specs: dict[str, SpecFile] = {}
+        self._dates: dict[str, SpecDates] | None = None
+        self._git: bool | None = None
+        self._objects: dict[str, tuple[str, list[ObjectView]]] = {}
+        self._catalogue: tuple[tuple[_FileKey, ...], Catalogue] | None = None
+
+    # --- presets ----------------------------------------------------------------------------
+
+    def catalogue(self) -> Catalogue:
+        """presets/ as a Catalogue, re-loaded only when one of its files changed."""
+        folder = self.settings.presets_dir
+        keys = []
+        for name in PRESET_FILES:
+            try:
+                keys.append(_key((folder / name).stat()))
+            except FileNotFoundError:
+                keys.append((0, 0))
+        cached = self._catalogue
+        if cached is not None and cached[0] == tuple(keys):
+            return cached[1]
+        catalogue = load_catalogue(folder)
+        self._catalogue = (tuple(keys), catalogue)
+        return catalogue
+
+    # --- compiled index ---------------------------------------------------------------------
+
+    def index(self) -> Mapping[str, Mapping[str, Any]]:
+        """output/index.json's tenants, re-read only when the file changed."""
+        path = self.settings.output_dir / "index.json"
+        try:
+            key = _key(path.stat())
+        except FileNotFoundError:
+            return {}
+        if key != self._index_key:
+            try:
+                data = json.loads(path.read_bytes())
+                tenants = data.get("tenants", {}) if isinstance(data, dict) else {}
+            except (OSError, ValueError):
+                return self._index  # mid-replace or broken: keep the last good view
+            with self._lock:
+                self._index, self._index_key = dict(tenants), key
+        return self._index
+
+    def objects(self, tenant_id: str, manifest_sha256: str) -> list[ObjectView]:
+        """The compiled manifest's documents, parsed once per manifest_sha256."""
+        cached = self._objects.get(tenant_id)
+        if cached is not None and cached[0] == manifest_sha256:
+            return cached[1]
+        path = self.settings.output_dir / tenant_id / "manifest.yaml"
+        try:
+            views = _object_views(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            return []
+        self._objects[tenant_id] = (manifest_sha256, views)
+        return views
+
+    # --- specs ------------------------------------------------------------------------------
+
+    def spec_ids(self) -> list[str]:
+        """Tenant IDs with a spec file, sorted; the folder is rescanned only when it changed."""
+        folder = self.settings.tenants_dir
+        try:
+            key = _key(folder.stat())
+        except FileNotFoundError:
+            return []
+        if key != self._dir_key:
+            mtimes: dict[str, float] = {}
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    stem = entry.name[: -len(".yaml")]
+                    if entry.name.endswith(".yaml") and tenant_id_problem(stem) is None:
+                        mtimes[stem] = entry.stat().st_mtime
+            with self._lock:
+                self._spec_mtimes = dict(sorted(mtimes.items()))
+                self._dir_key = key
+        return list(self._spec_mtimes)
+
+    def spec_file(self, tenant_id: str) -> SpecFile | None:
+        path = self.settings.tenants_dir / f"{tenant_id}.yaml"
+        try:
+            key = _key(path.stat())
+        except FileNotFoundError:
+            return None
+        cached = self._specs.get(tenant_id)
+        if cached is not None and cached.key == key:
+            return cached
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        spec = SpecFile(text=data.decode("utf-8", errors="replace"), etag=etag_of(data), key=key)
+        self._specs[tenant_id] = spec
+        return spec
+
+    # --- dates ------------------------------------------------------------------------------
+
+    def dates(self, tenant_id: str) -> SpecDates | None:
+        """created_at / updated_at from git history (file mtime when not a git workspace)."""
+        if self._git is None:
+            self._git = is_git_workspace(self.settings)
+        if not self._git:
+            return file_dates(self.settings.tenants_dir / f"{tenant_id}.yaml")
+        if self._dates is None:
+            loaded = git_spec_dates(self.settings)
+            with self._lock:
+                self._dates = loaded
+        return self._dates.get(tenant_id)
+
+    def is_git(self) -> bool:
+        if self._git is None:
+            self._git = is_git_workspace(self.settings)
+        return self._git
+
+    def forget(self, tenant_id: str, committed_at: str | None = None) -> None:
+        """After a write: drop cached spec bytes; record the new commit date when there is one."""
+        with self._lock:
+            self._specs.pop(tenant_id, None)
+            self._dir_key = None
+            if self._dates is not None and committed_at is not None:
+                old = self._dates.get(tenant_id)
+                created = old.created_at if old else committed_at
+                self._dates[tenant_id] = SpecDates(created_at=created, updated_at=committed_at)
+
+
+def spec_path_in(settings: Settings, tenant_id: str) -> Path:
+    return settings.tenants_dir / f"{tenant_id}.yaml"

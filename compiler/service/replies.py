@@ -1,0 +1,54 @@
+"""Successful responses: a response model to JSON, with X-Debug timings and explanations.
+
+Input: the request (for its debug flag and timings) and a response model. Output: a Response.
+Timings are recorded by handlers with `timed(request, "phase")`; nothing here computes results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+def debug_enabled(request: Request) -> bool:
+    return bool(getattr(request.state, "debug", False))
+
+
+@contextmanager
+def timed(request: Request, phase: str) -> Iterator[None]:
+    """Record how long `phase` took, in ms, for the X-Debug answer."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings = getattr(request.state, "timings", None)
+        if isinstance(timings, dict):
+            timings[phase] = round((time.perf_counter() - started) * 1000, 3)
+
+
+def debug_info(request: Request, **extra: Any) -> dict[str, Any] | None:
+    """The `debug` member of an answer when X-Debug: true, else None (and left out)."""
+    if not debug_enabled(request):
+        return None
+    started = getattr(request.state, "started", None)
+    total = round((time.perf_counter() - started) * 1000, 3) if started else None
+    return {
+        "request_id": getattr(request.state, "request_id", None),
+        "timings_ms": {**getattr(request.state, "timings", {}), "total": total},
+        **extra,
+    }
+
+
+def json_reply(
+    model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """The model as JSON; None members named `debug` are left out, everything else kept."""
+    exclude = {"debug"} if getattr(model, "debug", None) is None else None
+    body = model.model_dump_json(exclude=exclude)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")

@@ -1,0 +1,88 @@
+"""The app's state: settings, one Workspace per sandbox (real, demo), and lifespan hooks.
+
+Held by the Starlette app (app.state.ecp), never at module level. Other route modules (monitoring,
+WebSocket, metrics) receive this object and may register startup/shutdown hooks on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from compiler.service.ledger import DeploymentLedger
+from compiler.service.read_model import TenantReadModel
+from compiler.settings import Settings
+from compiler.validating.validate import ManifestValidator
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Workspace:
+    """One sandbox: its settings, the lock that serialises its writes, and its read model.
+
+    The lock is a threading lock because writes (git, compile, publish) run in worker threads.
+    `in_flight` names the tenants whose write (compile + publish) has not finished yet;
+    `failed` those whose spec was accepted but whose last publish failed.
+    """
+
+    settings: Settings
+    read: TenantReadModel
+    ledger: DeploymentLedger
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: set[str] = field(default_factory=set)
+    deleting: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)  # tenant -> last publish error
+
+    @classmethod
+    def of(cls, settings: Settings) -> Workspace:
+        return cls(
+            settings=settings, read=TenantReadModel(settings), ledger=DeploymentLedger(settings)
+        )
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    real: Workspace
+    demo: Workspace
+    startup: list[Hook] = field(default_factory=list)
+    shutdown: list[Hook] = field(default_factory=list)
+    _validator: ManifestValidator | None = None
+    _validator_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def validator(self) -> ManifestValidator:
+        """One validator for the app's life: it compiles each kind's schema once, then reuses it."""
+        with self._validator_lock:
+            if self._validator is None:
+                self._validator = ManifestValidator(self.settings.kubernetes_version)
+            return self._validator
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppState:
+        return cls(
+            settings=settings,
+            real=Workspace.of(settings),
+            demo=Workspace.of(settings.demo_view()),
+        )
+
+    def workspace(self, demo: bool) -> Workspace:
+        return self.demo if demo else self.real
+
+
+def app_state(request: Request) -> AppState:
+    state = request.app.state.ecp
+    assert isinstance(state, AppState)  # set by create_app
+    return state
+
+
+def workspace_for(request: Request) -> Workspace:
+    """The sandbox the request's X-Demo-Mode selects (checked by the middleware)."""
+    return app_state(request).workspace(bool(getattr(request.state, "demo", False)))
+
+
+def is_demo(request: Request) -> bool:
+    return bool(getattr(request.state, "demo", False))

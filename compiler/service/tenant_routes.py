@@ -1,0 +1,263 @@
+"""Tenant management endpoints: list, detail, create, update, delete, calculate-resources.
+
+Thin handlers: parse the request (bodies.py), call the write flow in a worker thread
+(tenant_writes.py) or the read views (tenant_views.py), answer with a response model. Sizing is
+the sizing stage's; nothing here computes a number of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from compiler.errors import InvalidPreset, ValidationFailed
+from compiler.service import tenant_writes
+from compiler.service.bodies import (
+    query_bool,
+    query_choice,
+    query_int,
+    read_json_object,
+    validate_model,
+)
+from compiler.service.error_responses import request_id_of
+from compiler.service.openapi import ApiRoute, QueryParam, RouteDoc
+from compiler.service.read_model import TenantReadModel
+from compiler.service.replies import debug_enabled, debug_info, json_reply, timed
+from compiler.service.schemas import (
+    TENANT_STATUSES,
+    CalculateResult,
+    DeleteResult,
+    Resources,
+    TenantDetail,
+    TenantList,
+    TenantUpdate,
+    TenantWriteResult,
+)
+from compiler.service.state import is_demo, workspace_for
+from compiler.service.tenant_views import ListQuery, list_tenants, quota_of, tenant_detail
+from compiler.sizing import calculate, plan_tenant
+from compiler.spec.ids import check_tenant_id
+from compiler.spec.loader import spec_from_mapping
+from compiler.spec.models import PRESETS, CalculateRequest, TenantSpec
+
+MAX_PAGE = 1000
+# The reference's delete answer; namespace deletion waits for pods to terminate after the sync.
+DELETE_MESSAGE = "테넌트 삭제가 시작되었습니다"
+DELETE_ESTIMATE = "5-10 minutes"
+
+
+def _tenant_id(request: Request) -> str:
+    return check_tenant_id(request.path_params["tenant_id"])
+
+
+def _estimated(read: TenantReadModel, entry: Mapping[str, Any]) -> tuple[Resources, str, str]:
+    resources = quota_of(entry, read.catalogue())
+    tier = read.catalogue().tiers.get(str(entry.get("preset", "")))
+    deployment_time = tier.deployment_time if tier is not None else "unknown"
+    return resources, str(entry.get("estimated_cost", "")), deployment_time
+
+
+def _explanation(read: TenantReadModel, spec: TenantSpec) -> list[str]:
+    return list(plan_tenant(spec, read.catalogue(), explain=True).explanation)
+
+
+async def get_tenants(request: Request) -> Response:
+    query = ListQuery(
+        skip=query_int(request, "skip", 0, 0, 10**9),
+        limit=query_int(request, "limit", 100, 1, MAX_PAGE),
+        preset=query_choice(request, "preset", PRESETS, error=InvalidPreset),
+        status=query_choice(request, "status", TENANT_STATUSES),
+    )
+    with timed(request, "list"):
+        answer = list_tenants(workspace_for(request), query, is_demo(request))
+    return json_reply(answer)
+
+
+async def get_tenant(request: Request) -> Response:
+    tenant_id = _tenant_id(request)
+    ws = workspace_for(request)
+    with timed(request, "detail"):
+        record = ws.ledger.latest(tenant_id)
+        detail = tenant_detail(
+            ws, tenant_id, is_demo(request), record.deployment_id if record else None
+        )
+    spec_file = ws.read.spec_file(tenant_id)
+    headers = {"ETag": spec_file.etag} if spec_file else {}
+    if debug_enabled(request):
+        detail = detail.model_copy(update={"debug": debug_info(request)})
+    return json_reply(detail, headers=headers)
+
+
+async def create_tenant(request: Request) -> Response:
+    ws = workspace_for(request)
+    body = await read_json_object(request)
+    with timed(request, "create"):
+        outcome = await run_in_threadpool(
+            tenant_writes.create_tenant, ws, body, request_id_of(request)
+        )
+    resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
+    debug = None
+    if debug_enabled(request):
+        debug = debug_info(request, explanation=_explanation(ws.read, spec_from_mapping(body)))
+    answer = TenantWriteResult(
+        tenant_id=outcome.tenant_id,
+        status="pending",
+        deployment_id=outcome.deployment_id,
+        estimated_resources=resources,
+        estimated_cost=cost,
+        deployment_time=deployment_time,
+        created_at=outcome.at,
+        debug=debug,
+    )
+    spec_file = ws.read.spec_file(outcome.tenant_id)
+    headers = {"Location": f"/api/v1/tenants/{outcome.tenant_id}"}
+    if spec_file:
+        headers["ETag"] = spec_file.etag
+    return json_reply(answer, status=201, headers=headers)
+
+
+async def update_tenant(request: Request) -> Response:
+    tenant_id = _tenant_id(request)
+    ws = workspace_for(request)
+    update = validate_model(TenantUpdate, await read_json_object(request))
+    if update.tenant_id is not None and update.tenant_id != tenant_id:
+        raise ValidationFailed(
+            f"tenant_id {update.tenant_id!r} differs from the path's {tenant_id!r}; "
+            "a tenant cannot be renamed",
+            details={"field": "tenant_id"},
+        )
+    patch = update.model_dump(exclude_unset=True, exclude={"tenant_id"})
+    with timed(request, "update"):
+        outcome = await run_in_threadpool(
+            tenant_writes.update_tenant,
+            ws,
+            tenant_id,
+            patch,
+            request.headers.get("if-match"),
+            request_id_of(request),
+        )
+    resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
+    answer = TenantWriteResult(
+        tenant_id=tenant_id,
+        status="pending",
+        deployment_id=outcome.deployment_id,
+        estimated_resources=resources,
+        estimated_cost=cost,
+        deployment_time=deployment_time,
+        updated_at=outcome.at,
+        debug=debug_info(request, changed=outcome.changed),
+    )
+    spec_file = ws.read.spec_file(tenant_id)
+    return json_reply(answer, headers={"ETag": spec_file.etag} if spec_file else None)
+
+
+async def delete_tenant(request: Request) -> Response:
+    tenant_id = _tenant_id(request)
+    ws = workspace_for(request)
+    force = query_bool(request, "force", False)
+    with timed(request, "delete"):
+        outcome = await run_in_threadpool(
+            tenant_writes.delete_tenant,
+            ws,
+            tenant_id,
+            force,
+            request.headers.get("if-match"),
+            request_id_of(request),
+        )
+    return json_reply(
+        DeleteResult(
+            message=DELETE_MESSAGE,
+            deletion_id=outcome.deployment_id,
+            estimated_time=DELETE_ESTIMATE,
+            tenant_id=tenant_id,
+        )
+    )
+
+
+async def calculate_resources(request: Request) -> Response:
+    ws = workspace_for(request)
+    calc_request = validate_model(CalculateRequest, await read_json_object(request))
+    with timed(request, "calculate"):
+        result = calculate(calc_request, ws.read.catalogue(), explain=debug_enabled(request))
+    body = result.to_response()
+    if debug_enabled(request):
+        body["debug"] = debug_info(request, explanation=result.explanation)
+    return json_reply(CalculateResult.model_validate(body))
+
+
+_TENANT_QUERY = (
+    QueryParam("skip", "integer", "Items to skip", 0),
+    QueryParam("limit", "integer", "Items to return (at most 1000)", 100),
+    QueryParam("preset", description="Preset filter", enum=PRESETS),
+    QueryParam("status", description="Status filter", enum=TENANT_STATUSES),
+)
+
+
+def routes() -> list[BaseRoute]:
+    # The reference's paths end in "/"; the bare form answers too (hidden from the schema).
+    collection: list[BaseRoute] = []
+    for path, listed in (("/api/v1/tenants/", True), ("/api/v1/tenants", False)):
+        collection.append(
+            ApiRoute(
+                path,
+                get_tenants,
+                methods=["GET"],
+                doc=RouteDoc("List tenants", response=TenantList, query=_TENANT_QUERY),
+                include_in_schema=listed,
+            )
+        )
+        collection.append(
+            ApiRoute(
+                path,
+                create_tenant,
+                methods=["POST"],
+                doc=RouteDoc(
+                    "Create a tenant", request=TenantSpec, response=TenantWriteResult, status=201
+                ),
+                include_in_schema=listed,
+            )
+        )
+    return [
+        *collection,
+        ApiRoute(
+            "/api/v1/tenants/calculate-resources",
+            calculate_resources,
+            methods=["POST"],
+            doc=RouteDoc("Calculate resources", request=CalculateRequest, response=CalculateResult),
+        ),
+        ApiRoute(
+            "/api/v1/tenants/{tenant_id}",
+            get_tenant,
+            methods=["GET"],
+            doc=RouteDoc(
+                "Get tenant details (ETag: the spec's content hash)", response=TenantDetail
+            ),
+        ),
+        ApiRoute(
+            "/api/v1/tenants/{tenant_id}",
+            update_tenant,
+            methods=["PUT"],
+            doc=RouteDoc(
+                "Update a tenant (partial; comments in the spec survive)",
+                request=TenantUpdate,
+                response=TenantWriteResult,
+                headers=("If-Match",),
+            ),
+        ),
+        ApiRoute(
+            "/api/v1/tenants/{tenant_id}",
+            delete_tenant,
+            methods=["DELETE"],
+            doc=RouteDoc(
+                "Delete a tenant",
+                response=DeleteResult,
+                headers=("If-Match",),
+                query=(QueryParam("force", "boolean", "Delete even while publishing", False),),
+            ),
+        ),
+    ]
