@@ -163,7 +163,7 @@ def test_uncommitted_edits_in_the_deploy_repo_stop_publish_and_are_named(
     edited = deploy(settings) / "tenants" / "acme" / "manifest.yaml"
     edited.write_text("hand edit\n")
     write_output(settings.output_dir, {**TWO, "acme": {"callbot": 9}})
-    with pytest.raises(DeployRepoError, match="uncommitted changes.*tenants/acme/manifest.yaml"):
+    with pytest.raises(DeployRepoError, match=r"uncommitted changes.*tenants/acme/manifest\.yaml"):
         publish(settings)
     assert edited.read_text() == "hand edit\n"
 
