@@ -15,7 +15,15 @@ from pathlib import Path
 from compiler.publishing.compiled import read_compiled_output
 from compiler.settings import Settings
 
-KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- manifest.yaml\n"
+KUSTOMIZATION = "\n".join(
+    [
+        "apiVersion: kustomize.config.k8s.io/v1beta1",
+        "kind: Kustomization",
+        "resources:",
+        "- manifest.yaml",
+        "",
+    ]
+)
 CPU_PER_REPLICA_M = 500
 MEMORY_PER_REPLICA_MIB = 1024
 GPU_SERVICES = ("stt", "tts")
