@@ -1,2 +1,12 @@
-"""Monitoring: metric samples and alerts in an embedded SQLite store.
+"""Monitoring: metric samples and alerts in an embedded SQLite store, live events, demo data.
+
+Stage modules: samples (request bodies -> rows), store (SQLite), alerts (rules with hysteresis),
+broadcast (bounded fan-out), demo (synthetic series), system (capacity vs quotas), exposition
+(Prometheus), service (what the API shell holds). May import compiler.spec, settings, errors and
+alerting; never compiler.service or compiler.cli.
 """
+
+from compiler.monitoring.service import MonitoringService
+from compiler.monitoring.space import MonitoringQuery, MonitoringSpace
+
+__all__ = ["MonitoringQuery", "MonitoringService", "MonitoringSpace"]

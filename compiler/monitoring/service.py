@@ -1,0 +1,112 @@
+"""MonitoringService: the store, alert engine, hub and gauges the API shell holds for its life.
+
+For app.py (the API shell):
+    service = MonitoringService(settings)          # in the lifespan, before serving
+    app.state.monitoring = service
+    task = asyncio.create_task(service.maintain_forever())   # retention + downsampling
+    ...; task.cancel(); service.close()             # at shutdown
+Routes then call service.space(demo) (blocking: from a worker thread). Stores open lazily, so an
+unwritable database path surfaces as 503 MONITORING_UNAVAILABLE on use, not as a failed start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from compiler.alerting import AlertRules, load_alert_rules
+from compiler.errors import OrchestratorError
+from compiler.monitoring.alerts import AlertEngine
+from compiler.monitoring.broadcast import Hub
+from compiler.monitoring.deployments import DeploymentFeed
+from compiler.monitoring.exposition import Exposition
+from compiler.monitoring.space import MonitoringSpace
+from compiler.monitoring.store import MetricsStore
+from compiler.monitoring.system import system_metrics
+from compiler.settings import Settings
+
+log = logging.getLogger("ecp.monitoring")
+DAY_MS = 86_400_000
+# Raw samples are kept 48 h: the default 24 h query at 1m resolution always reads raw data.
+RAW_HOURS = 48
+REPORTING_WINDOW_MS = 10 * 60_000  # "active": sent metrics in the last ten minutes
+
+
+class MonitoringService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rules: AlertRules | None = None,
+        raw_hours: int = RAW_HOURS,
+        max_queue: int = 256,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings.model_copy(update={"demo": False}) if settings.demo else settings
+        self.rules = rules if rules is not None else load_alert_rules(settings.presets_dir)
+        self.raw_hours = raw_hours
+        self.clock = clock
+        self.hub = Hub(max_queue=max_queue)
+        self.exposition = Exposition()
+        self._spaces: dict[str, MonitoringSpace] = {}
+        self._lock = threading.Lock()
+        self.deployments = DeploymentFeed(lambda: self.space(False).store, self.hub, clock)
+
+    def space(self, demo: bool) -> MonitoringSpace:
+        """The real workspace's space, or the demo sandbox's (its own database file)."""
+        name = "demo" if demo else "real"
+        with self._lock:
+            space = self._spaces.get(name)
+            if space is None:
+                settings = self.settings.demo_view() if demo else self.settings
+                path = settings.resolve(
+                    f"{settings.demo_root}/ecp.sqlite3" if demo else settings.database
+                )
+                space = MonitoringSpace(
+                    name,
+                    settings,
+                    MetricsStore(path),
+                    AlertEngine(self.rules),
+                    self.hub,
+                    None if demo else self.exposition,
+                    self.clock,
+                )
+                self._spaces[name] = space
+        return space
+
+    def system(self, demo: bool) -> dict[str, Any]:
+        space = self.space(demo)
+        reporting = space.store.reporting_tenants(space.now_ms() - REPORTING_WINDOW_MS)
+        return system_metrics(space.settings, reporting)
+
+    def maintain(self) -> dict[str, dict[str, int]]:
+        """Retention and downsampling on every open space."""
+        with self._lock:
+            spaces = list(self._spaces.values())
+        now = int(self.clock() * 1000)
+        return {
+            space.name: space.store.maintain(
+                now,
+                retention_ms=self.settings.metrics_retention_days * DAY_MS,
+                raw_ms=self.raw_hours * 3_600_000,
+            )
+            for space in spaces
+        }
+
+    async def maintain_forever(self, every_s: float = 3600.0) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.maintain)
+            except OrchestratorError as exc:
+                log.warning("monitoring maintenance failed: %s", exc)
+            await asyncio.sleep(every_s)
+
+    def close(self) -> None:
+        with self._lock:
+            for space in self._spaces.values():
+                space.store.close()
+            self._spaces.clear()

@@ -1,0 +1,315 @@
+"""The reference's three WebSocket streams: live metrics, deployment progress, alerts.
+
+/ws/monitoring/{tenant_id}   client sends {action: "subscribe", metrics: [...], interval: ms};
+                             the server pushes {timestamp, tenant_id, metrics} at that interval.
+/ws/deployment/{id}          {deployment_id, status, progress, phase, message} until it ends,
+                             then a normal close (1000).
+/ws/alerts/{tenant_id}       every new alert as it fires.
+Demo sandbox: `?demo=true` (browsers cannot set X-Demo-Mode on a WebSocket) or the header.
+Any bad input gets one error frame in the reference's error body, then a close with code
+4000 + the HTTP status (4400, 4404, 4422, 4503); a client too slow for its alerts is closed 1013.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from compiler.errors import (
+    DeploymentNotFound,
+    MonitoringUnavailable,
+    OrchestratorError,
+    UsageError,
+    ValidationFailed,
+)
+from compiler.monitoring import MonitoringService, MonitoringSpace
+from compiler.monitoring.broadcast import Overflowed, Subscription
+from compiler.monitoring.deployments import check_deployment_id, is_terminal, topic_for
+from compiler.monitoring.space import BY_SHORT
+from compiler.service.error_responses import error_body
+from compiler.service.middleware import new_request_id, parse_flag
+from compiler.service.monitoring_routes import monitoring_service
+from compiler.service.state import AppState
+
+CLOSE_NORMAL = 1000
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455 registry: the server is overloaded (a slow consumer)
+MIN_INTERVAL_MS = 250  # below this a browser tab is not watching, it is polling a database
+MAX_INTERVAL_MS = 3_600_000
+DEFAULT_INTERVAL_MS = 5000  # the reference's example
+DEPLOYMENT_POLL_S = 2.0  # how often a running deployment's resolver is asked again
+MAX_FRAME_CHARS = 4096  # client messages are small JSON commands
+_CLOSED = object()
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    metrics: tuple[str, ...]
+    interval_s: float
+
+
+def _request_id(ws: WebSocket) -> str:
+    given = ws.headers.get("x-request-id", "")
+    return given if given.isascii() and given.isalnum() and len(given) <= 64 else new_request_id()
+
+
+def _demo(ws: WebSocket) -> bool:
+    raw = ws.query_params.get("demo") or ws.headers.get("x-demo-mode") or "false"
+    flag = parse_flag(raw)
+    if flag is None:
+        raise ValidationFailed(
+            "demo must be 'true' or 'false'", details={"field": "query.demo", "value": raw[:40]}
+        )
+    return flag
+
+
+def parse_command(frame: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """A client frame as a JSON object whose `action` is one of `allowed`."""
+    if not isinstance(frame, str) or len(frame) > MAX_FRAME_CHARS:
+        raise UsageError(
+            f"messages must be JSON text frames of at most {MAX_FRAME_CHARS} characters",
+            details={"field": "message"},
+        )
+    try:
+        message = json.loads(frame)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"message is not valid JSON: {exc}", details={"field": "message"}) from exc
+    if not isinstance(message, dict) or message.get("action") not in allowed:
+        raise ValidationFailed(
+            f"message must be an object with action one of {', '.join(allowed)}",
+            details={"field": "action", "allowed": list(allowed)},
+        )
+    return message
+
+
+def parse_subscribe(message: dict[str, Any]) -> Subscribe:
+    unknown = sorted(set(message) - {"action", "metrics", "interval"})
+    if unknown:
+        raise ValidationFailed(f"{unknown[0]}: unknown field", details={"field": unknown[0]})
+    names = message.get("metrics", ["cpu", "memory", "gpu"])
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ValidationFailed(
+            "metrics must be a non-empty list of names", details={"field": "metrics"}
+        )
+    shorts: list[str] = []
+    for name in names:
+        expanded = ["network_in", "network_out"] if name == "network" else [name]
+        for short in expanded:
+            if short not in BY_SHORT:
+                raise ValidationFailed(
+                    f"metrics: unknown metric {name[:40]!r}",
+                    details={"field": "metrics", "allowed": [*BY_SHORT, "network"]},
+                )
+            if short not in shorts:
+                shorts.append(short)
+    interval = message.get("interval", DEFAULT_INTERVAL_MS)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int | float)
+        or not MIN_INTERVAL_MS <= interval <= MAX_INTERVAL_MS
+    ):
+        raise ValidationFailed(
+            f"interval must be milliseconds from {MIN_INTERVAL_MS} to {MAX_INTERVAL_MS}",
+            details={"field": "interval"},
+        )
+    return Subscribe(tuple(shorts), interval / 1000)
+
+
+async def _read_frames(ws: WebSocket, inbox: asyncio.Queue[object]) -> None:
+    """Client frames into `inbox` (bounded: a flooding client waits), then _CLOSED."""
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            await inbox.put(text if text is not None else message.get("bytes"))
+    finally:
+        await inbox.put(_CLOSED)
+
+
+async def _fail(ws: WebSocket, exc: OrchestratorError, request_id: str) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        if ws.client_state == WebSocketState.CONNECTED:
+            await ws.send_json(error_body(exc.code, exc.message, request_id, exc.details))
+            await ws.close(code=4000 + exc.http_status, reason=exc.code)
+
+
+class Streams:
+    def __init__(self, service: MonitoringService) -> None:
+        self.service = service
+
+    async def _run(
+        self, ws: WebSocket, body: Callable[[str, asyncio.Queue[object]], Awaitable[None]]
+    ) -> None:
+        """Accept, run `body` with the client's frames, turn errors into an error frame + close."""
+        request_id = _request_id(ws)
+        await ws.accept()
+        inbox: asyncio.Queue[object] = asyncio.Queue(maxsize=16)
+        reader = asyncio.create_task(_read_frames(ws, inbox))
+        try:
+            await body(request_id, inbox)
+        except OrchestratorError as exc:
+            await _fail(ws, exc, request_id)
+        except (WebSocketDisconnect, OSError):
+            pass  # the client went away; there is no one left to tell
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await reader
+
+    async def _tenant(self, ws: WebSocket) -> tuple[MonitoringSpace, str]:
+        space = self.service.space(_demo(ws))
+        tenant = await run_in_threadpool(space.require_tenant, ws.path_params["tenant_id"])
+        return space, tenant
+
+    async def monitoring(self, ws: WebSocket) -> None:
+        async def body(request_id: str, inbox: asyncio.Queue[object]) -> None:
+            space, tenant = await self._tenant(ws)
+            loop = asyncio.get_running_loop()
+            subscription: Subscribe | None = None
+            due = 0.0
+            while True:
+                timeout = None if subscription is None else max(0.0, due - loop.time())
+                try:
+                    frame = await asyncio.wait_for(inbox.get(), timeout)
+                except TimeoutError:
+                    assert subscription is not None  # a timeout needs a subscription
+                    update = await run_in_threadpool(space.latest, tenant, subscription.metrics)
+                    await ws.send_json(update)
+                    # A slow send does not build a backlog: the next push is one interval on.
+                    due = max(due + subscription.interval_s, loop.time())
+                    continue
+                if frame is _CLOSED:
+                    return
+                command = parse_command(frame, ("subscribe", "unsubscribe", "ping"))
+                if command["action"] == "subscribe":
+                    subscription, due = parse_subscribe(command), loop.time()
+                elif command["action"] == "unsubscribe":
+                    subscription = None
+                    await ws.send_json({"action": "unsubscribed", "tenant_id": tenant})
+                else:
+                    await ws.send_json({"action": "pong"})
+
+        await self._run(ws, body)
+
+    async def _relay(
+        self,
+        ws: WebSocket,
+        inbox: asyncio.Queue[object],
+        subscription: Subscription,
+        poll: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
+    ) -> None:
+        """Forward hub events; answer pings; stop on close, a terminal event or an overflow."""
+        frame_task: asyncio.Task[object] = asyncio.create_task(inbox.get())
+        event_task: asyncio.Task[dict[str, Any]] = asyncio.create_task(subscription.get())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    {frame_task, event_task},
+                    timeout=DEPLOYMENT_POLL_S if poll else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                events: list[dict[str, Any]] = []
+                if frame_task in done:
+                    frame = frame_task.result()
+                    if frame is _CLOSED:
+                        return
+                    parse_command(frame, ("ping",))
+                    await ws.send_json({"action": "pong"})
+                    frame_task = asyncio.create_task(inbox.get())
+                if event_task in done:
+                    try:
+                        events.append(event_task.result())
+                    except Overflowed as exc:
+                        raise _SlowConsumer(exc.dropped) from exc
+                    event_task = asyncio.create_task(subscription.get())
+                if not done and poll is not None:
+                    polled = await poll()
+                    events.extend([polled] if polled is not None else [])
+                for event in events:
+                    await ws.send_json(event)
+                    if is_terminal(event):
+                        await ws.close(code=CLOSE_NORMAL)
+                        return
+        finally:
+            frame_task.cancel()
+            event_task.cancel()
+            subscription.close()
+
+    async def alerts(self, ws: WebSocket) -> None:
+        async def body(request_id: str, inbox: asyncio.Queue[object]) -> None:
+            space, tenant = await self._tenant(ws)
+            subscription = space.hub.subscribe(space.alerts_topic(tenant))
+            try:
+                await self._relay(ws, inbox, subscription)
+            except _SlowConsumer as exc:
+                await _close_slow(ws, exc.dropped, request_id, f"/api/v1/tenants/{tenant}/alerts")
+
+        await self._run(ws, body)
+
+    async def deployment(self, ws: WebSocket) -> None:
+        async def body(request_id: str, inbox: asyncio.Queue[object]) -> None:
+            deployment_id = check_deployment_id(ws.path_params["deployment_id"])
+            feed = self.service.deployments
+            # Subscribe before reading the latest state, so no update falls in between.
+            subscription = self.service.hub.subscribe(topic_for(deployment_id))
+            last = await run_in_threadpool(feed.latest, deployment_id)
+            if last is None:
+                subscription.close()
+                raise DeploymentNotFound(
+                    f"deployment {deployment_id} is not known",
+                    details={"deployment_id": deployment_id},
+                )
+            await ws.send_json(last)
+            if is_terminal(last):
+                subscription.close()
+                await ws.close(code=CLOSE_NORMAL)
+                return
+
+            async def poll() -> dict[str, Any] | None:
+                nonlocal last
+                current = await run_in_threadpool(feed.latest, deployment_id)
+                if current is None or current == last:
+                    return None
+                last = current
+                return current
+
+            try:
+                await self._relay(ws, inbox, subscription, poll)
+            except _SlowConsumer as exc:
+                await _close_slow(ws, exc.dropped, request_id, f"/ws/deployment/{deployment_id}")
+
+        await self._run(ws, body)
+
+
+class _SlowConsumer(Exception):
+    def __init__(self, dropped: int) -> None:
+        super().__init__(dropped)
+        self.dropped = dropped
+
+
+async def _close_slow(ws: WebSocket, dropped: int, request_id: str, where: str) -> None:
+    exc = MonitoringUnavailable(
+        f"this connection fell behind and missed {dropped} messages; reconnect and read {where}",
+        details={"dropped": dropped, "recover_from": where},
+    )
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await ws.send_json(error_body(exc.code, exc.message, request_id, exc.details))
+        await ws.close(code=CLOSE_TRY_AGAIN_LATER, reason="slow consumer")
+
+
+def routes(state: AppState) -> list[BaseRoute]:
+    streams = Streams(monitoring_service(state))
+    return [
+        WebSocketRoute("/ws/monitoring/{tenant_id}", streams.monitoring),
+        WebSocketRoute("/ws/deployment/{deployment_id}", streams.deployment),
+        WebSocketRoute("/ws/alerts/{tenant_id}", streams.alerts),
+    ]
