@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from compiler import __version__
 from compiler.service import manifest_routes, tenant_routes
 from compiler.service.error_responses import EXCEPTION_HANDLERS
+from compiler.service.metrics_routes import RequestMetricsMiddleware
 from compiler.service.middleware import RequestContextMiddleware
 from compiler.service.openapi import openapi_routes
 from compiler.service.state import AppState
@@ -82,7 +83,8 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestContextMiddleware)],
+        # Request metrics sit inside the request context, so they see the final status code.
+        middleware=[Middleware(RequestContextMiddleware), Middleware(RequestMetricsMiddleware)],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         lifespan=lifespan,
     )

@@ -138,17 +138,23 @@ class TenantDetail(_Response):
 
 
 class TenantWriteResult(_Response):
-    """POST answers created_at; PUT answers updated_at."""
-
     tenant_id: str
     status: TenantStatus
-    deployment_id: str | None
+    deployment_id: str | None = Field(
+        description="The publish commit, dep-<sha>; null if no change"
+    )
     estimated_resources: Resources
     estimated_cost: str
     deployment_time: str
-    created_at: str | None = None
-    updated_at: str | None = None
     debug: dict[str, Any] | None = None
+
+
+class TenantCreated(TenantWriteResult):
+    created_at: str
+
+
+class TenantUpdated(TenantWriteResult):
+    updated_at: str
 
 
 class DeleteResult(_Response):

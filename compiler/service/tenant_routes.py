@@ -36,7 +36,8 @@ from compiler.service.schemas import (
     TenantDetail,
     TenantList,
     TenantUpdate,
-    TenantWriteResult,
+    TenantCreated,
+    TenantUpdated,
 )
 from compiler.service.state import is_demo, workspace_for
 from compiler.service.tenant_views import ListQuery, list_tenants, quota_of, tenant_detail
@@ -104,7 +105,7 @@ async def create_tenant(request: Request) -> Response:
     debug = None
     if debug_enabled(request):
         debug = debug_info(request, explanation=_explanation(ws.read, spec_from_mapping(body)))
-    answer = TenantWriteResult(
+    answer = TenantCreated(
         tenant_id=outcome.tenant_id,
         status="pending",
         deployment_id=outcome.deployment_id,
@@ -142,7 +143,7 @@ async def update_tenant(request: Request) -> Response:
             request_id_of(request),
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
-    answer = TenantWriteResult(
+    answer = TenantUpdated(
         tenant_id=tenant_id,
         status="pending",
         deployment_id=outcome.deployment_id,
@@ -217,7 +218,7 @@ def routes() -> list[BaseRoute]:
                 create_tenant,
                 methods=["POST"],
                 doc=RouteDoc(
-                    "Create a tenant", request=TenantSpec, response=TenantWriteResult, status=201
+                    "Create a tenant", request=TenantSpec, response=TenantCreated, status=201
                 ),
                 include_in_schema=listed,
             )
@@ -245,7 +246,7 @@ def routes() -> list[BaseRoute]:
             doc=RouteDoc(
                 "Update a tenant (partial; comments in the spec survive)",
                 request=TenantUpdate,
-                response=TenantWriteResult,
+                response=TenantUpdated,
                 headers=("If-Match",),
             ),
         ),

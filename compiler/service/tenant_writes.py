@@ -87,10 +87,12 @@ def _error_class(code: str) -> type[OrchestratorError]:
     return OrchestratorError
 
 
-def _compile(ws: Workspace, tenant_id: str) -> Mapping[str, Any]:
+def _compile(ws: Workspace, tenant_id: str, removing: bool) -> Mapping[str, Any]:
     """Compile one tenant; its index entry, or its first compile error raised with all of them."""
     report = compile_workspace(ws.settings, [tenant_id])
     for result in report.results:
+        if removing:
+            continue  # the pipeline reports the missing spec and removes the tenant's output
         if result.tenant_id == tenant_id and result.status == "failed" and result.errors:
             first = result.errors[0]
             cls = _error_class(str(first.get("code", "")))
@@ -127,7 +129,7 @@ def _apply(
     else:
         _write_atomically(path, text)
     try:
-        entry = _compile(ws, tenant_id)
+        entry = _compile(ws, tenant_id, removing=text is None)
     except BaseException:
         _restore(path, old)
         compile_workspace(ws.settings, [tenant_id])
