@@ -24,7 +24,8 @@ from compiler.publishing.deploy_repo import (
 
 REMOTE = "origin"
 NETWORK_TIMEOUT_S = 120.0
-_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "stale info", "[remote rejected]")
+# What git prints on stderr when the remote branch moved under us (as opposed to a network error).
+_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "Updates were rejected")
 
 
 def ensure_remote(repo: git.Repo, remote_url: str | None) -> str:
@@ -62,7 +63,7 @@ def push_branch(
     for attempt in range(attempts):
         try:
             run_git(
-                repo, "push", "--porcelain", REMOTE, f"HEAD:refs/heads/{branch}",
+                repo, "push", REMOTE, f"HEAD:refs/heads/{branch}",
                 timeout=NETWORK_TIMEOUT_S,
             )  # fmt: skip
             sha = head_sha(repo)
