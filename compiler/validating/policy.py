@@ -84,6 +84,8 @@ def run_policy(objects: Sequence[Any], context: PolicyContext) -> list[Finding]:
     findings: list[Finding] = []
     for doc_index, obj in enumerate(objects):
         if not isinstance(obj, Mapping) or kind_of(obj) is None:
+            continue  # the schema check reports documents that are not objects
+        if not isinstance(obj.get("apiVersion"), str):
             continue
         for object_rule in OBJECT_RULES:
             for path, message in object_rule.check(obj, index):
