@@ -103,6 +103,21 @@ def locked_repo(target: RepoTarget) -> Iterator[LockedRepo]:
 
 
 def _open_or_create(target: RepoTarget) -> git.Repo:
+    if not target.create:
+        return _open_or_init(target)
+    # Creating happens before the repo (and so its lock file) exists: serialise it beside the
+    # repo, or a second publish would open a .git that the first is still initialising.
+    target.path.parent.mkdir(parents=True, exist_ok=True)
+    init_lock = target.path.parent / f".{target.path.name}.ecp-init.lock"
+    with init_lock.open("a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            return _open_or_init(target)
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _open_or_init(target: RepoTarget) -> git.Repo:
     path = target.path
     if (path / ".git").exists():
         try:
@@ -126,7 +141,6 @@ def _open_or_create(target: RepoTarget) -> git.Repo:
     path.mkdir(parents=True, exist_ok=True)
     if target.remote_url:
         return _clone(target)
-    # `git init` is safe to repeat, so two first publishes racing here both end up with one repo.
     return git.Repo.init(path, initial_branch=target.branch)
 
 
