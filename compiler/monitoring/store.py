@@ -120,8 +120,8 @@ class MetricsStore:
     def _failures(self, action: str) -> Iterator[None]:
         try:
             yield
-        except sqlite3.Error as exc:
-            # The path is ours (settings), not a secret; the sqlite message says locked/readonly.
+        except (sqlite3.Error, OSError) as exc:
+            # The path is ours (settings), not a secret; the message says locked/readonly/missing.
             raise MonitoringUnavailable(
                 f"monitoring store cannot {action}: {exc}",
                 details={"database": str(self.path), "reason": str(exc)},
@@ -131,13 +131,16 @@ class MetricsStore:
     def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
         with self._failures(action), self._write_lock:
             conn = self._writer
+            # IMMEDIATE takes the write lock up front: a locked database fails here, before
+            # anything of the batch is written.
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def close(self) -> None:
         for conn in self._connections:
