@@ -33,10 +33,10 @@ from compiler.service.schemas import (
     CalculateResult,
     DeleteResult,
     Resources,
+    TenantCreated,
     TenantDetail,
     TenantList,
     TenantUpdate,
-    TenantCreated,
     TenantUpdated,
 )
 from compiler.service.state import is_demo, workspace_for

@@ -1,0 +1,139 @@
+"""A real API server for the tests: a temp workspace (git repo) and `ecp serve` in a subprocess.
+
+`make_workspace` copies the repo's presets/ and a few shipped tenants into a fresh folder, commits
+them and compiles; `running_server` starts uvicorn through the real CLI on a free loopback port and
+stops it afterwards. Test modules import the fixtures they need from here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_TENANTS = ("my-ai-service", "shop-chat-lite")
+STARTUP_TIMEOUT_S = 30.0
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=60
+    )
+    return done.stdout
+
+
+def make_workspace(root: Path, tenants: tuple[str, ...] = SHIPPED_TENANTS) -> Path:
+    """presets/ and `tenants` from this repo in a new git repo at `root`, compiled."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "presets", root / "presets")
+    (root / "tenants").mkdir()
+    for tenant_id in tenants:
+        shutil.copy(REPO / "tenants" / f"{tenant_id}.yaml", root / "tenants")
+    (root / ".gitignore").write_text("output/\n.ecp/\n", encoding="utf-8")
+    git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "add", "--all")
+    git(root, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "seed")
+    ecp(root, "compile", "--all")
+    return root
+
+
+def ecp(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from compiler.cli import main; main()", "--root", str(root), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    root: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1"
+
+
+@contextmanager
+def running_server(root: Path) -> Iterator[LiveServer]:
+    """`ecp --root ROOT serve` on a free port, until the block ends."""
+    port = free_port()
+    log = (root.parent / f"server-{port}.log").open("w", encoding="utf-8")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from compiler.cli import main; main()",
+            "--root",
+            str(root),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    server = LiveServer(root, port)
+    try:
+        _wait_until_up(server, process)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()
+
+
+def _wait_until_up(server: LiveServer, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}; see its log")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not start in time")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server per test module, on its own workspace."""
+    root = make_workspace(tmp_path_factory.mktemp("api") / "workspace")
+    with running_server(root) as server:
+        yield server

@@ -1,0 +1,281 @@
+"""Tenant endpoints against a real uvicorn server, driven through the SDK (and httpx for headers)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from api_server import LiveServer, ecp, git, make_workspace, running_server
+from ecp_orchestrator import (
+    ECPClient,
+    PreconditionFailedError,
+    TenantAlreadyExistsError,
+    TenantNotFoundError,
+    ValidationError,
+)
+
+# The reference's request examples (v1.51), verbatim.
+CREATE_BODY = {
+    "tenant_id": "my-ai-service",
+    "name": "내 AI 서비스",
+    "preset": "medium",
+    "service_requirements": {"callbot": 50, "chatbot": 100, "advisor": 25, "stt": 30, "tts": 30},
+    "sla_target": {"availability": "99.9%", "response_time": "200ms", "concurrent_users": 200},
+    "description": "내 AI 서비스 설명",
+}
+UPDATE_BODY = {
+    "name": "수정된 서비스 이름",
+    "service_requirements": {"callbot": 75, "chatbot": 150},
+    "sla_target": {"availability": "99.95%", "response_time": "150ms"},
+}
+CALCULATE_BODY = {
+    "service_requirements": {"callbot": 100, "chatbot": 200, "advisor": 50},
+    "sla_target": {"availability": "99.9%", "response_time": "150ms"},
+}
+COMMENTED_SPEC = """\
+# Owned by the retail team; ask #retail-ops before changing the SLA.
+tenant_id: commented
+name: Commented tenant   # shown in the console
+service_requirements:
+  # chat traffic peaks on Mondays
+  chatbot: 20
+sla_target:
+  availability: "99.5%"
+  response_time: 300ms
+description: keeps its comments
+"""
+RESOURCE_KEYS = {"cpu", "memory", "gpu", "storage"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = make_workspace(tmp_path_factory.mktemp("tenants") / "ws", tenants=("shop-chat-lite",))
+    (root / "tenants" / "commented.yaml").write_text(COMMENTED_SPEC, encoding="utf-8")
+    git(root, "add", "tenants/commented.yaml")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@l", "commit", "-qm", "commented spec")
+    with running_server(root) as live:
+        yield live
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[ECPClient]:
+    with ECPClient(base_url=server.api, is_demo=False) as sdk:
+        yield sdk
+
+
+def test_the_reference_create_example_answers_the_reference_shape(
+    server: LiveServer, client: ECPClient
+) -> None:
+    created = client.create_tenant(CREATE_BODY, request_id="req-create-example")
+    assert set(created) == {
+        "tenant_id",
+        "status",
+        "deployment_id",
+        "estimated_resources",
+        "estimated_cost",
+        "deployment_time",
+        "created_at",
+    }
+    assert created["tenant_id"] == "my-ai-service"
+    assert created["status"] == "pending"
+    assert created["deployment_id"].startswith("dep-")
+    assert set(created["estimated_resources"]) == RESOURCE_KEYS
+    assert created["estimated_resources"]["cpu"] == "24000m"  # the medium tier's envelope
+    assert created["estimated_cost"].endswith("/month")
+    assert created["deployment_time"] == "15-20 minutes"
+    assert created["created_at"].endswith("Z")
+    # The spec is a file, committed with a message naming the tenant and the request.
+    assert (server.root / "tenants" / "my-ai-service.yaml").is_file()
+    message = git(server.root, "log", "-1", "--format=%B", "--", "tenants/my-ai-service.yaml")
+    assert "my-ai-service" in message and "req-create-example" in message
+    assert (server.root / "output" / "my-ai-service" / "manifest.yaml").is_file()
+
+
+def test_creating_an_existing_tenant_is_a_409_with_the_reference_error_body(
+    client: ECPClient,
+) -> None:
+    with pytest.raises(TenantAlreadyExistsError) as caught:
+        client.create_tenant({**CREATE_BODY, "tenant_id": "shop-chat-lite"}, request_id="req-dup")
+    assert caught.value.status_code == 409
+    assert caught.value.code == "TENANT_ALREADY_EXISTS"
+    assert caught.value.request_id == "req-dup"
+    assert caught.value.details["tenant_id"] == "shop-chat-lite"
+
+
+def test_an_invalid_create_body_is_a_422_naming_every_bad_field(client: ECPClient) -> None:
+    body = {"tenant_id": "Bad_Id", "name": "x", "service_requirements": {"chatbot": -1}}
+    with pytest.raises(ValidationError) as caught:
+        client.create_tenant(body)
+    assert caught.value.status_code == 422
+    fields = {e["field"] for e in caught.value.details["errors"]}
+    assert {"tenant_id", "service_requirements.chatbot"} <= fields
+
+
+def test_an_unknown_preset_is_invalid_preset_or_a_field_error(client: ECPClient) -> None:
+    with pytest.raises(ValidationError) as caught:
+        client.create_tenant({**CREATE_BODY, "tenant_id": "bad-preset", "preset": "huge"})
+    assert caught.value.status_code == 422
+    assert any(e["field"] == "preset" for e in caught.value.details["errors"])
+
+
+def test_the_list_has_the_reference_shape_and_counts(client: ECPClient) -> None:
+    answer = client.get_tenants()
+    assert set(answer) == {"tenants", "total_count", "demo_count", "active_count", "pagination"}
+    ids = [t["tenant_id"] for t in answer["tenants"]]
+    assert "shop-chat-lite" in ids
+    assert answer["total_count"] == len(ids)
+    assert answer["demo_count"] == 0
+    assert answer["pagination"] == {"skip": 0, "limit": 100, "has_more": False}
+    row = next(t for t in answer["tenants"] if t["tenant_id"] == "shop-chat-lite")
+    assert row["is_demo"] is False
+    assert row["services_count"] == 1
+    assert row["sla_availability"] == "99.5%"
+    assert row["created_at"].endswith("Z")
+
+
+def test_the_list_pages_and_filters(client: ECPClient) -> None:
+    everything = client.get_tenants()["total_count"]
+    first = client.get_tenants(skip=0, limit=1)
+    assert len(first["tenants"]) == 1
+    assert first["pagination"]["has_more"] is (everything > 1)
+    micro = client.get_tenants(preset="micro")
+    assert all(t["preset"] == "micro" for t in micro["tenants"])
+    assert client.get_tenants(status="deleting")["total_count"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"limit": "1001"}, {"limit": "0"}, {"skip": "-1"}, {"status": "sleeping"}, {"preset": "xl"}],
+    ids=["limit-over-1000", "limit-zero", "negative-skip", "unknown-status", "unknown-preset"],
+)
+def test_bad_list_parameters_are_422s(server: LiveServer, query: dict[str, str]) -> None:
+    answer = httpx.get(f"{server.api}/tenants/", params=query, headers={"X-Demo-Mode": "false"})
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] in ("VALIDATION_ERROR", "INVALID_PRESET")
+
+
+def test_the_detail_shows_services_resources_and_dates_from_git(client: ECPClient) -> None:
+    detail = client.get_tenant("shop-chat-lite")
+    assert detail["service_requirements"] == {"chatbot": 40}
+    assert set(detail["resources"]) == RESOURCE_KEYS
+    assert detail["sla_target"]["availability"] == "99.5%"
+    service = detail["services"][0]
+    assert service["service_name"] == "chatbot"
+    assert service["count"] == 40
+    assert service["image"]
+    assert service["resources"]["cpu_request"]
+    assert detail["created_at"].endswith("Z") and detail["updated_at"].endswith("Z")
+
+
+def test_a_missing_tenant_is_tenant_not_found(client: ECPClient) -> None:
+    with pytest.raises(TenantNotFoundError) as caught:
+        client.get_tenant("no-such-tenant")
+    assert caught.value.code == "TENANT_NOT_FOUND"
+    assert caught.value.status_code == 404
+
+
+def test_the_reference_update_example_changes_only_what_it_names(
+    server: LiveServer, client: ECPClient
+) -> None:
+    before = client.get_tenant("shop-chat-lite")
+    answer = client.update_tenant("shop-chat-lite", UPDATE_BODY)
+    assert answer["tenant_id"] == "shop-chat-lite"
+    assert answer["deployment_id"].startswith("dep-")
+    after = client.get_tenant("shop-chat-lite")
+    assert after["name"] == "수정된 서비스 이름"
+    assert after["service_requirements"] == {"chatbot": 150, "callbot": 75}
+    assert after["sla_target"]["availability"] == "99.95%"
+    assert after["description"] == before["description"]
+    assert after["created_at"] == before["created_at"]
+
+
+def test_an_update_keeps_the_comments_and_key_order_a_person_wrote(
+    server: LiveServer, client: ECPClient
+) -> None:
+    client.update_tenant("commented", {"service_requirements": {"chatbot": 30}})
+    text = (server.root / "tenants" / "commented.yaml").read_text(encoding="utf-8")
+    assert "# Owned by the retail team; ask #retail-ops before changing the SLA." in text
+    assert "# shown in the console" in text
+    assert "# chat traffic peaks on Mondays" in text
+    assert "chatbot: 30" in text
+    keys = [line.split(":")[0] for line in text.splitlines() if line and line[0].isalpha()]
+    assert keys == ["tenant_id", "name", "service_requirements", "sla_target", "description"]
+
+
+def test_a_stale_if_match_is_a_412_and_the_current_etag_works(
+    server: LiveServer, client: ECPClient
+) -> None:
+    etag = client.get_tenant_etag("commented")
+    assert etag.startswith('"') and etag.endswith('"')
+    client.update_tenant("commented", {"description": "first"}, if_match=etag)
+    with pytest.raises(PreconditionFailedError) as caught:
+        client.update_tenant("commented", {"description": "second"}, if_match=etag)
+    assert caught.value.status_code == 412
+    spec = yaml.safe_load((server.root / "tenants" / "commented.yaml").read_text("utf-8"))
+    assert spec["description"] == "first"
+
+
+def test_renaming_a_tenant_through_update_is_refused(client: ECPClient) -> None:
+    with pytest.raises(ValidationError):
+        client.update_tenant("commented", {"tenant_id": "other-name"})
+
+
+def test_an_update_that_breaks_sizing_leaves_the_spec_as_it_was(
+    server: LiveServer, client: ECPClient
+) -> None:
+    path = server.root / "tenants" / "commented.yaml"
+    before = path.read_bytes()
+    with pytest.raises(ValidationError):
+        client.update_tenant("commented", {"preset": "micro", "service_requirements": {"stt": 500}})
+    assert path.read_bytes() == before
+
+
+def test_calculate_gives_the_same_numbers_as_ecp_calc(
+    server: LiveServer, client: ECPClient
+) -> None:
+    answer = client.calculate_resources(CALCULATE_BODY)
+    assert {"recommended_preset", "resources", "gpu_type", "estimated_cost", "alternatives"} <= set(
+        answer
+    )
+    body = server.root.parent / "calc.yaml"
+    body.write_text(yaml.safe_dump(CALCULATE_BODY), encoding="utf-8")
+    cli = ecp(server.root, "calc", "-f", str(body), "--format", "json")
+    expected = json.loads(cli.stdout)
+    assert answer["recommended_preset"] == expected["recommended_preset"]
+    assert answer["resources"] == expected["resources"]
+    assert answer["estimated_cost"] == expected["estimated_cost"]
+
+
+def test_delete_answers_the_reference_shape_and_removes_spec_and_output(
+    server: LiveServer, client: ECPClient
+) -> None:
+    client.create_tenant({**CREATE_BODY, "tenant_id": "short-lived"})
+    answer = client.delete_tenant("short-lived")
+    assert set(answer) >= {"message", "deletion_id", "estimated_time"}
+    assert answer["deletion_id"].startswith("dep-")
+    assert not (server.root / "tenants" / "short-lived.yaml").exists()
+    assert not (server.root / "output" / "short-lived").exists()
+    with pytest.raises(TenantNotFoundError):
+        client.get_tenant("short-lived")
+    log = git(server.root, "log", "--format=%s", "--", "tenants/short-lived.yaml")
+    assert log.splitlines()[0] == "delete tenant short-lived"
+
+
+def test_demo_tenants_live_apart_from_real_ones(server: LiveServer) -> None:
+    with ECPClient(server.api, is_demo=True) as demo, ECPClient(server.api) as real:
+        demo.create_tenant({**CREATE_BODY, "tenant_id": "demo-only"})
+        assert [t["is_demo"] for t in demo.get_tenants()["tenants"]] == [True]
+        assert demo.get_tenants()["demo_count"] == 1
+        assert "demo-only" not in [t["tenant_id"] for t in real.get_tenants()["tenants"]]
+        with pytest.raises(TenantNotFoundError):
+            real.get_tenant("demo-only")
+        status = demo.get_deployment_status("demo-only")
+        assert status["simulated"] is True
+    assert not (server.root / "tenants" / "demo-only.yaml").exists()
+    production_log = git(Path(server.root / ".ecp" / "deploy-repo"), "log", "--format=%B")
+    assert "demo-only" not in production_log
