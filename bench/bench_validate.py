@@ -1,0 +1,187 @@
+"""Benchmark: ManifestValidator.validate over ~15,000 realistic objects (1,000 tenants).
+
+Prints objects/s for schema-only and schema+policy validation, cold (fresh validator, schemas
+compiled on first use) and warm (same instance again), plus the machine. Run:
+    .venv/bin/python bench/bench_validate.py [--tenants N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+import yaml
+
+from compiler.validating import ManifestValidator, load_documents, resource_summary
+
+SERVICES = ("callbot", "chatbot", "advisor", "stt", "tts")
+
+
+def tenant_objects(index: int) -> list[dict[str, Any]]:
+    tenant = f"tenant-{index:04d}"
+    ns = f"ecp-ai-{tenant}"
+    meta = {"namespace": ns, "labels": {"ecp.ai/tenant": tenant}}
+    sla = {"ecp.ai/sla-availability": "99.9%"}
+    objects: list[dict[str, Any]] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {"ecp.ai/tenant": tenant}, "annotations": sla},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "quota", **meta},
+            "spec": {"hard": {"requests.cpu": "24", "requests.memory": "32Gi", "pods": "40"}},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "LimitRange",
+            "metadata": {"name": "limits", **meta},
+            "spec": {
+                "limits": [
+                    {
+                        "type": "Container",
+                        "default": {"cpu": "500m", "memory": "512Mi"},
+                        "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                    }
+                ]
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny", **meta},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "ecp", **meta},
+            "automountServiceAccountToken": False,
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "ecp-config", **meta},
+            "data": {"TENANT_ID": tenant, "LOG_LEVEL": "info"},
+        },
+    ]
+    count = 3 if index % 4 == 0 else 2
+    for service in SERVICES[:count]:
+        objects += service_objects(service, tenant, meta, sla)
+    return objects
+
+
+def service_objects(
+    service: str, tenant: str, meta: dict[str, Any], sla: dict[str, str]
+) -> list[dict[str, Any]]:
+    labels = {"app": service, "ecp.ai/service": service, "ecp.ai/tenant": tenant}
+    probe = {
+        "httpGet": {"path": "/health", "port": 8080},
+        "initialDelaySeconds": 30,
+        "periodSeconds": 10,
+    }
+    container = {
+        "name": service,
+        "image": f"ecp-ai/{service}:1.4.2",
+        "ports": [{"containerPort": 8080, "name": "http"}],
+        "resources": {
+            "requests": {"cpu": "200m", "memory": "512Mi"},
+            "limits": {"cpu": "2", "memory": "4Gi"},
+        },
+        "env": [
+            {"name": "TENANT_ID", "value": tenant},
+            {"name": "REDIS_URL", "value": "redis://redis:6379"},
+        ],
+        "livenessProbe": probe,
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5},
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
+    spread = {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": {"app": service}},
+    }
+    return [
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": service, **meta, "annotations": sla},
+         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": service}},
+                  "template": {"metadata": {"labels": labels},
+                               "spec": {"serviceAccountName": "ecp", "containers": [container],
+                                        "topologySpreadConstraints": [spread]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"{service}-service", **meta},
+         "spec": {"selector": {"app": service}, "type": "ClusterIP",
+                  "ports": [{"port": 80, "targetPort": 8080, "name": "http"}]}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+         "metadata": {"name": service, **meta},
+         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": service}}}},
+        {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+         "metadata": {"name": service, **meta},
+         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                     "name": service},
+                  "minReplicas": 3, "maxReplicas": 10,
+                  "metrics": [{"type": "Resource", "resource": {
+                      "name": "cpu", "target": {"type": "Utilization",
+                                                "averageUtilization": 70}}}]}},
+    ]  # fmt: skip
+
+
+def timed(label: str, count: int, action: Any) -> Any:
+    started = time.perf_counter()
+    result = action()
+    elapsed = time.perf_counter() - started
+    print(f"{label:<44} {elapsed * 1000:8.1f} ms  {count / elapsed:10,.0f} objects/s")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tenants", type=int, default=1000)
+    args = parser.parse_args()
+    objects = [obj for i in range(args.tenants) for obj in tenant_objects(i)]
+    n = len(objects)
+    print(
+        f"machine: nproc={os.cpu_count()} python={platform.python_version()} "
+        f"({platform.machine()}, {sys.platform})"
+    )
+    print(f"objects: {n:,} from {args.tenants:,} tenants")
+
+    cold = ManifestValidator("1.33")
+    found = timed(
+        "cold: schema only (incl. schema compile)", n, lambda: cold.validate(objects, policy=None)
+    )
+    assert found == [], found[:5]
+    timed("warm: schema only", n, lambda: cold.validate(objects, policy=None))
+    fresh = ManifestValidator("1.33")
+    timed("cold: schema + policy (incl. schema compile)", n, lambda: fresh.validate(objects))
+    warnings = timed("warm: schema + policy", n, lambda: fresh.validate(objects))
+    print(f"  findings: {len(warnings)} (rules: {sorted({f.rule for f in warnings})})")
+
+    broken = [dict(obj) for obj in objects]
+    for obj in broken[::10]:
+        obj["unexpected"] = True
+    errors = timed(
+        "warm: schema only, every 10th object broken",
+        n,
+        lambda: fresh.validate(broken, policy=None),
+    )
+    print(f"  errors: {len(errors)}")
+
+    text = yaml.dump_all(objects, Dumper=yaml.CSafeDumper, sort_keys=False)
+    docs, _ = timed("load_documents (foreign YAML stream)", n, lambda: load_documents(text, "b"))
+    summary = timed("resource_summary", n, lambda: resource_summary(docs))
+    print(f"  summary: {summary}")
+
+
+if __name__ == "__main__":
+    main()
