@@ -1,0 +1,96 @@
+"""Shared fixtures: a real temp workspace (the repo's presets/ and tenants/) and the real `ecp` CLI.
+
+Tests that need the CLI run the installed console script as a subprocess, so exit codes, stderr
+and the absence of tracebacks are checked exactly as a user or CI job would see them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from compiler.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+ECP = Path(sys.executable).parent / "ecp"
+
+
+@dataclass(frozen=True)
+class EcpRun:
+    """One finished `ecp` process."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("error: ")]
+
+
+EcpRunner = Callable[..., EcpRun]
+
+
+def _clean_env() -> dict[str, str]:
+    # ECP_* variables from the developer's shell would change Settings; the tests pin defaults.
+    return {k: v for k, v in os.environ.items() if not k.startswith("ECP_")}
+
+
+def run_ecp(root: Path, *args: str, stdin: str | None = None) -> EcpRun:
+    done = subprocess.run(
+        [str(ECP), "--root", str(root), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        cwd=root,
+        timeout=120,
+        check=False,
+    )
+    return EcpRun(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A workspace holding copies of the repo's presets/ and tenants/ (no output/ yet)."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copytree(REPO / "presets", root / "presets")
+    shutil.copytree(REPO / "tenants", root / "tenants")
+    return root
+
+
+@pytest.fixture
+def bare_workspace(tmp_path: Path) -> Path:
+    """A workspace with the repo's presets/ and an empty tenants/ folder."""
+    root = tmp_path / "bare"
+    root.mkdir()
+    shutil.copytree(REPO / "presets", root / "presets")
+    (root / "tenants").mkdir()
+    return root
+
+
+@pytest.fixture
+def settings(workspace: Path) -> Settings:
+    return Settings(root=workspace)
+
+
+@pytest.fixture
+def ecp(workspace: Path) -> EcpRunner:
+    """Run `ecp --root <workspace> ARGS...`; pass root= to aim at another workspace."""
+
+    def run(*args: str, root: Path = workspace, stdin: str | None = None) -> EcpRun:
+        return run_ecp(root, *args, stdin=stdin)
+
+    return run
+
+
+def shipped_tenants() -> list[str]:
+    return sorted(p.stem for p in (REPO / "tenants").glob("*.yaml"))
