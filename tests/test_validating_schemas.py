@@ -185,6 +185,23 @@ def test_unknown_kinds_are_errors_in_our_output_and_warnings_for_foreign_files(
     assert [(f.severity, f.rule) for f in lenient] == [("warning", "unknown-kind")]
 
 
+@pytest.mark.parametrize(
+    ("api_version", "kind"),
+    [
+        ("v1", "../../etc"),
+        ("../v1", "ConfigMap"),
+        ("v1", "Config Map"),
+        ("apps/v1/x", "Deployment"),
+    ],
+    ids=["kind-with-dots", "api-version-with-dots", "kind-with-space", "extra-slash"],
+)
+def test_names_that_cannot_be_schema_files_are_unknown_kinds(
+    validator: ManifestValidator, api_version: str, kind: str
+) -> None:
+    doc = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}}
+    assert [f.rule for f in validator.schema_findings([doc])] == ["unknown-kind"]
+
+
 def test_an_extra_schema_directory_adds_crds(tmp_path: Path) -> None:
     schema = {
         "x-kubernetes-group-version-kind": [
@@ -216,8 +233,9 @@ def test_an_extra_schema_directory_adds_crds(tmp_path: Path) -> None:
         {"kind": "Deployment"},
         {"apiVersion": "v1"},
         {"apiVersion": 1, "kind": "Pod"},
+        {"apiVersion": "", "kind": "Pod"},
     ],
-    ids=["list", "string", "null", "no-apiVersion", "no-kind", "apiVersion-not-a-string"],
+    ids=["list", "string", "null", "no-apiVersion", "no-kind", "apiVersion-not-a-string", "empty"],
 )
 def test_a_document_that_is_not_an_object_is_an_error_finding_not_an_exception(
     validator: ManifestValidator, doc: Any

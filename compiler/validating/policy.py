@@ -85,7 +85,7 @@ def run_policy(objects: Sequence[Any], context: PolicyContext) -> list[Finding]:
     for doc_index, obj in enumerate(objects):
         if not isinstance(obj, Mapping) or kind_of(obj) is None:
             continue  # the schema check reports documents that are not objects
-        if not isinstance(obj.get("apiVersion"), str):
+        if not isinstance(obj.get("apiVersion"), str) or not obj["apiVersion"]:
             continue
         for object_rule in OBJECT_RULES:
             for path, message in object_rule.check(obj, index):

@@ -67,7 +67,12 @@ class ManifestValidator:
                                   "not a Kubernetes object")]  # fmt: skip
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         shown_kind = kind if isinstance(kind, str) else None
-        if not isinstance(api_version, str) or not isinstance(kind, str) or not kind:
+        if (
+            not isinstance(api_version, str)
+            or not isinstance(kind, str)
+            or not api_version
+            or not kind
+        ):
             missing = [
                 key for key, value in (("apiVersion", api_version), ("kind", kind))
                 if not isinstance(value, str) or not value
