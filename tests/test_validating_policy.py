@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compiler.errors import ValidationFailed
+from compiler.settings import ClusterCapacity, Settings
 from compiler.validating import ManifestValidator, PolicyContext, resource_summary
 from compiler.validating.policy import RULES
 from compiler.validating.quantity import format_cpu, format_memory, parse_bytes, parse_cpu
@@ -206,6 +207,11 @@ def test_gpu_capacity_follows_the_cluster_size_in_the_context(validator: Manifes
     assert (
         warnings(validator, docs, policy=PolicyContext(cluster_gpu=3, gpu_warning_ratio=1.0)) == []
     )
+
+
+def test_the_policy_context_takes_the_gpu_count_from_settings() -> None:
+    settings = Settings(cluster=ClusterCapacity(gpu=8))
+    assert PolicyContext.from_settings(settings) == PolicyContext(cluster_gpu=8)
 
 
 def test_the_sla_rule_reads_the_namespace_annotation_and_skips_without_one(

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.settings import Settings
 from compiler.validating.workloads import (
     dig,
     kind_of,
@@ -31,6 +32,11 @@ class PolicyContext:
     recommended_liveness_period: int = 10
     gpu_warning_ratio: float = 0.8  # the reference's "80% of cluster capacity" warning
     sla_needing_replicas: float = 99.9  # SLA (percent) from which one replica is not enough
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PolicyContext:
+        """The context for a configured cluster: its GPU count; the other numbers as recommended."""
+        return cls(cluster_gpu=settings.cluster.gpu)
 
 
 @dataclass(frozen=True, slots=True)
