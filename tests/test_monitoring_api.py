@@ -57,7 +57,9 @@ def client(server: LiveServer) -> Iterator[httpx.Client]:
         yield http
 
 
-def post(client: httpx.Client, tenant: str, body: Any, headers: dict[str, str] = REAL) -> httpx.Response:
+def post(
+    client: httpx.Client, tenant: str, body: Any, headers: dict[str, str] = REAL
+) -> httpx.Response:
     return client.post(f"/api/v1/tenants/{tenant}/monitoring", json=body, headers=headers)
 
 
@@ -134,7 +136,9 @@ def test_the_sdk_examples_short_metric_names_are_accepted(client: httpx.Client) 
     ],
     ids=["query", "ingest", "alerts"],
 )
-def test_an_unknown_tenant_is_tenant_not_found(client: httpx.Client, path: str, method: str) -> None:
+def test_an_unknown_tenant_is_tenant_not_found(
+    client: httpx.Client, path: str, method: str
+) -> None:
     response = client.request(method, path, json=REFERENCE_BODY, headers=REAL)
     assert response.status_code == 404
     error = response.json()["error"]
@@ -171,14 +175,29 @@ def _sample(**metrics: Any) -> dict[str, Any]:
         (json.dumps({"timestamp": "2999-01-01T00:00:00Z", **_sample(cpu_usage=1)}), "timestamp"),
         (json.dumps({"timestamp": "1999-12-31T23:59:59Z", **_sample(cpu_usage=1)}), "timestamp"),
         (json.dumps({"timestamp": "yesterday", **_sample(cpu_usage=1)}), "timestamp"),
-        (json.dumps({"samples": [_sample(cpu_usage=1), _sample(cpu_usage=101)]}),
-         "samples[1].metrics.cpu_usage"),
+        (
+            json.dumps({"samples": [_sample(cpu_usage=1), _sample(cpu_usage=101)]}),
+            "samples[1].metrics.cpu_usage",
+        ),
         (json.dumps({**_sample(cpu_usage=1), "tenant": "x"}), "tenant"),
         (json.dumps([]), "samples"),
     ],
-    ids=["nan", "infinity", "negative-percent", "over-100", "error-rate-over-1", "string",
-         "unknown-metric", "no-metrics", "future", "before-2000", "not-a-time", "batch-item",
-         "unknown-field", "empty-batch"],
+    ids=[
+        "nan",
+        "infinity",
+        "negative-percent",
+        "over-100",
+        "error-rate-over-1",
+        "string",
+        "unknown-metric",
+        "no-metrics",
+        "future",
+        "before-2000",
+        "not-a-time",
+        "batch-item",
+        "unknown-field",
+        "empty-batch",
+    ],
 )
 def test_bad_samples_are_422_naming_the_field(client: httpx.Client, raw: str, field: str) -> None:
     response = client.post(
@@ -238,8 +257,17 @@ def test_alerts_fire_once_per_crossing_and_are_listed_with_the_reference_fields(
     listed = client.get("/api/v1/tenants/sla-tenant/alerts", headers=REAL).json()["alerts"]
     gpu = [a for a in listed if a["metric"] == "gpu"]
     assert len(gpu) == 2
-    assert set(gpu[0]) == {"alert_id", "tenant_id", "severity", "type", "message", "metric",
-                           "current_value", "threshold", "timestamp"}
+    assert set(gpu[0]) == {
+        "alert_id",
+        "tenant_id",
+        "severity",
+        "type",
+        "message",
+        "metric",
+        "current_value",
+        "threshold",
+        "timestamp",
+    }
     assert gpu[0]["severity"] == "warning" and gpu[0]["threshold"] == 80.0
     assert gpu[0]["type"] == "resource_usage"
 
@@ -276,12 +304,15 @@ def test_system_metrics_sum_the_compiled_quotas(client: httpx.Client, server: Li
         "compiler_version": "0.1.0",
         "kubernetes_version": "1.33",
         "tenants": {
-            "my-ai-service": {"quota": {"cpu": "24000m", "memory": "32Gi", "gpu": 3,
-                                        "storage": "1.0TB"}},
-            "quiet-tenant": {"quota": {"cpu": "45000m", "memory": "64Gi", "gpu": 6,
-                                       "storage": "2.0TB"}},
-            "deleted-tenant": {"quota": {"cpu": "1000000m", "memory": "1Gi", "gpu": 1,
-                                         "storage": "1.0TB"}},
+            "my-ai-service": {
+                "quota": {"cpu": "24000m", "memory": "32Gi", "gpu": 3, "storage": "1.0TB"}
+            },
+            "quiet-tenant": {
+                "quota": {"cpu": "45000m", "memory": "64Gi", "gpu": 6, "storage": "2.0TB"}
+            },
+            "deleted-tenant": {
+                "quota": {"cpu": "1000000m", "memory": "1Gi", "gpu": 1, "storage": "1.0TB"}
+            },
         },
     }
     settings.output_dir.mkdir(parents=True, exist_ok=True)
@@ -290,10 +321,18 @@ def test_system_metrics_sum_the_compiled_quotas(client: httpx.Client, server: Li
     answer = client.get("/api/v1/monitoring/system", headers=REAL).json()
     assert answer["total_tenants"] == 3
     assert answer["active_tenants"] >= 1
-    assert answer["total_resources"] == {"cpu": "500000m", "memory": "1000Gi", "gpu": 50,
-                                         "storage": "50TB"}
-    assert answer["used_resources"] == {"cpu": "69000m", "memory": "96Gi", "gpu": 9,
-                                        "storage": "3TB"}
+    assert answer["total_resources"] == {
+        "cpu": "500000m",
+        "memory": "1000Gi",
+        "gpu": 50,
+        "storage": "50TB",
+    }
+    assert answer["used_resources"] == {
+        "cpu": "69000m",
+        "memory": "96Gi",
+        "gpu": 9,
+        "storage": "3TB",
+    }
     assert answer["utilization"] == {"cpu": 13.8, "memory": 9.6, "gpu": 18.0, "storage": 6.0}
     assert answer["cluster_status"] == "healthy"
 
