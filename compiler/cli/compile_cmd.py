@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def compile_command(
             progress=progress
             if len(tenant_ids) == 0 or len(tenant_ids) > PROGRESS_THRESHOLD
             else None,
+            workers=os.cpu_count() or 1,
         )
     if fmt == "json":
         print_json(report.to_dict())

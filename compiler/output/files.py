@@ -27,7 +27,15 @@ KUSTOMIZATION = (
 
 
 def index_text(index: Mapping[str, Any]) -> str:
-    return json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """index.json with one line per tenant: a changed tenant is a one-line diff, and the
+    C JSON encoder (used only without indent) writes 1,000 tenants in milliseconds."""
+    dump = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
+    head = {k: v for k, v in index.items() if k != "tenants"}
+    lines = [f"  {dump(k)}: {dump(v)}," for k, v in sorted(head.items())]
+    tenants = sorted(index.get("tenants", {}).items())
+    body = ",\n".join(f"    {dump(k)}: {dump(v)}" for k, v in tenants)
+    lines.append('  "tenants": {' + (f"\n{body}\n  " if tenants else "") + "}")
+    return "{\n" + "\n".join(lines) + "\n}\n"
 
 
 def read_index(output_dir: Path) -> dict[str, Any]:

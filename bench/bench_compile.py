@@ -1,0 +1,100 @@
+"""Benchmark: cold `ecp compile --all` of N synthetic tenants, and one changed tenant among N.
+
+Usage: python bench/bench_compile.py [--tenants 1000] [--repeat 3]
+Runs the real CLI in a subprocess on a scratch workspace (the repo's presets/), so figures include
+interpreter start-up; start-up alone (`ecp --version`) is measured and subtracted for the
+incremental figure, as the issue's target is stated beyond the CLI's own start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ECP = str(Path(sys.executable).parent / "ecp")
+SERVICES = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
+
+
+def synthetic_spec(i: int, rng: random.Random) -> str:
+    chosen = rng.sample(SERVICES, rng.randint(1, 4))
+    lines = [f"tenant_id: tenant-{i:05d}", f"name: Synthetic tenant {i}", "service_requirements:"]
+    lines += [f"  {s}: {rng.randint(1, 40)}" for s in chosen]
+    availability = rng.choice(["99.5%", "99.9%", "99.95%"])
+    response = rng.choice(["200ms", "250ms", "300ms", "500ms"])
+    lines += ["sla_target:", f'  availability: "{availability}"', f"  response_time: {response}"]
+    return "\n".join(lines) + "\n"
+
+
+def make_workspace(n: int) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="ecp-bench-"))
+    shutil.copytree(ROOT / "presets", root / "presets")
+    (root / "tenants").mkdir()
+    rng = random.Random(42)
+    for i in range(n):
+        (root / "tenants" / f"tenant-{i:05d}.yaml").write_text(synthetic_spec(i, rng))
+    return root
+
+
+def run(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    done = subprocess.run([ECP, *args], capture_output=True, text=True, check=False)
+    return time.perf_counter() - started, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    )
+    startup = min(run("--version")[0] for _ in range(5))
+    print(f"CLI start-up (ecp --version), best of 5: {startup * 1000:.0f} ms")
+    cold, incremental, objects = [], [], 0
+    for r in range(args.repeat):
+        root = make_workspace(args.tenants)
+        try:
+            seconds, done = run("--root", str(root), "compile", "--all", "--format", "json")
+            report = json.loads(done.stdout)
+            if not report["ok"]:
+                failed = [t for t in report["tenants"] if t["status"] == "failed"][:3]
+                print("compile failed:", json.dumps(failed, indent=1)[:2000])
+                sys.exit(1)
+            index = json.loads((root / "output" / "index.json").read_text())
+            objects = sum(t["documents"] for t in index["tenants"].values())
+            cold.append(seconds)
+            spec = root / "tenants" / f"tenant-{r:05d}.yaml"
+            spec.write_text(spec.read_text().replace("name: Synthetic", "name: Changed"))
+            seconds, done = run("--root", str(root), "compile", "--all", "--format", "json")
+            counts = json.loads(done.stdout)["counts"]
+            assert counts.get("compiled") == 1, counts
+            incremental.append(seconds)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"tenants: {args.tenants}, objects validated and written: {objects}")
+    print(
+        f"cold compile --all: median {statistics.median(cold):.2f} s "
+        f"(runs: {', '.join(f'{c:.2f}' for c in cold)}), "
+        f"{objects / statistics.median(cold):,.0f} objects/s including start-up"
+    )
+    inc = statistics.median(incremental)
+    print(
+        f"one changed tenant among {args.tenants}: median {inc * 1000:.0f} ms total, "
+        f"{(inc - startup) * 1000:.0f} ms beyond start-up"
+    )
+
+
+if __name__ == "__main__":
+    main()
