@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from api_server import LiveServer, live_server
 
 __all__ = ["live_server"]

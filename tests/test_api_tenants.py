@@ -1,4 +1,4 @@
-"""Tenant endpoints against a real uvicorn server, driven through the SDK (and httpx for headers)."""
+"""Tenant endpoints on a real uvicorn server, driven through the SDK (httpx for raw headers)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-
 from api_server import LiveServer, ecp, git, make_workspace, running_server
+
 from ecp_orchestrator import (
     ECPClient,
     PreconditionFailedError,
