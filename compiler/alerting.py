@@ -220,7 +220,7 @@ def load_alert_rules(presets_dir: Path) -> AlertRules:
         return AlertRules.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
+        field = ".".join(str(p) for p in first["loc"]) or "rules"
         raise PresetDataInvalid(
             f"invalid alert rule: {first['msg']}", location=Location(file=str(path), field=field)
         ) from exc

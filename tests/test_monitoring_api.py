@@ -19,7 +19,7 @@ from compiler.settings import Settings
 REAL = {"X-Demo-Mode": "false"}
 DEMO = {"X-Demo-Mode": "true"}
 # The reference's "Send monitoring data" body, verbatim.
-REFERENCE_BODY = {
+REFERENCE_BODY: dict[str, Any] = {
     "timestamp": "2024-01-20T14:30:00Z",
     "metrics": {
         "cpu_usage": 65.5,

@@ -1,0 +1,198 @@
+"""Alert rules: presets/alerts.yaml, hysteresis, the engine, and the PromQL that mirrors them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compiler.alerting import (
+    AlertRules,
+    Thresholds,
+    load_alert_rules,
+    metric,
+    prometheus_rule_groups,
+)
+from compiler.errors import PresetDataInvalid, ValidationFailed
+from compiler.monitoring.alerts import AlertEngine
+from compiler.monitoring.samples import Sample, parse_samples
+
+PRESETS = Path(__file__).resolve().parent.parent / "presets"
+NOW_MS = 1_800_000_000_000
+
+
+@pytest.fixture(scope="module")
+def rules() -> AlertRules:
+    return load_alert_rules(PRESETS)
+
+
+def samples(name: str, values: list[float], start_ms: int = NOW_MS) -> list[Sample]:
+    body = [
+        {"timestamp": (start_ms + 60_000 * i) / 1000, "metrics": {name: v}}
+        for i, v in enumerate(values)
+    ]
+    return parse_samples(body, start_ms + 3_600_000)
+
+
+def test_the_shipped_rules_hold_the_issues_thresholds(rules: AlertRules) -> None:
+    for name in ("cpu_usage", "memory_usage", "gpu_usage"):
+        rule = rules.for_metric(name)
+        assert rule is not None
+        assert (rule.warning, rule.critical) == (80, 95)
+    sla = rules.for_metric("response_time")
+    assert sla is not None and sla.relative_to_sla
+    assert sla.thresholds(200).warning == 200
+    assert rules.for_metric("error_rate") is not None
+
+
+def test_every_number_in_the_alert_presets_carries_a_comment() -> None:
+    for line in (PRESETS / "alerts.yaml").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("warning", "critical", "clear_margin"):
+            assert "#" in value, line
+
+
+@pytest.mark.parametrize(
+    ("values", "levels"),
+    [
+        ([81, 79.5, 80.5, 76, 81], [1, 1, 1, 1, 1]),
+        ([81, 74.9, 81], [1, 0, 1]),
+        ([96, 91, 89.9, 70], [2, 2, 1, 0]),
+        ([80, 95], [0, 1]),
+    ],
+    ids=["hovering-stays-on", "clears-below-band", "critical-steps-down", "equal-is-not-above"],
+)
+def test_levels_turn_on_above_a_threshold_and_off_below_the_band(
+    values: list[float], levels: list[int]
+) -> None:
+    thresholds = Thresholds(warning=80, critical=95, clear_margin=5)
+    level, seen = 0, []
+    for value in values:
+        level = thresholds.level_after(level, value)
+        seen.append(level)
+    assert seen == levels
+
+
+def test_a_value_hovering_at_the_threshold_raises_one_alert(rules: AlertRules) -> None:
+    engine = AlertEngine(rules)
+    evaluation = engine.evaluate("t", samples("cpu_usage", [80.1, 79.9] * 20), 200)
+    assert [a.severity for a in evaluation.alerts] == ["warning"]
+
+
+def test_a_jump_straight_to_critical_raises_one_critical_alert(rules: AlertRules) -> None:
+    evaluation = AlertEngine(rules).evaluate("t", samples("gpu_usage", [10, 99]), 200)
+    assert [(a.severity, a.threshold, a.metric) for a in evaluation.alerts] == [
+        ("critical", 95, "gpu")
+    ]
+
+
+def test_state_moves_only_when_committed(rules: AlertRules) -> None:
+    engine = AlertEngine(rules)
+    first = engine.evaluate("t", samples("cpu_usage", [90]), 200)
+    # Not committed (the write failed): the retried batch raises the same alert again.
+    again = engine.evaluate("t", samples("cpu_usage", [90]), 200)
+    assert [a.alert_id for a in again.alerts] == [a.alert_id for a in first.alerts]
+    engine.commit(again)
+    later = samples("cpu_usage", [91], NOW_MS + 600_000)
+    assert engine.evaluate("t", later, 200).alerts == []
+
+
+def test_a_restarted_engine_seeded_with_the_last_value_does_not_alert_again(
+    rules: AlertRules,
+) -> None:
+    engine = AlertEngine(rules)
+    previous = {"cpu_usage": (NOW_MS - 60_000, 88.0)}
+    evaluation = engine.evaluate("t", samples("cpu_usage", [87]), 200, previous)
+    assert evaluation.alerts == []
+
+
+def test_samples_older_than_the_last_judged_do_not_move_the_state(rules: AlertRules) -> None:
+    engine = AlertEngine(rules)
+    engine.commit(engine.evaluate("t", samples("cpu_usage", [10], NOW_MS + 600_000), 200))
+    backfill = engine.evaluate("t", samples("cpu_usage", [99, 99]), 200)
+    assert backfill.alerts == []
+
+
+def test_response_time_thresholds_follow_the_tenants_sla(rules: AlertRules) -> None:
+    engine = AlertEngine(rules)
+    fast_sla = engine.evaluate("a", samples("response_time", [150]), 100)
+    slow_sla = engine.evaluate("b", samples("response_time", [150]), 200)
+    assert [a.threshold for a in fast_sla.alerts] == [100]
+    assert slow_sla.alerts == []
+
+
+def test_prometheus_rules_use_the_same_thresholds_and_the_exposed_gauges(
+    rules: AlertRules,
+) -> None:
+    groups = prometheus_rule_groups("my-ai-service", "ecp-ai-my-ai-service", 200, rules)
+    assert len(groups) == 1
+    by_name = {r["alert"]: r for r in groups[0]["rules"]}
+    cpu = by_name["EcpCpuUsageWarning"]
+    assert cpu["expr"].startswith('(ecp_tenant_cpu_usage_percent{tenant="my-ai-service"} > 80)')
+    assert '>= 75 and on(tenant) ALERTS{alertname="EcpCpuUsageWarning"' in cpu["expr"]
+    assert cpu["labels"] == {
+        "severity": "warning",
+        "tenant": "my-ai-service",
+        "namespace": "ecp-ai-my-ai-service",
+        "metric": "cpu",
+        "type": "resource_usage",
+    }
+    assert cpu["for"] == "2m"
+    assert by_name["EcpCpuUsageCritical"]["annotations"]["threshold"] == "95"
+    # Response time is exposed in seconds: 200 ms SLA -> 0.2 s warning, 0.4 s critical.
+    assert "> 0.2)" in by_name["EcpResponseTimeWarning"]["expr"]
+    assert "> 0.4)" in by_name["EcpResponseTimeCritical"]["expr"]
+    assert len(by_name) == 2 * len(rules.rules)
+
+
+def test_prometheus_rules_are_deterministic_and_plain_data(rules: AlertRules) -> None:
+    one = prometheus_rule_groups("t", "ecp-ai-t", 150, rules)
+    two = prometheus_rule_groups("t", "ecp-ai-t", 150, rules)
+    assert one == two
+    assert yaml.safe_load(yaml.safe_dump(one)) == one
+
+
+def test_prometheus_rules_refuse_a_tenant_id_that_would_break_promql(rules: AlertRules) -> None:
+    with pytest.raises(ValidationFailed):
+        prometheus_rule_groups('x"} or vector(1) #', "ecp-ai-x", 200, rules)
+
+
+def test_every_metric_has_a_prometheus_gauge() -> None:
+    assert metric("response_time").gauge == "ecp_tenant_response_time_seconds"
+    assert metric("error_rate").maximum == 1
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda r: r[0].update(warning=99), "rules.0"),
+        (lambda r: r[0].update(clear_margin=90), "rules.0"),
+        (lambda r: r[0].update(message="{nope}"), "rules.0"),
+        (lambda r: r[0].update(metric="temperature"), "rules.0.metric"),
+        (lambda r: r[0].update({"for": "soon"}), "rules.0.for"),
+        (lambda r: r.append(dict(r[0])), "rules"),
+    ],
+    ids=[
+        "warning-above-critical",
+        "margin-above-warning",
+        "unknown-placeholder",
+        "unknown-metric",
+        "bad-duration",
+        "duplicate-metric",
+    ],
+)
+def test_a_broken_alert_preset_names_the_field(tmp_path: Path, edit: object, field: str) -> None:
+    shutil.copy(PRESETS / "alerts.yaml", tmp_path / "alerts.yaml")
+    data = yaml.safe_load((tmp_path / "alerts.yaml").read_text(encoding="utf-8"))
+    edit(data["rules"])  # type: ignore[operator]
+    (tmp_path / "alerts.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    with pytest.raises(PresetDataInvalid) as caught:
+        load_alert_rules(tmp_path)
+    assert caught.value.details["field"] == field
+
+
+def test_a_missing_alert_preset_is_an_operator_error(tmp_path: Path) -> None:
+    with pytest.raises(PresetDataInvalid):
+        load_alert_rules(tmp_path)
