@@ -10,7 +10,8 @@ from test_publish_support import git, workspace, write_output
 
 from compiler.errors import DeploymentFailed, DeployRepoError, UsageError
 from compiler.publishing import list_deployments, publish
-from compiler.publishing.deploy_repo import identity_env, redact
+from compiler.publishing.deploy_repo import identity_env, locked_repo, redact
+from compiler.publishing.publish import resolve_target
 from compiler.publishing.push import ensure_remote, push_branch
 from compiler.settings import Settings
 
@@ -101,16 +102,16 @@ def test_a_failing_push_retries_with_backoff_and_keeps_the_local_commit(tmp_path
     s = workspace(tmp_path)
     write_output(s.output_dir, TENANTS)
     result = publish(s)
-    repo = gitpython.Repo(s.deploy_repo_path)
-    ensure_remote(repo, "https://user:s3cret-token@127.0.0.1:9/deploy.git")
     delays: list[float] = []
-    with pytest.raises(DeploymentFailed, match="failed after 3 attempts") as caught:
-        push_branch(
-            repo, "main", identity=identity_env("t", "t@x"), attempts=3, sleep=delays.append
-        )
+    with locked_repo(resolve_target(s, None, None)) as locked:
+        ensure_remote(locked, "https://user:s3cret-token@127.0.0.1:9/deploy.git")
+        with pytest.raises(DeploymentFailed, match="failed after 3 attempts") as caught:
+            push_branch(
+                locked, "main", identity=identity_env("t", "t@x"), attempts=3, sleep=delays.append
+            )
     assert delays == [0.5, 1.0]
     assert "s3cret" not in caught.value.message
-    assert repo.head.commit.hexsha == result.commit
+    assert gitpython.Repo(s.deploy_repo_path).head.commit.hexsha == result.commit
 
 
 def test_a_commit_whose_push_failed_is_sent_by_the_next_publish(

@@ -53,15 +53,24 @@ def redact(text: str) -> str:
 
 
 def run_git(
-    repo: git.Repo, *args: str, timeout: float | None = None, env: dict[str, str] | None = None
+    repo: git.Repo,
+    *args: str,
+    timeout: float | None = None,
+    env: dict[str, str] | None = None,
+    keep_fd: int | None = None,
 ) -> str:
-    """Run `git <args>` in the repo (argument list, never a shell); failures become errors."""
+    """Run `git <args>` in the repo (argument list, never a shell); failures become errors.
+
+    `keep_fd` (the publish lock) is inherited by git, so a git that outlives a killed publisher
+    keeps the lock until it exits and the next publish cannot start recovery underneath it.
+    """
     try:
         out = repo.git.execute(
             ["git", *args],
             env={**GIT_ENV, **(env or {})},
             kill_after_timeout=timeout,
             strip_newline_in_stdout=False,
+            pass_fds=() if keep_fd is None else (keep_fd,),
         )
     except git.GitCommandError as exc:
         raise DeployRepoError(
@@ -79,8 +88,16 @@ def _stderr(exc: git.GitCommandError) -> str:
 
 @dataclass(frozen=True)
 class LockedRepo:
+    """An open repo whose publish lock we hold; run git through `run` so git inherits the lock."""
+
     repo: git.Repo
-    recovered: bool  # a killed publish's half-done work was undone first
+    lock_fd: int
+    recovered: bool = False  # a killed publish's half-done work was undone first
+
+    def run(
+        self, *args: str, timeout: float | None = None, env: dict[str, str] | None = None
+    ) -> str:
+        return run_git(self.repo, *args, timeout=timeout, env=env, keep_fd=self.lock_fd)
 
 
 @contextmanager
@@ -95,9 +112,10 @@ def locked_repo(target: RepoTarget) -> Iterator[LockedRepo]:
     with lock_path.open("a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
-            recovered = recover_interrupted(repo)
-            check_usable(repo, target.branch)
-            yield LockedRepo(repo=repo, recovered=recovered)
+            locked = LockedRepo(repo=repo, lock_fd=handle.fileno())
+            recovered = recover_interrupted(locked)
+            check_usable(locked, target.branch)
+            yield LockedRepo(repo=repo, lock_fd=handle.fileno(), recovered=recovered)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
@@ -174,12 +192,13 @@ def clear_inflight(repo: git.Repo) -> None:
     (Path(repo.git_dir) / MESSAGE_FILE).unlink(missing_ok=True)
 
 
-def recover_interrupted(repo: git.Repo) -> bool:
+def recover_interrupted(locked: LockedRepo) -> bool:
     """Undo the half-done work of a publish that was killed; True when there was some.
 
     Git writes objects and refs through lock files and renames, so HEAD is always the old commit
     or the new one; only the work tree, the index and stale *.lock files need putting back.
     """
+    repo = locked.repo
     git_dir = Path(repo.git_dir)
     if not (git_dir / INFLIGHT_FILE).exists():
         return False
@@ -188,18 +207,19 @@ def recover_interrupted(repo: git.Repo) -> bool:
         if stale.name != LOCK_FILE:
             stale.unlink(missing_ok=True)
     if (git_dir / "rebase-merge").exists() or (git_dir / "rebase-apply").exists():
-        run_git(repo, "rebase", "--abort")
+        locked.run("rebase", "--abort")
     if head_sha(repo) is None:
-        run_git(repo, "read-tree", "--empty")
+        locked.run("read-tree", "--empty")
     else:
-        run_git(repo, "reset", "--quiet", "--hard", "HEAD")
-    run_git(repo, "clean", "-fdq", "--", *OWNED_PATHS)
+        locked.run("reset", "--quiet", "--hard", "HEAD")
+    locked.run("clean", "-fdq", "--", *OWNED_PATHS)
     clear_inflight(repo)
     return True
 
 
-def check_usable(repo: git.Repo, branch: str) -> None:
+def check_usable(locked: LockedRepo, branch: str) -> None:
     """Refuse a repo we cannot publish into safely: mid-operation, detached, or dirty."""
+    repo = locked.repo
     git_dir = Path(repo.git_dir)
     for name, what in _IN_PROGRESS.items():
         if (git_dir / name).exists():
@@ -214,7 +234,7 @@ def check_usable(repo: git.Repo, branch: str) -> None:
             f"{repo.head.commit.hexsha[:12]}; check out {branch!r} first",
             details={"state": "detached"},
         )
-    dirty = dirty_paths(repo)
+    dirty = dirty_paths(locked)
     if dirty:
         shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
         raise DeployRepoError(
@@ -223,23 +243,23 @@ def check_usable(repo: git.Repo, branch: str) -> None:
             details={"state": "dirty", "paths": dirty[:100]},
         )
     if repo.head.ref.name != branch:
-        _switch_branch(repo, branch)
+        _switch_branch(locked, branch)
 
 
-def dirty_paths(repo: git.Repo) -> list[str]:
-    out = run_git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+def dirty_paths(locked: LockedRepo) -> list[str]:
+    out = locked.run("status", "--porcelain=v1", "-z", "--untracked-files=all")
     return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
 
 
-def _switch_branch(repo: git.Repo, branch: str) -> None:
+def _switch_branch(locked: LockedRepo, branch: str) -> None:
     # The tree is clean, so switching loses nothing; a branch that does not exist yet starts here.
-    run_git(repo, "check-ref-format", "--branch", branch)
-    if head_sha(repo) is None:
-        run_git(repo, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
-    elif branch in repo.heads:
-        run_git(repo, "checkout", "--quiet", branch)
+    locked.run("check-ref-format", "--branch", branch)
+    if head_sha(locked.repo) is None:
+        locked.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+    elif branch in locked.repo.heads:
+        locked.run("checkout", "--quiet", branch)
     else:
-        run_git(repo, "checkout", "--quiet", "-b", branch)
+        locked.run("checkout", "--quiet", "-b", branch)
 
 
 def identity_env(name: str, email: str) -> dict[str, str]:
@@ -253,19 +273,19 @@ def identity_env(name: str, email: str) -> dict[str, str]:
 
 
 def stage_and_commit(
-    repo: git.Repo, paths: Sequence[str], message: str, *, identity: dict[str, str]
+    locked: LockedRepo, paths: Sequence[str], message: str, *, identity: dict[str, str]
 ) -> str:
     """Stage exactly `paths` (additions, edits, deletions) and commit; returns the new SHA.
 
     The git CLI stages only what changed (GitPython's index.add of 1,000 paths costs ~1.4 s), and
     the message goes through a file because a 1,000-tenant message outgrows one argv string.
     """
+    repo = locked.repo
     message_file = Path(repo.git_dir) / MESSAGE_FILE
     message_file.write_text(message, encoding="utf-8")
-    run_git(repo, "add", "--all", "--", *paths)
+    locked.run("add", "--all", "--", *paths)
     # A detached auto-gc would outlive a killed publish and race the next one; run it inline.
-    run_git(
-        repo,
+    locked.run(
         "-c", "gc.autoDetach=false",
         "-c", "commit.gpgsign=false",
         "commit", "--quiet", "--no-verify", "--file", str(message_file),

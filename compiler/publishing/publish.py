@@ -21,6 +21,7 @@ from compiler.publishing.compiled import read_compiled_output
 from compiler.publishing.consumers import ConsumerConfig
 from compiler.publishing.deploy_repo import (
     OWNED_PATHS,
+    LockedRepo,
     RepoTarget,
     clear_inflight,
     head_sha,
@@ -92,12 +93,12 @@ def publish(
         plan = plan_publish(compiled, settings.output_dir, state, config, _work_tree(git_repo))
         commit = previous
         if plan.touches_files:
-            commit = _commit_plan(git_repo, plan, request_id=request_id, identity=identity)
+            commit = _commit_plan(locked, plan, request_id=request_id, identity=identity)
         save_state(git_repo, plan.new_state.model_copy(update={"head": commit}))
         pushed = False
         if push:
-            ensure_remote(git_repo, target.remote_url)
-            commit = push_branch(git_repo, target.branch, identity=identity)
+            ensure_remote(locked, target.remote_url)
+            commit = push_branch(locked, target.branch, identity=identity)
             pushed = True
     committed_tenants = bool(plan.changes) and commit != previous
     return PublishResult(
@@ -142,8 +143,9 @@ def _work_tree(repo: git.Repo) -> Path:
 
 
 def _commit_plan(
-    repo: git.Repo, plan: PublishPlan, *, request_id: str | None, identity: dict[str, str]
+    locked: LockedRepo, plan: PublishPlan, *, request_id: str | None, identity: dict[str, str]
 ) -> str:
+    repo = locked.repo
     work = _work_tree(repo)
     mark_inflight(repo, "write")
     for rel in plan.deletes:
@@ -164,6 +166,6 @@ def _commit_plan(
         message = commit_message(plan.changes, previous=plan.previous_totals, request_id=request_id)
     else:
         message = "ecp publish: regenerate GitOps consumer files\n"
-    sha = stage_and_commit(repo, paths, message, identity=identity)
+    sha = stage_and_commit(locked, paths, message, identity=identity)
     clear_inflight(repo)
     return sha

@@ -11,15 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import git
-
 from compiler.errors import DeploymentFailed, DeployRepoError, UsageError
 from compiler.publishing.deploy_repo import (
+    LockedRepo,
     clear_inflight,
     head_sha,
     mark_inflight,
     redact,
-    run_git,
 )
 
 REMOTE = "origin"
@@ -28,14 +26,15 @@ NETWORK_TIMEOUT_S = 120.0
 _REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "Updates were rejected")
 
 
-def ensure_remote(repo: git.Repo, remote_url: str | None) -> str:
+def ensure_remote(locked: LockedRepo, remote_url: str | None) -> str:
     """Point `origin` at the configured remote; without one configured, use the existing origin."""
+    repo = locked.repo
     existing = {remote.name: remote for remote in repo.remotes}
     if remote_url:
         if REMOTE not in existing:
-            run_git(repo, "remote", "add", REMOTE, remote_url)
+            locked.run("remote", "add", REMOTE, remote_url)
         elif list(existing[REMOTE].urls) != [remote_url]:
-            run_git(repo, "remote", "set-url", REMOTE, remote_url)
+            locked.run("remote", "set-url", REMOTE, remote_url)
         return remote_url
     if REMOTE in existing:
         return str(next(iter(existing[REMOTE].urls)))
@@ -46,7 +45,7 @@ def ensure_remote(repo: git.Repo, remote_url: str | None) -> str:
 
 
 def push_branch(
-    repo: git.Repo,
+    locked: LockedRepo,
     branch: str,
     *,
     identity: dict[str, str],
@@ -59,20 +58,18 @@ def push_branch(
     A rejected push (the remote moved) fetches and rebases, then tries again at once; any other
     failure waits base_delay_s * 2**n first. The local commit survives every outcome.
     """
+    repo = locked.repo
     last_error = ""
     for attempt in range(attempts):
         try:
-            run_git(
-                repo, "push", REMOTE, f"HEAD:refs/heads/{branch}",
-                timeout=NETWORK_TIMEOUT_S,
-            )  # fmt: skip
+            locked.run("push", REMOTE, f"HEAD:refs/heads/{branch}", timeout=NETWORK_TIMEOUT_S)
             sha = head_sha(repo)
             assert sha is not None  # we only push after a commit exists
             return sha
         except DeployRepoError as exc:
             last_error = exc.message
         if any(marker in last_error for marker in _REJECTED):
-            rebase_onto_remote(repo, branch, identity=identity)
+            rebase_onto_remote(locked, branch, identity=identity)
             continue
         if attempt + 1 < attempts:
             sleep(base_delay_s * 2**attempt)
@@ -85,18 +82,19 @@ def push_branch(
     )
 
 
-def rebase_onto_remote(repo: git.Repo, branch: str, *, identity: dict[str, str]) -> None:
+def rebase_onto_remote(locked: LockedRepo, branch: str, *, identity: dict[str, str]) -> None:
     """Fetch the remote branch and replay our commits on it; on conflict, undo and explain."""
-    run_git(repo, "fetch", "--quiet", REMOTE, branch, timeout=NETWORK_TIMEOUT_S)
+    repo = locked.repo
+    locked.run("fetch", "--quiet", REMOTE, branch, timeout=NETWORK_TIMEOUT_S)
     upstream = f"refs/remotes/{REMOTE}/{branch}"
-    run_git(repo, "update-ref", upstream, "FETCH_HEAD")
+    locked.run("update-ref", upstream, "FETCH_HEAD")
     # The marker makes a crash mid-rebase recoverable: the next publish aborts the rebase.
     mark_inflight(repo, "rebase")
     try:
-        run_git(repo, "-c", "commit.gpgsign=false", "rebase", "--quiet", upstream, env=identity)
+        locked.run("-c", "commit.gpgsign=false", "rebase", "--quiet", upstream, env=identity)
     except DeployRepoError as exc:
-        conflicts = run_git(repo, "diff", "--name-only", "--diff-filter=U").split()
-        run_git(repo, "rebase", "--abort")
+        conflicts = locked.run("diff", "--name-only", "--diff-filter=U").split()
+        locked.run("rebase", "--abort")
         clear_inflight(repo)
         raise DeployRepoError(
             f"the remote branch {branch!r} has changes that conflict with this publish "
