@@ -22,6 +22,9 @@ ALERTS_FILE = "alerts.yaml"
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DURATION = re.compile(r"[1-9][0-9]*[smh]")
 
+# libyaml's safe loader when built with it: several times faster than the pure-Python one.
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class MetricDef:
@@ -207,7 +210,7 @@ def load_alert_rules(presets_dir: Path) -> AlertRules:
     """presets/alerts.yaml as AlertRules; a broken file is a PresetDataInvalid naming the field."""
     path = presets_dir / ALERTS_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER)  # noqa: S506
     except OSError as exc:
         raise PresetDataInvalid(
             f"cannot read alert rules: {exc.strerror}", location=Location(file=str(path))

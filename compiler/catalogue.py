@@ -21,6 +21,9 @@ from compiler.spec.models import GPU_TYPES, PRESETS, SERVICES
 PRESET_FILES = ("tiers.yaml", "services.yaml", "gpus.yaml", "prices.yaml")
 Positive = Annotated[float, Field(gt=0)]
 
+# libyaml's safe loader when built with it: several times faster than the pure-Python one.
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -142,7 +145,7 @@ class Catalogue(_Frozen):
 def _read(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a safe loader
     except OSError as exc:
         raise PresetDataInvalid(
             f"cannot read presets file: {exc.strerror}", location=Location(file=str(path))

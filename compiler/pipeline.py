@@ -128,7 +128,9 @@ class Workspace:
         alerts = settings.presets_dir / ALERTS_FILE
         self.alert_rules = load_alert_rules(settings.presets_dir)
         self.renderer = Renderer(self.catalogue, self.alert_rules)
-        self.validator = ManifestValidator(settings.kubernetes_version)
+        self.validator = ManifestValidator(
+            settings.kubernetes_version, cache_dir=settings.cache_dir / "schemas"
+        )
         self.policy = PolicyContext(cluster_gpu=settings.cluster.gpu)
         self._salt = hashlib.sha256(
             f"{_fingerprint()}\0{self.catalogue.digest}\0{settings.kubernetes_version}\0".encode()
@@ -242,6 +244,23 @@ def compile_workspace(
     # Bulk phase: the collector's full scans of a growing heap cost more than they save.
     gc.disable()
     try:
+        pending: list[str] = []
+        for tenant_id in selected:
+            fresh = (
+                None
+                if check or force
+                else _unchanged(
+                    workspace,
+                    tenant_id,
+                    specs.get(tenant_id),
+                    old_entries.get(tenant_id),
+                    output_dir,
+                )
+            )
+            if fresh is None:
+                pending.append(tenant_id)
+            else:
+                results.append(fresh)
 
         def one(tenant_id: str) -> TenantResult:
             return _compile_one(
@@ -250,11 +269,10 @@ def compile_workspace(
                 specs.get(tenant_id),
                 old_entries.get(tenant_id),
                 check,
-                force,
                 output_dir,
             )
 
-        for result in _map_forked(one, selected, workers, progress):
+        for result in _map_forked(one, pending, workers, progress):
             results.append(result)
             if result.status == "compiled" and result.entry is not None:
                 entries[result.tenant_id] = result.entry
@@ -367,13 +385,31 @@ def _removed(
     return sorted(t for t in candidates if t not in specs)
 
 
+def _unchanged(
+    workspace: Workspace,
+    tenant_id: str,
+    path: Path | None,
+    old: dict[str, Any] | None,
+    output_dir: Path,
+) -> TenantResult | None:
+    """The tenant's result when its inputs hash as in the index and its output exists."""
+    if path is None or old is None or not (output_dir / tenant_id / MANIFEST_FILE).is_file():
+        return None
+    try:
+        text = read_spec_text(path)
+    except OrchestratorError:
+        return None  # _compile_one reports it properly
+    if old.get("input_hash") != workspace.input_hash(text):
+        return None
+    return TenantResult(tenant_id, "unchanged", str(path), entry=old)
+
+
 def _compile_one(
     workspace: Workspace,
     tenant_id: str,
     path: Path | None,
     old: dict[str, Any] | None,
     check: bool,
-    force: bool,
     output_dir: Path,
 ) -> TenantResult:
     if path is None:
@@ -392,16 +428,12 @@ def _compile_one(
         )
     source = str(path)
     text: str | None = None
+    folder = output_dir / tenant_id
     try:
         check_tenant_id(tenant_id, location=Location(file=source, field="file name"))
         text = read_spec_text(path)
-        input_hash = workspace.input_hash(text)
-        folder = output_dir / tenant_id
-        fresh = old is not None and old.get("input_hash") == input_hash
-        if fresh and not force and not check and (folder / MANIFEST_FILE).is_file():
-            return TenantResult(tenant_id, "unchanged", source, entry=old)
         spec = parse_spec(text, source, expected_id=path.stem)
-        build = workspace.build(spec, input_hash=input_hash)
+        build = workspace.build(spec, input_hash=workspace.input_hash(text))
     except OrchestratorError as exc:
         return TenantResult(tenant_id, "failed", source, errors=_error_record(exc, source, text))
     errors = _schema_errors(build.findings, source)

@@ -48,12 +48,18 @@ class Settings(BaseModel):
     git_author_name: str = "ecp-orchestrator"
     git_author_email: str = "ecp-orchestrator@localhost"
     database: str = ".ecp/ecp.sqlite3"
+    # Generated schema-validator code, so an incremental compile does not regenerate it.
+    cache_path: str = ".ecp/cache"
     metrics_retention_days: int = Field(default=30, ge=1)
     cluster: ClusterCapacity = ClusterCapacity()
 
     @property
     def tenants_dir(self) -> Path:
         return self.resolve(self.tenants_path)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.resolve(self.cache_path)
 
     @property
     def presets_dir(self) -> Path:

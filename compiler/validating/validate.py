@@ -25,9 +25,12 @@ DEFAULT_POLICY = PolicyContext()
 
 class ManifestValidator:
     def __init__(
-        self, kubernetes_version: str = "1.33", extra_schemas_dir: Path | None = None
+        self,
+        kubernetes_version: str = "1.33",
+        extra_schemas_dir: Path | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
-        self._schemas = SchemaValidator(kubernetes_version, extra_schemas_dir)
+        self._schemas = SchemaValidator(kubernetes_version, extra_schemas_dir, cache_dir)
 
     @property
     def schema_version(self) -> str:
