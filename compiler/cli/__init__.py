@@ -5,6 +5,7 @@ Each command module registers on `cli`; errors become messages and exit codes in
 """
 
 import compiler.cli.compile_cmd  # noqa: F401 - registers its commands
+import compiler.cli.publish_cmd  # noqa: F401 - registers publish, diff, deployments
 import compiler.cli.serve_cmd  # noqa: F401 - registers `ecp serve`
 from compiler.cli.app import cli, main
 
