@@ -16,13 +16,14 @@ from urllib.parse import quote
 import httpx
 
 from ecp_orchestrator.errors import ECPConnectionError, error_from_response
+from ecp_orchestrator.monitoring import MonitoringCalls
 
 DEFAULT_BASE_URL = "http://localhost:8001/api/v1"
 # Writes compile and publish before they answer; a generous default keeps them from timing out.
 DEFAULT_TIMEOUT = 60.0
 
 
-class ECPClient:
+class ECPClient(MonitoringCalls):
     """client = ECPClient(base_url="http://localhost:8001/api/v1", is_demo=False)."""
 
     def __init__(
