@@ -11,13 +11,14 @@ import os
 import pty
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ECP, EcpRunner, shipped_tenants
 
 from compiler.spec.loader import load_spec_file
 
-REFERENCE_CALCULATE_BODY = {
+REFERENCE_CALCULATE_BODY: dict[str, dict[str, Any]] = {
     "service_requirements": {"callbot": 100, "chatbot": 200, "advisor": 50},
     "sla_target": {"availability": "99.9%", "response_time": "150ms"},
 }
