@@ -1,8 +1,9 @@
 """The latest deployment record per tenant, read from the deploy repo and cached until it moves.
 
 Input: Settings (which deploy repo and branch). Output: DeploymentRecord or None, from
-compiler.publishing.list_deployments. The cache is dropped whenever the branch's ref file (or
-packed-refs) changes, so a publish from anywhere, the CLI included, is seen on the next read.
+compiler.publishing's list_deployments / find_deployment. One `git log` fills the map for every
+tenant; it is re-read when the branch's ref file (or packed-refs) changes, so a publish from
+anywhere, the CLI included, is seen on the next read. The API's own publishes update it in place.
 """
 
 from __future__ import annotations
@@ -10,22 +11,25 @@ from __future__ import annotations
 import threading
 import time
 
-from compiler.publishing import DeploymentRecord, list_deployments
+from compiler.publishing import DeploymentRecord, find_deployment, list_deployments
 from compiler.settings import Settings
 
-_RefKey = tuple[tuple[int, int], ...]
+_RefKey = tuple[tuple[int, int], ...] | float
 # When the deploy repo is a URL (no local ref files to watch), records are re-read this often.
 _REMOTE_TTL_SECONDS = 5.0
+# One scan reads this many publish commits; tenants not seen in them are looked up one by one.
+_SCAN_LIMIT = 20_000
 
 
 class DeploymentLedger:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._key: _RefKey | float | None = None
-        self._latest: dict[str, DeploymentRecord | None] = {}
+        self._key: _RefKey | None = None
+        self._latest: dict[str, DeploymentRecord] = {}
+        self._complete = False  # the scan saw the whole history: absent means never published
 
-    def _ref_key(self) -> _RefKey | float:
+    def _ref_key(self) -> _RefKey:
         repo = self.settings.deploy_repo_path
         if repo is None:
             return time.monotonic() // _REMOTE_TTL_SECONDS
@@ -41,23 +45,39 @@ class DeploymentLedger:
                 keys.append((0, 0))
         return tuple(keys)
 
+    def _scan(self, key: _RefKey) -> None:
+        records = list_deployments(self.settings, limit=_SCAN_LIMIT)
+        latest: dict[str, DeploymentRecord] = {}
+        for record in records:  # newest first: the first record naming a tenant is its latest
+            for change in record.tenants:
+                latest.setdefault(change.tenant_id, record)
+        with self._lock:
+            self._latest, self._key = latest, key
+            self._complete = len(records) < _SCAN_LIMIT
+
     def latest(self, tenant_id: str) -> DeploymentRecord | None:
         """The newest publish that changed `tenant_id`, or None when it was never published."""
         key = self._ref_key()
-        with self._lock:
-            if key != self._key:
-                self._latest.clear()
-                self._key = key
-            if tenant_id in self._latest:
-                return self._latest[tenant_id]
-        records = list_deployments(self.settings, tenant_id, limit=1)
-        record = records[0] if records else None
-        with self._lock:
-            if self._key == key:
-                self._latest[tenant_id] = record
-        return record
+        if key != self._key:
+            self._scan(key)
+        record = self._latest.get(tenant_id)
+        if record is not None or self._complete:
+            return record
+        found = list_deployments(self.settings, tenant_id, limit=1)
+        return found[0] if found else None
 
-    def forget(self) -> None:
+    def is_fresh(self) -> bool:
+        """True when the cache matches the deploy repo now (call it just before publishing)."""
+        return self._key is not None and self._key == self._ref_key()
+
+    def published(self, deployment_id: str | None, was_fresh: bool) -> None:
+        """After the API's own publish: add its record without re-reading the whole history."""
+        record = find_deployment(self.settings, deployment_id) if deployment_id else None
+        key = self._ref_key()
         with self._lock:
-            self._latest.clear()
-            self._key = None
+            if record is None or not was_fresh:
+                self._key = None  # unknown: the next read scans again
+                return
+            for change in record.tenants:
+                self._latest[change.tenant_id] = record
+            self._key = key

@@ -140,8 +140,9 @@ def _apply(
         commit_spec(ws.settings, path, f"{action} tenant {tenant_id}\n\nRequest-Id: {request_id}\n")
     ws.read.forget(tenant_id, committed_at=at if ws.read.is_git() else None)
     try:
+        fresh = ws.ledger.is_fresh()
         result = publish(ws.settings, request_id=request_id)
-        ws.ledger.forget()
+        ws.ledger.published(result.deployment_id, fresh)
     except OrchestratorError as exc:
         # The spec is accepted and compiled; the next publish carries it. Say so, and show
         # the tenant as failed until then.
