@@ -262,3 +262,27 @@ def test_publishing_from_a_worker_thread_reaches_the_loop() -> None:
         return await asyncio.wait_for(subscription.get(), 5)
 
     assert asyncio.run(scenario()) == {"from": "thread"}
+
+
+@pytest.mark.parametrize(
+    ("demo", "status"),
+    [(False, "awaiting-sync"), (True, "deploying")],
+    ids=["real-mode-reports-what-the-deploy-repo-knows", "demo-mode-simulates"],
+)
+def test_a_tenant_created_through_the_api_can_be_followed_by_its_deployment_id(
+    server: LiveServer, demo: bool, status: str
+) -> None:
+    tenant_id = f"followed-{'demo' if demo else 'real'}"
+    created = httpx.post(
+        f"{server.http}/api/v1/tenants/",
+        json={"tenant_id": tenant_id, "name": "Followed", "service_requirements": {"chatbot": 5}},
+        headers={"X-Demo-Mode": "true" if demo else "false"},
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    deployment_id = created.json()["deployment_id"]
+    with connect(f"{server.ws}/ws/deployment/{deployment_id}") as ws:
+        update = receive(ws)
+    assert update["deployment_id"] == deployment_id
+    assert update["status"] == status
+    assert set(update) == {"deployment_id", "status", "progress", "phase", "message"}

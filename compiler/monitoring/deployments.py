@@ -17,7 +17,9 @@ from compiler.monitoring.broadcast import Hub
 from compiler.monitoring.store import MetricsStore
 
 # Statuses after which nothing more will happen to a deployment: the stream ends with them.
-TERMINAL_STATUSES = frozenset({"completed", "deployed", "succeeded", "failed", "cancelled"})
+TERMINAL_STATUSES = frozenset(
+    {"completed", "deployed", "succeeded", "failed", "cancelled", "superseded", "deleted"}
+)
 DEPLOYMENT_ID = re.compile(r"[a-z0-9]([-a-z0-9]{0,62}[a-z0-9])?")
 _TEXT_FIELDS = {"status": 40, "phase": 80, "message": 500}
 

@@ -27,13 +27,21 @@ from compiler.errors import (
     DeploymentNotFound,
     MonitoringUnavailable,
     OrchestratorError,
+    TenantNotFound,
     UsageError,
     ValidationFailed,
 )
 from compiler.monitoring import MonitoringService, MonitoringSpace
 from compiler.monitoring.broadcast import Overflowed, Subscription
-from compiler.monitoring.deployments import check_deployment_id, is_terminal, topic_for
+from compiler.monitoring.deployments import (
+    Resolver,
+    check_deployment_id,
+    is_terminal,
+    topic_for,
+)
 from compiler.monitoring.space import BY_SHORT
+from compiler.publishing import find_deployment
+from compiler.service.deployments import observed_status, simulated_status
 from compiler.service.error_responses import error_body
 from compiler.service.middleware import new_request_id, parse_flag
 from compiler.service.monitoring_routes import monitoring_service
@@ -306,8 +314,59 @@ async def _close_slow(ws: WebSocket, dropped: int, request_id: str, where: str) 
         await ws.close(code=CLOSE_TRY_AGAIN_LATER, reason="slow consumer")
 
 
+def deployment_resolver(state: AppState) -> Resolver:
+    """Deployments the API published: the deploy repo's record names the tenant; its status is
+    what GET .../deployment-status answers (observed in real mode, simulated in demo mode)."""
+    found: dict[str, tuple[bool, str]] = {}  # deployment id -> (demo, tenant); records never change
+
+    def locate(deployment_id: str) -> tuple[bool, str] | None:
+        for demo in (False, True):
+            try:
+                record = find_deployment(state.workspace(demo).settings, deployment_id)
+            except OrchestratorError:
+                record = None  # no deploy repo yet: nothing was published there
+            if record is not None and record.tenants:
+                found[deployment_id] = (demo, record.tenants[0].tenant_id)
+                return found[deployment_id]
+        return None
+
+    def resolve(deployment_id: str) -> dict[str, Any] | None:
+        where = found.get(deployment_id) or locate(deployment_id)
+        if where is None:
+            return None
+        demo, tenant = where
+        workspace = state.workspace(demo)
+        try:
+            status = (simulated_status if demo else observed_status)(workspace, tenant)
+        except TenantNotFound:
+            return {
+                "status": "deleted",
+                "progress": 100,
+                "phase": "removed",
+                "message": f"tenant {tenant} no longer exists",
+            }
+        if status.deployment_id != deployment_id:
+            return {
+                "status": "superseded",
+                "progress": status.progress,
+                "phase": status.phase,
+                "message": f"superseded by {status.deployment_id}",
+            }
+        message = status.logs[-1].message if status.logs else status.source
+        return {
+            "status": status.status,
+            "progress": status.progress,
+            "phase": status.phase,
+            "message": message,
+        }
+
+    return resolve
+
+
 def routes(state: AppState) -> list[BaseRoute]:
-    streams = Streams(monitoring_service(state))
+    service = monitoring_service(state)
+    service.deployments.resolver = deployment_resolver(state)
+    streams = Streams(service)
     return [
         WebSocketRoute("/ws/monitoring/{tenant_id}", streams.monitoring),
         WebSocketRoute("/ws/deployment/{deployment_id}", streams.deployment),
