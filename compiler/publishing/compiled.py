@@ -8,6 +8,7 @@ Publishing relies on this contract only, never on compiler internals. Read-only.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,16 +83,29 @@ def read_compiled_output(output_dir: Path) -> CompiledOutput:
             location=Location(file=str(index)),
         ) from exc
     compiled = parse_index(text, str(index))
-    for tenant_id in compiled.tenants:
-        folder = output_dir / tenant_id
-        for name in TENANT_FILES:
-            if not (folder / name).is_file():
-                raise DeploymentFailed(
-                    f"{folder / name} is missing although index.json lists {tenant_id!r}; "
-                    "run `ecp compile` again",
-                    location=Location(file=str(folder / name)),
-                )
+    # One directory listing instead of a stat per file: this runs on every publish of 1,000.
+    folders = {entry.name for entry in os.scandir(output_dir) if entry.is_dir()}
+    missing = sorted(set(compiled.tenants) - folders)
+    if missing:
+        raise DeploymentFailed(
+            f"{output_dir} has no folder for {', '.join(missing[:5])} although index.json lists "
+            "them; run `ecp compile` again",
+            location=Location(file=str(output_dir / missing[0])),
+        )
     return compiled
+
+
+def read_tenant_file(output_dir: Path, tenant_id: str, name: str) -> bytes:
+    """One compiled file; a missing one means output/ is inconsistent with its index."""
+    path = os.path.join(output_dir, tenant_id, name)  # noqa: PTH118 - pathlib costs 5x per call
+    try:
+        with open(path, "rb") as handle:  # noqa: PTH123
+            return handle.read()
+    except FileNotFoundError as exc:
+        raise DeploymentFailed(
+            f"{path} is missing although index.json lists {tenant_id!r}; run `ecp compile` again",
+            location=Location(file=path),
+        ) from exc
 
 
 def totals_of(entry: Mapping[str, Any]) -> TenantTotals:

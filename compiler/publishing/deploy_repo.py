@@ -247,7 +247,10 @@ def check_usable(locked: LockedRepo, branch: str) -> None:
 
 
 def dirty_paths(locked: LockedRepo) -> list[str]:
-    out = locked.run("status", "--porcelain=v1", "-z", "--untracked-files=all")
+    # The untracked cache saves most of the directory walk on a 3,000-file work tree.
+    out = locked.run(
+        "-c", "core.untrackedCache=true", "status", "--porcelain=v1", "-z", "--untracked-files=all"
+    )
     return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
 
 

@@ -15,6 +15,7 @@ from compiler.publishing.compiled import (
     KUSTOMIZATION_FILE,
     MANIFEST_FILE,
     CompiledOutput,
+    read_tenant_file,
     totals_of,
 )
 from compiler.publishing.consumers import (
@@ -113,17 +114,16 @@ class _Planner:
         )
 
     def _tenant(self, tenant_id: str, index_sha: object, regenerate_all: bool) -> Action | None:
-        folder = self.output_dir / tenant_id
         entry = self.compiled.tenants[tenant_id]
         old = self.old.tenants.get(tenant_id)
-        kustomization = (folder / KUSTOMIZATION_FILE).read_bytes()
+        kustomization = read_tenant_file(self.output_dir, tenant_id, KUSTOMIZATION_FILE)
         kustomization_sha = hashlib.sha256(kustomization).hexdigest()
         index_sha = index_sha if isinstance(index_sha, str) else None
         manifest: bytes | None = None
         if old is not None and index_sha is not None and index_sha == old.index_sha:
             file_sha = old.file_sha  # the index vouches for the bytes we copied last time
         else:
-            manifest = (folder / MANIFEST_FILE).read_bytes()
+            manifest = read_tenant_file(self.output_dir, tenant_id, MANIFEST_FILE)
             file_sha = hashlib.sha256(manifest).hexdigest()
         action: Action | None = None
         if old is None:
@@ -132,12 +132,15 @@ class _Planner:
             action = "changed"
         deployments = old.deployments if old is not None and action is None else None
         if action is not None:
-            manifest = manifest if manifest is not None else (folder / MANIFEST_FILE).read_bytes()
+            if manifest is None:
+                manifest = read_tenant_file(self.output_dir, tenant_id, MANIFEST_FILE)
             self.writes[f"tenants/{tenant_id}/{MANIFEST_FILE}"] = manifest
             self.writes[f"tenants/{tenant_id}/{KUSTOMIZATION_FILE}"] = kustomization
         if self.config.flux and (action is not None or regenerate_all):
             if deployments is None:
-                text = (manifest or (folder / MANIFEST_FILE).read_bytes()).decode("utf-8")
+                if manifest is None:
+                    manifest = read_tenant_file(self.output_dir, tenant_id, MANIFEST_FILE)
+                text = manifest.decode("utf-8")
                 deployments = tuple(deployments_in(text, str(entry.get("namespace", ""))))
             flux = flux_tenant_file(tenant_id, list(deployments), self.schemas).encode()
             self._write_if_different(flux_tenant_path(tenant_id), flux)
