@@ -196,3 +196,23 @@ def test_a_broken_alert_preset_names_the_field(tmp_path: Path, edit: object, fie
 def test_a_missing_alert_preset_is_an_operator_error(tmp_path: Path) -> None:
     with pytest.raises(PresetDataInvalid):
         load_alert_rules(tmp_path)
+
+
+@pytest.mark.parametrize("sla_ms", [120.0, 200.0, 1500.0], ids=["120ms", "200ms", "1.5s"])
+def test_every_promql_rule_fires_and_holds_where_the_engine_does(
+    rules: AlertRules, sla_ms: float
+) -> None:
+    groups = prometheus_rule_groups("t", "ecp-ai-t", sla_ms, rules)
+    by_name = {r["alert"]: r["expr"] for r in groups[0]["rules"]}
+    for rule in rules.rules:
+        thresholds = rule.thresholds(sla_ms)
+        scale = metric(rule.metric).gauge_scale
+        for severity, threshold in (
+            ("Warning", thresholds.warning),
+            ("Critical", thresholds.critical),
+        ):
+            expr = by_name[f"{rule.alert_stem}{severity}"]
+            fire = float(expr.split(" > ")[1].split(")")[0])
+            hold = float(expr.split(" >= ")[1].split(" ")[0])
+            assert fire == pytest.approx(threshold * scale)
+            assert hold == pytest.approx((threshold - thresholds.clear_margin) * scale)

@@ -84,7 +84,8 @@ class MonitoringService:
         return system_metrics(space.settings, reporting)
 
     def maintain(self) -> dict[str, dict[str, int]]:
-        """Retention and downsampling on every open space."""
+        """Retention and downsampling on the real space and any other open one."""
+        self.space(False)  # at start-up nothing is open yet; the real store always has history
         with self._lock:
             spaces = list(self._spaces.values())
         now = int(self.clock() * 1000)
