@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -104,20 +104,20 @@ class MonitoringCalls:
         interval_ms: int = 5000,
         *,
         open_timeout: float = 10,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Yields {timestamp, tenant_id, metrics} every interval until the caller stops."""
         command = {"action": "subscribe", "metrics": list(metrics), "interval": interval_ms}
         yield from self._stream(f"/ws/monitoring/{_segment(tenant_id)}", command, open_timeout)
 
     def subscribe_alerts(
         self, tenant_id: str, *, open_timeout: float = 10
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Yields each new alert of the tenant as it fires."""
         yield from self._stream(f"/ws/alerts/{_segment(tenant_id)}", None, open_timeout)
 
     def subscribe_deployment(
         self, deployment_id: str, *, open_timeout: float = 10
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Yields progress updates; ends after the final one (the server closes normally)."""
         yield from self._stream(f"/ws/deployment/{_segment(deployment_id)}", None, open_timeout)
 
@@ -130,7 +130,7 @@ class MonitoringCalls:
 
     def _stream(
         self, path: str, command: Mapping[str, Any] | None, open_timeout: float
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         with connect(self.ws_url(path), open_timeout=open_timeout) as ws:
             if command is not None:
                 ws.send(json.dumps(command))
