@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compiler.alerting import (
     AlertRules,
@@ -216,3 +218,22 @@ def test_every_promql_rule_fires_and_holds_where_the_engine_does(
             hold = float(expr.split(" >= ")[1].split(" ")[0])
             assert fire == pytest.approx(threshold * scale)
             assert hold == pytest.approx((threshold - thresholds.clear_margin) * scale)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=100, allow_nan=False), min_size=1, max_size=60))
+def test_between_two_alerts_of_a_level_the_value_always_fell_below_the_band(
+    values: list[float],
+) -> None:
+    rules = load_alert_rules(PRESETS)
+    evaluation = AlertEngine(rules).evaluate("t", samples("cpu_usage", values), 200)
+    fired = {a.timestamp_ms: a.severity for a in evaluation.alerts}
+    last_warning_or_above: int | None = None
+    for i, value in enumerate(values):
+        ts = NOW_MS + 60_000 * i
+        if ts in fired:
+            if last_warning_or_above is not None:
+                between = values[last_warning_or_above + 1 : i]
+                assert fired[ts] == "critical" or any(v < 75 for v in between)
+            last_warning_or_above = i
+        assert (ts in fired) <= (value > 80)  # nothing fires at or below the warning threshold
