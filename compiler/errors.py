@@ -1,7 +1,8 @@
 """The one error hierarchy. Every failure a user can cause is an OrchestratorError.
 
-Each carries a stable machine code (the API reference's codes), a human message, an HTTP status for
-the API shell and structured details. The shells map these to exit codes / error bodies in one place.
+Each carries a stable machine code (the API reference's codes), a human message, an HTTP status
+for the API shell and structured details. The shells map these to exit codes and error bodies in
+one place each.
 No I/O here.
 """
 

@@ -401,7 +401,21 @@ def _unchanged(
         return None  # _compile_one reports it properly
     if old.get("input_hash") != workspace.input_hash(text):
         return None
+    # A hand-edited output file is repaired by the next compile, not trusted because of the index.
+    folder = output_dir / tenant_id
+    manifest = _read_bytes(folder / MANIFEST_FILE)
+    if manifest is None or hashlib.sha256(manifest).hexdigest() != old.get("manifest_sha256"):
+        return None
+    if _read(folder / KUSTOMIZATION_FILE) != KUSTOMIZATION:
+        return None
     return TenantResult(tenant_id, "unchanged", str(path), entry=old)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _compile_one(

@@ -62,7 +62,7 @@ def test_the_case_compiles_to_its_golden_files(name: str, tmp_path: Path) -> Non
         expected_dir.mkdir(exist_ok=True)
         for filename, text in actual.items():
             (expected_dir / filename).write_text(text, encoding="utf-8")
-    diffs = []
+    diffs: list[str] = []
     for filename, text in actual.items():
         path = expected_dir / filename
         expected = path.read_text(encoding="utf-8") if path.is_file() else ""

@@ -142,12 +142,6 @@ def test_force_rebuilds_every_tenant_to_the_same_bytes(compiled: Settings) -> No
     assert _tree(compiled.output_dir) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: compile trusts index.json's input_hash and skips a tenant whose output/ was "
-    "edited by hand, so `ecp compile` (the fix --check advises) leaves it stale; only --force "
-    "repairs it",
-)
 def test_compile_repairs_an_output_manifest_edited_by_hand(compiled: Settings) -> None:
     manifest = compiled.output_dir / "shop-chat-lite" / "manifest.yaml"
     original = manifest.read_bytes()

@@ -124,6 +124,8 @@ def _manifest_files(paths: tuple[Path, ...]) -> list[Path]:
                     if p.suffix in (".yaml", ".yml")
                     and p.is_file()
                     and p.name != "kustomization.yaml"
+                    # hidden folders: VCS data and our own interrupted staging output
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 )
             )
         elif path.is_file():

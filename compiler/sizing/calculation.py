@@ -8,7 +8,7 @@ from typing import Any
 from compiler.catalogue import Catalogue
 from compiler.sizing.choose import alternative, choose, demand_of
 from compiler.sizing.models import Alternative, ResourcePlan
-from compiler.spec.models import CalculateRequest
+from compiler.spec.models import PRESETS, CalculateRequest
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,13 @@ class Calculation:
     plan: ResourcePlan
     alternatives: tuple[Alternative, ...]
     catalogue_tiers: dict[str, dict[str, Any]]
+    alternative_note: str = ""
 
     @property
     def explanation(self) -> list[str]:
         lines = list(self.plan.explanation)
+        if self.alternative_note:
+            lines.append(self.alternative_note)
         for alt in self.alternatives:
             lines.append(
                 f"alternative {alt.tier}: replicas squeezed to fit; load-weighted response "
@@ -76,8 +79,18 @@ def calculate(
     demand = demand_of(request)
     plan = choose(demand, catalogue, explain=explain)
     alt = alternative(demand, plan, catalogue)
+    note = ""
+    if alt is None:
+        index = PRESETS.index(plan.tier)
+        note = (
+            "alternative: none, there is no smaller tier"
+            if index == 0
+            else f"alternative: none, no plan that fits {PRESETS[index - 1]} costs less"
+        )
     tiers = {
         name: {"cpu": t.cpu, "memory": t.memory, "gpu": t.gpu, "storage": t.storage}
         for name, t in catalogue.tiers.items()
     }
-    return Calculation(plan=plan, alternatives=(alt,) if alt else (), catalogue_tiers=tiers)
+    return Calculation(
+        plan=plan, alternatives=(alt,) if alt else (), catalogue_tiers=tiers, alternative_note=note
+    )

@@ -38,7 +38,8 @@ def _gpu_candidates(
         return [None]
     if demand.gpu_type:
         return [demand.gpu_type]
-    return sorted(catalogue.gpus, key=lambda g: (catalogue.gpu_price(g), g))
+    names: list[str] = sorted(catalogue.gpus, key=lambda g: (catalogue.gpu_price(g), g))
+    return list[str | None](names)
 
 
 class _Planner:
@@ -233,6 +234,10 @@ def alternative(demand: Demand, plan: ResourcePlan, catalogue: Catalogue) -> Alt
         )
         if best is None or candidate.cost.total < best.cost.total:
             best = candidate
+    # A smaller tier that costs more (a pricier GPU type carrying the load alone) is no
+    # alternative to offer: it would be both slower and dearer.
+    if best is not None and best.cost.total >= plan.cost.total:
+        return None
     return best
 
 

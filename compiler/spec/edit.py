@@ -11,9 +11,11 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from compiler.errors import Location, SpecInvalid
 from compiler.spec.loader import parse_spec
@@ -44,6 +46,28 @@ def _yaml() -> YAML:
     return yaml
 
 
+def _reads_back_as_text(value: str) -> bool:
+    """True when a YAML 1.1 loader (ours) reads `value`, written plain, as the same string."""
+    try:
+        return bool(pyyaml.safe_load(value) == value)
+    except pyyaml.YAMLError:
+        return False
+
+
+def _quote_ambiguous(node: Any) -> Any:
+    """Quote strings like 'on', 'no' or '1:20' that YAML 1.1 would read as bools or numbers;
+    ruamel writes YAML 1.2, where they are plain text, but specs are read as YAML 1.1."""
+    if isinstance(node, str) and not isinstance(node, DoubleQuotedScalarString):
+        return node if _reads_back_as_text(node) else DoubleQuotedScalarString(node)
+    if isinstance(node, CommentedMap | dict):
+        for key in list(node):
+            node[key] = _quote_ambiguous(node[key])
+    elif isinstance(node, CommentedSeq | list):
+        for i, item in enumerate(node):
+            node[i] = _quote_ambiguous(item)
+    return node
+
+
 def _dump(data: Any) -> str:
     buffer = io.StringIO()
     _yaml().dump(data, buffer)
@@ -60,7 +84,7 @@ def new_spec_text(spec: TenantSpec) -> str:
     if "sla_target" in spec.model_fields_set:
         data["sla_target"] = spec.sla_target.model_dump(mode="json", exclude_none=True)
     ordered = CommentedMap((key, data[key]) for key in _KEY_ORDER if key in data)
-    return _dump(ordered)
+    return _dump(_quote_ambiguous(ordered))
 
 
 def _merge(target: CommentedMap, patch: Mapping[str, Any]) -> None:
@@ -71,7 +95,7 @@ def _merge(target: CommentedMap, patch: Mapping[str, Any]) -> None:
         elif value is None:
             target.pop(key, None)
         else:
-            target[key] = value
+            target[key] = _quote_ambiguous(value)
 
 
 def apply_update(text: str, patch: Mapping[str, Any], source: str) -> str:
