@@ -45,3 +45,43 @@ def test_kubectl_kustomize_builds_every_shipped_tenant(tenant_id: str) -> None:
     key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
     assert sorted(map(key, theirs)) == sorted(map(key, ours))
     assert sorted(theirs, key=key) == sorted(ours, key=key)
+
+
+def test_the_committed_spec_schema_is_current() -> None:
+    from compiler.spec.schema import tenant_schema_text
+
+    committed = (ROOT / "tenants" / "tenant.schema.json").read_text(encoding="utf-8")
+    assert committed == tenant_schema_text(), "run `ecp schema` and commit tenants/"
+
+
+@pytest.mark.parametrize("tenant_id", SHIPPED)
+def test_editors_accept_every_shipped_spec_against_the_schema(tenant_id: str) -> None:
+    import json
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "tenants" / "tenant.schema.json").read_text(encoding="utf-8"))
+    spec = yaml.safe_load((ROOT / "tenants" / f"{tenant_id}.yaml").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(spec)
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"tenant_id": "UPPER"},
+        {"sla_target": {"availability": "fast"}},
+        {"service_requirements": {"callbot": -1}},
+        {"colour": "blue"},
+    ],
+    ids=["bad-id", "bad-availability", "negative-count", "unknown-key"],
+)
+def test_editors_reject_what_the_compiler_rejects(patch: dict[str, object]) -> None:
+    import json
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "tenants" / "tenant.schema.json").read_text(encoding="utf-8"))
+    spec = yaml.safe_load((ROOT / "tenants" / "my-ai-service.yaml").read_text(encoding="utf-8"))
+    spec.update(patch)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(spec)

@@ -20,6 +20,7 @@ from compiler.sizing import calculate
 from compiler.spec.edit import new_spec_text
 from compiler.spec.loader import spec_errors, spec_from_mapping, spec_path
 from compiler.spec.models import PRESETS, SERVICES, CalculateRequest
+from compiler.spec.schema import SCHEMA_FILE, tenant_schema_text
 from compiler.validating import ManifestValidator, PolicyContext, load_documents, resource_summary
 from compiler.validating.findings import Finding
 
@@ -309,3 +310,23 @@ def new_command(
     except OSError as exc:
         raise OrchestratorError(f"cannot write {path}: {exc.strerror}") from exc
     click.echo(f"created {path}; run `ecp compile {spec.tenant_id}`")
+
+
+@cli.command("schema")
+@click.option("--check", is_flag=True, help="Exit 1 if the file differs instead of writing it.")
+@click.pass_context
+def schema_command(ctx: click.Context, check: bool) -> None:
+    """Write the spec JSON Schema to tenants/tenant.schema.json (for editors)."""
+    settings = settings_from(ctx)
+    path = settings.tenants_dir / SCHEMA_FILE
+    text = tenant_schema_text()
+    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    if check:
+        if current != text:
+            click.echo(f"{path} is stale: run `ecp schema`", err=True)
+            ctx.exit(EXIT_FINDINGS)
+        return
+    if current != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}")

@@ -21,6 +21,8 @@ from compiler.errors import Location, SpecInvalid
 from compiler.spec.loader import parse_spec
 from compiler.spec.models import TenantSpec
 
+# Editors with the YAML language server validate the file against tenants/tenant.schema.json.
+SCHEMA_COMMENT = "# yaml-language-server: $schema=tenant.schema.json\n"
 _KEY_ORDER = (
     "tenant_id",
     "name",
@@ -84,7 +86,7 @@ def new_spec_text(spec: TenantSpec) -> str:
     if "sla_target" in spec.model_fields_set:
         data["sla_target"] = spec.sla_target.model_dump(mode="json", exclude_none=True)
     ordered = CommentedMap((key, data[key]) for key in _KEY_ORDER if key in data)
-    return _dump(_quote_ambiguous(ordered))
+    return SCHEMA_COMMENT + _dump(_quote_ambiguous(ordered))
 
 
 def _merge(target: CommentedMap, patch: Mapping[str, Any]) -> None:
