@@ -1,9 +1,10 @@
 """Benchmark: cold `ecp compile --all` of N synthetic tenants, and one changed tenant among N.
 
 Usage: python bench/bench_compile.py [--tenants 1000] [--repeat 3]
-Runs the real CLI in a subprocess on a scratch workspace (the repo's presets/), so figures include
-interpreter start-up; start-up alone (`ecp --version`) is measured and subtracted for the
-incremental figure, as the issue's target is stated beyond the CLI's own start-up.
+Runs the real CLI in a subprocess on a scratch workspace (the repo's presets/), so wall figures
+include interpreter start-up and imports. Start-up alone (`ecp --version`) is measured too, and the
+JSON report's own `seconds` (compile_workspace from loading presets to writing index.json) is the
+incremental figure the issue's target speaks of ("beyond the CLI's own start-up").
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def main() -> None:
     )
     startup = min(run("--version")[0] for _ in range(5))
     print(f"CLI start-up (ecp --version), best of 5: {startup * 1000:.0f} ms")
-    cold, incremental, objects = [], [], 0
+    cold, incremental, work, objects = [], [], [], 0
     for r in range(args.repeat):
         root = make_workspace(args.tenants)
         try:
@@ -78,9 +79,10 @@ def main() -> None:
             spec = root / "tenants" / f"tenant-{r:05d}.yaml"
             spec.write_text(spec.read_text().replace("name: Synthetic", "name: Changed"))
             seconds, done = run("--root", str(root), "compile", "--all", "--format", "json")
-            counts = json.loads(done.stdout)["counts"]
-            assert counts.get("compiled") == 1, counts
+            report = json.loads(done.stdout)
+            assert report["counts"].get("compiled") == 1, report["counts"]
             incremental.append(seconds)
+            work.append(report["seconds"])
         finally:
             shutil.rmtree(root, ignore_errors=True)
     print(f"tenants: {args.tenants}, objects validated and written: {objects}")
@@ -91,8 +93,9 @@ def main() -> None:
     )
     inc = statistics.median(incremental)
     print(
-        f"one changed tenant among {args.tenants}: median {inc * 1000:.0f} ms total, "
-        f"{(inc - startup) * 1000:.0f} ms beyond start-up"
+        f"one changed tenant among {args.tenants}: median {inc * 1000:.0f} ms wall in all, "
+        f"{(inc - startup) * 1000:.0f} ms beyond `ecp --version`; the compile itself "
+        f"(compile_workspace, as the JSON report times it): {statistics.median(work) * 1000:.0f} ms"
     )
 
 

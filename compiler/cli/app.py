@@ -6,6 +6,7 @@ spec); 2 bad usage. No traceback reaches a user for anything they can cause.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -16,9 +17,32 @@ from compiler.errors import OrchestratorError
 from compiler.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+# Command modules, imported on first use: `ecp compile` need not load uvicorn or GitPython, and
+# `ecp --version` loads neither. Each module registers its commands on `cli` when imported.
+LAZY_COMMANDS = {
+    "compile": "compiler.cli.compile_cmd",
+    "validate": "compiler.cli.compile_cmd",
+    "calc": "compiler.cli.compile_cmd",
+    "new": "compiler.cli.compile_cmd",
+    "schema": "compiler.cli.compile_cmd",
+    "publish": "compiler.cli.publish_cmd",
+    "diff": "compiler.cli.publish_cmd",
+    "deployments": "compiler.cli.publish_cmd",
+    "serve": "compiler.cli.serve_cmd",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            importlib.import_module(LAZY_COMMANDS[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
