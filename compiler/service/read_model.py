@@ -100,6 +100,7 @@ class TenantReadModel:
         self._git: bool | None = None
         self._objects: dict[str, tuple[str, list[ObjectView]]] = {}
         self._catalogue: tuple[tuple[_FileKey, ...], Catalogue] | None = None
+        self._forgotten = 0  # bumped by every forget(): dates and cached specs changed
 
     # --- presets ----------------------------------------------------------------------------
 
@@ -208,9 +209,18 @@ class TenantReadModel:
             self._git = is_git_workspace(self.settings)
         return self._git
 
+    def version(self) -> tuple[Any, ...]:
+        """A token that changes whenever anything the list answer reads may have changed:
+        the index, the spec folder, presets and the dates (refreshing each first)."""
+        self.index()
+        self.spec_ids()
+        catalogue = self.catalogue()
+        return (self._index_key, self._dir_key, id(catalogue), self._forgotten, self._git)
+
     def forget(self, tenant_id: str, committed_at: str | None = None) -> None:
         """After a write: drop cached spec bytes; record the new commit date when there is one."""
         with self._lock:
+            self._forgotten += 1
             self._specs.pop(tenant_id, None)
             self._dir_key = None
             if self._dates is not None and committed_at is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 
@@ -36,6 +37,9 @@ class Workspace:
     in_flight: set[str] = field(default_factory=set)
     deleting: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)  # tenant -> last publish error
+    # Real-mode list answers by query, with the data version they were built from: a list of
+    # 1,000 tenants costs ~0.7 ms to build and ~0.05 ms to reuse (see tenant_views.list_tenants).
+    list_cache: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, settings: Settings) -> Workspace:

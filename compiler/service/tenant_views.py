@@ -117,7 +117,32 @@ def _summary(
     )
 
 
+_LIST_CACHE_SIZE = 64
+
+
 def list_tenants(ws: Workspace, query: ListQuery, demo: bool) -> TenantList:
+    """The list answer; real-mode answers are reused while their data version holds (demo
+    statuses move with the clock, so demo answers are always built afresh)."""
+    if demo:
+        return _build_list(ws, query, demo)
+    version = (
+        ws.read.version(),
+        frozenset(ws.in_flight),
+        frozenset(ws.deleting),
+        frozenset(ws.failed),
+    )
+    cached = ws.list_cache.get(query)
+    if cached is not None and cached[0] == version:
+        answer: TenantList = cached[1]
+        return answer
+    answer = _build_list(ws, query, demo)
+    if len(ws.list_cache) >= _LIST_CACHE_SIZE:
+        ws.list_cache.clear()
+    ws.list_cache[query] = (version, answer)
+    return answer
+
+
+def _build_list(ws: Workspace, query: ListQuery, demo: bool) -> TenantList:
     index = ws.read.index()
     matched: list[tuple[str, Mapping[str, Any], str]] = []
     active = 0
