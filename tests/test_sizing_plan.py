@@ -76,6 +76,7 @@ def test_every_predicted_response_time_meets_the_sla(catalogue: Catalogue) -> No
         spec(
             service_requirements={"callbot": 300, "chatbot": 500, "advisor": 100},
             sla_target={"availability": "99.9%", "response_time": "180ms"},
+            gpu_type="a100",  # 250 busy STT streams need more than large's six V100s
         ),
         catalogue,
     )
@@ -153,12 +154,32 @@ def test_calculate_answers_in_the_references_shape(catalogue: Catalogue) -> None
 
 def test_the_alternative_is_one_tier_down_and_never_faster(catalogue: Catalogue) -> None:
     request = CalculateRequest.model_validate(
-        {"service_requirements": {"callbot": 25, "chatbot": 85, "advisor": 32}}
+        {"service_requirements": {"callbot": 20, "chatbot": 100}}
     )
     result = calculate(request, catalogue)
     (alt,) = result.alternatives
     assert alt.tier == "small" and result.plan.tier == "medium"
     assert alt.predicted_response_ms >= alt.baseline_response_ms
+    assert alt.cost.total < result.plan.cost.total
+
+
+def test_an_alternative_below_the_availability_target_says_so(catalogue: Catalogue) -> None:
+    request = CalculateRequest.model_validate(
+        {"service_requirements": {"callbot": 20, "chatbot": 100}}
+    )
+    (alt,) = calculate(request, catalogue).to_response()["alternatives"]
+    assert "가용성" in alt["performance_impact"] and "목표 99.9%" in alt["performance_impact"]
+
+
+def test_no_alternative_is_offered_when_the_smaller_tier_cannot_carry_the_load(
+    catalogue: Catalogue,
+) -> None:
+    request = CalculateRequest.model_validate(
+        {"service_requirements": {"callbot": 25, "chatbot": 85, "advisor": 32}}
+    )
+    result = calculate(request, catalogue, explain=True)
+    assert result.alternatives == ()
+    assert result.explanation[-1] == "alternative: none, no plan fits small for less"
 
 
 def test_explain_lists_every_step(catalogue: Catalogue) -> None:
@@ -174,3 +195,18 @@ def test_ten_thousand_channels_size_without_overflow(catalogue: Catalogue) -> No
         catalogue,
     )
     assert plan.service("chatbot").replicas >= 1
+
+
+def test_gpu_services_run_on_the_tiers_gpu_type_unless_the_spec_overrides_it(
+    catalogue: Catalogue,
+) -> None:
+    medium = plan_tenant(spec(preset="medium", service_requirements={"stt": 20}), catalogue)
+    large = plan_tenant(spec(preset="large", service_requirements={"stt": 20}), catalogue)
+    assert (medium.gpu_type, large.gpu_type) == ("l4", "v100")
+    assert large.service("stt").slots_per_replica == 64
+
+
+def test_a_plan_beyond_the_largest_tier_names_its_gpu_type(catalogue: Catalogue) -> None:
+    with pytest.raises(InsufficientResources) as caught:
+        plan_tenant(spec(service_requirements={"stt": 400}), catalogue)
+    assert caught.value.details["gpu_type"] == "v100"

@@ -47,7 +47,7 @@ class Calculation:
                         k: v for k, v in self.catalogue_tiers[alt.tier].items() if k != "storage"
                     },
                     "cost": alt.cost.label(),
-                    "performance_impact": impact_text(alt),
+                    "performance_impact": impact_text(alt, plan.availability_target),
                 }
                 for alt in self.alternatives
             ],
@@ -67,10 +67,17 @@ class Calculation:
         }
 
 
-def impact_text(alt: Alternative) -> str:
-    """The reference's wording: '응답시간 20% 증가 예상' (response time expected to rise 20%)."""
+def impact_text(alt: Alternative, availability_target: float) -> str:
+    """The reference's wording: '응답시간 20% 증가 예상' (response time expected to rise 20%),
+    plus the expected availability when the squeezed plan falls short of the SLA's."""
     pct = max(0, round(alt.response_increase_pct))
-    return f"응답시간 {pct}% 증가 예상"
+    text = f"응답시간 {pct}% 증가 예상"
+    if alt.achieved_availability + 1e-12 < availability_target:
+        text += (
+            f", 가용성 {alt.achieved_availability * 100:.2f}% 예상 "
+            f"(목표 {availability_target * 100:g}%)"
+        )
+    return text
 
 
 def calculate(
@@ -85,7 +92,7 @@ def calculate(
         note = (
             "alternative: none, there is no smaller tier"
             if index == 0
-            else f"alternative: none, no plan that fits {PRESETS[index - 1]} costs less"
+            else f"alternative: none, no plan fits {PRESETS[index - 1]} for less"
         )
     tiers = {
         name: {"cpu": t.cpu, "memory": t.memory, "gpu": t.gpu, "storage": t.storage}

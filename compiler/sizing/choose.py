@@ -1,7 +1,8 @@
-"""Pick the tier and GPU type for a tenant, and the cheaper alternative one tier down.
+"""Pick the tier for a tenant, and the cheaper alternative one tier down.
 
 plan_tenant(spec) and calculate(request) share `choose`: try each tier from the smallest (or only
-the explicit preset) and each GPU type from the cheapest; the cheapest plan that fits wins.
+the explicit preset), with the spec's GPU type or else the tier's node-pool GPU type; the first
+tier whose envelope holds the plan wins.
 """
 
 from __future__ import annotations
@@ -30,16 +31,13 @@ class Demand:
     images: Mapping[str, str]
 
 
-def _gpu_candidates(
-    demand: Demand, catalogue: Catalogue, channels: Mapping[str, float]
-) -> list[str | None]:
-    uses_gpu = any(catalogue.services[n].gpu for n, c in channels.items() if c > 0)
-    if not uses_gpu:
-        return [None]
-    if demand.gpu_type:
-        return [demand.gpu_type]
-    names: list[str] = sorted(catalogue.gpus, key=lambda g: (catalogue.gpu_price(g), g))
-    return list[str | None](names)
+def _gpu_type_for(
+    demand: Demand, tier: Tier, catalogue: Catalogue, channels: Mapping[str, float]
+) -> str | None:
+    """The spec's GPU type, else the tier's node pool's; None when no service uses a GPU."""
+    if not any(catalogue.services[n].gpu for n, c in channels.items() if c > 0):
+        return None
+    return demand.gpu_type or tier.gpu_type
 
 
 class _Planner:
@@ -55,8 +53,8 @@ class _Planner:
         self.channels = effective_channels(demand.requested, catalogue)
         self._memo: dict[tuple[str, str | None], ServicePlan] = {}
 
-    def gpu_candidates(self) -> list[str | None]:
-        return _gpu_candidates(self.demand, self.catalogue, self.channels)
+    def gpu_type(self, tier: Tier) -> str | None:
+        return _gpu_type_for(self.demand, tier, self.catalogue, self.channels)
 
     def service(self, name: str, gpu_type: str | None, explain: list[str] | None) -> ServicePlan:
         profile = self.catalogue.services[name]
@@ -102,36 +100,30 @@ class _Planner:
 
 def choose(demand: Demand, catalogue: Catalogue, *, explain: bool = False) -> ResourcePlan:
     planner = _Planner(demand, catalogue)
-    candidates = planner.gpu_candidates()
     tiers = [catalogue.tiers[demand.preset]] if demand.preset else catalogue.tiers_ascending()
     source = "explicit" if demand.preset else "recommended"
-    closest: ResourcePlan | None = None
+    plan: ResourcePlan | None = None
     for tier in tiers:
-        fitting = []
-        for gpu in candidates:
-            plan = planner.plan(tier, source, gpu)
-            if not misfits(plan.totals, tier):
-                fitting.append(plan)
-            elif closest is None or plan.cost.total < closest.cost.total:
-                closest = plan
-        if fitting:
-            best = min(fitting, key=lambda p: p.cost.total)
-            if not explain:
-                return best
-            lines: list[str] = []
-            full = planner.plan(tier, source, best.gpu_type, lines)
-            lines.extend(_tier_lines(full, tiers))
-            lines.extend(_cost_lines(full))
-            return replace(full, explanation=tuple(lines))
-    assert closest is not None  # at least one tier and one GPU candidate were tried
+        plan = planner.plan(tier, source, planner.gpu_type(tier))
+        if misfits(plan.totals, tier):
+            continue
+        if not explain:
+            return plan
+        lines: list[str] = []
+        full = planner.plan(tier, source, plan.gpu_type, lines)
+        lines.extend(_tier_lines(full, tiers))
+        lines.extend(_cost_lines(full))
+        return replace(full, explanation=tuple(lines))
+    assert plan is not None  # at least one tier was tried
     tier = tiers[-1]
-    problems = misfits(closest.totals, tier)
+    problems = misfits(plan.totals, tier)
     what = f"preset {tier.name}" if demand.preset else f"the largest tier ({tier.name})"
     raise InsufficientResources(
         f"{what} cannot hold the plan: {'; '.join(problems)}",
         details={
             "preset": tier.name,
-            "required": closest.totals.as_resources(),
+            "gpu_type": plan.gpu_type,
+            "required": plan.totals.as_resources(),
             "available": {
                 "cpu": tier.cpu,
                 "memory": tier.memory,
@@ -205,40 +197,32 @@ def alternative(demand: Demand, plan: ResourcePlan, catalogue: Catalogue) -> Alt
         return None
     tier = catalogue.tiers[PRESETS[index - 1]]
     planner = _Planner(demand, catalogue)
-    best: Alternative | None = None
-    for gpu in planner.gpu_candidates():
-        base = planner.plan(tier, "alternative", gpu)
-        services = list(base.services)
-        while misfits(totals_of(services), tier):
-            options = []
-            for i, service in enumerate(services):
-                if service.replicas > 1:
-                    smaller = _with_replicas(service, service.replicas - 1, catalogue)
-                    if smaller is not None:
-                        trial = [*services[:i], smaller, *services[i + 1 :]]
-                        options.append((_weighted_response(trial), i, smaller))
-            if not options:
-                break
-            _, i, smaller = min(options, key=lambda o: (o[0], o[1]))
-            services[i] = smaller
-        totals = totals_of(services)
-        if misfits(totals, tier):
-            continue
-        candidate = Alternative(
-            tier=tier.name,
-            totals=totals,
-            cost=monthly_cost(totals, gpu, catalogue),
-            predicted_response_ms=_weighted_response(services),
-            baseline_response_ms=_weighted_response(plan.services),
-            achieved_availability=min(s.achieved_availability for s in services),
-        )
-        if best is None or candidate.cost.total < best.cost.total:
-            best = candidate
+    gpu = planner.gpu_type(tier)
+    services = list(planner.plan(tier, "alternative", gpu).services)
+    while misfits(totals_of(services), tier):
+        options = []
+        for i, service in enumerate(services):
+            if service.replicas > 1:
+                smaller = _with_replicas(service, service.replicas - 1, catalogue)
+                if smaller is not None:
+                    trial = [*services[:i], smaller, *services[i + 1 :]]
+                    options.append((_weighted_response(trial), i, smaller))
+        if not options:
+            return None  # even one replica each (or a stable queue) does not fit the tier
+        _, i, smaller = min(options, key=lambda o: (o[0], o[1]))
+        services[i] = smaller
+    totals = totals_of(services)
+    candidate = Alternative(
+        tier=tier.name,
+        totals=totals,
+        cost=monthly_cost(totals, gpu, catalogue),
+        predicted_response_ms=_weighted_response(services),
+        baseline_response_ms=_weighted_response(plan.services),
+        achieved_availability=min(s.achieved_availability for s in services),
+    )
     # A smaller tier that costs more (a pricier GPU type carrying the load alone) is no
     # alternative to offer: it would be both slower and dearer.
-    if best is not None and best.cost.total >= plan.cost.total:
-        return None
-    return best
+    return candidate if candidate.cost.total < plan.cost.total else None
 
 
 def demand_of(spec: TenantSpec | CalculateRequest) -> Demand:

@@ -2,7 +2,7 @@
 
 For each service: the smallest replica count whose Erlang C response time meets the SLA, then
 extra replicas until k-of-n availability meets it. The tier is the explicit preset, or the
-smallest one that holds the totals; among GPU types, the cheapest plan that fits wins.
+smallest one that holds the totals (see choose.py).
 """
 
 from __future__ import annotations
