@@ -7,14 +7,15 @@ field. Loaded once per run and passed explicitly; nothing here is cached at modu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from compiler.errors import Location, PresetDataInvalid
-from compiler.quantity import parse_cpu_millicores, parse_memory_mib, parse_storage_gb
+from compiler.errors import Location, PresetDataInvalid, ValidationFailed
+from compiler.quantity import parse_cpu, parse_memory_mib, parse_storage_gb
 from compiler.spec.loader import line_of, spec_errors
 from compiler.spec.models import GPU_TYPES, PRESETS, SERVICES
 
@@ -29,6 +30,15 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _checked(parse: Callable[[str], object], value: str) -> str:
+    """Run a quantity parser as a pydantic validator (which reports ValueError with the field)."""
+    try:
+        parse(value)
+    except ValidationFailed as exc:
+        raise ValueError(exc.message) from exc
+    return value
+
+
 class Tier(_Frozen):
     name: str = ""
     cpu: str
@@ -40,7 +50,7 @@ class Tier(_Frozen):
 
     @property
     def cpu_millicores(self) -> int:
-        return parse_cpu_millicores(self.cpu)
+        return parse_cpu(self.cpu)
 
     @property
     def memory_mib(self) -> int:
@@ -53,20 +63,17 @@ class Tier(_Frozen):
     @field_validator("cpu")
     @classmethod
     def _cpu(cls, v: str) -> str:
-        parse_cpu_millicores(v)
-        return v
+        return _checked(parse_cpu, v)
 
     @field_validator("memory")
     @classmethod
     def _memory(cls, v: str) -> str:
-        parse_memory_mib(v)
-        return v
+        return _checked(parse_memory_mib, v)
 
     @field_validator("storage")
     @classmethod
     def _storage(cls, v: str) -> str:
-        parse_storage_gb(v)
-        return v
+        return _checked(parse_storage_gb, v)
 
 
 class ServiceProfile(_Frozen):
@@ -87,15 +94,25 @@ class ServiceProfile(_Frozen):
 
     @property
     def cpu_request_m(self) -> int:
-        return parse_cpu_millicores(self.cpu_request)
+        return parse_cpu(self.cpu_request)
 
     @property
     def cpu_limit_m(self) -> int:
-        return parse_cpu_millicores(self.cpu_limit)
+        return parse_cpu(self.cpu_limit)
 
     @property
     def memory_mib(self) -> int:
         return parse_memory_mib(self.memory)
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu_quantity(cls, v: str) -> str:
+        return _checked(parse_cpu, v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_quantity(cls, v: str) -> str:
+        return _checked(parse_memory_mib, v)
 
     @field_validator("leans_on")
     @classmethod

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compiler.errors import ValidationFailed
+from compiler.quantity import format_bytes, format_cpu, parse_bytes, parse_cpu
 from compiler.settings import ClusterCapacity, Settings
 from compiler.validating import ManifestValidator, PolicyContext, resource_summary
 from compiler.validating.policy import RULES
-from compiler.validating.quantity import format_cpu, format_memory, parse_bytes, parse_cpu
 
 FIXTURES = Path(__file__).parent / "fixtures" / "validating"
 CLEAN = list(yaml.safe_load_all((FIXTURES / "differential_valid.yaml").read_text(encoding="utf-8")))
@@ -354,16 +354,16 @@ def test_malformed_quantities_are_validation_errors(quantity: Any) -> None:
 
 
 def test_memory_is_formatted_in_the_largest_exact_binary_unit() -> None:
-    assert format_memory(32 * 2**30) == "32Gi"
-    assert format_memory(1536 * 2**20) == "1536Mi"
-    assert format_memory(1000) == "1000"
-    assert format_memory(0) == "0"
+    assert format_bytes(32 * 2**30) == "32Gi"
+    assert format_bytes(1536 * 2**20) == "1536Mi"
+    assert format_bytes(1000) == "1000"
+    assert format_bytes(0) == "0"
     assert format_cpu(24000) == "24000m"
 
 
 @given(st.integers(min_value=0, max_value=2**62))
 def test_formatting_memory_then_parsing_gives_the_same_bytes(num_bytes: int) -> None:
-    assert parse_bytes(format_memory(num_bytes)) == num_bytes
+    assert parse_bytes(format_bytes(num_bytes)) == num_bytes
 
 
 @given(st.integers(min_value=0, max_value=10**12))

@@ -15,7 +15,7 @@ from compiler.errors import MonitoringUnavailable
 from compiler.quantity import (
     format_cpu,
     format_memory,
-    parse_cpu_millicores,
+    parse_cpu,
     parse_memory_mib,
     parse_storage_gb,
 )
@@ -64,7 +64,7 @@ def system_metrics(settings: Settings, reporting: Iterable[str]) -> dict[str, An
             continue  # deleted since the last compile: its quota is being given back
         quota = entry.get("quota", {}) if isinstance(entry, dict) else {}
         try:
-            cpu += parse_cpu_millicores(quota.get("cpu", "0m"))
+            cpu += parse_cpu(quota.get("cpu", "0m"))
             memory += parse_memory_mib(quota.get("memory", "0Mi"))
             gpu += int(quota.get("gpu", 0))
             storage += parse_storage_gb(quota.get("storage", "0GB"))

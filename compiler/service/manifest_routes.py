@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 from compiler.catalogue import Catalogue
 from compiler.errors import ManifestInvalid, TenantNotFound, ValidationFailed
 from compiler.pipeline import build_tenant
+from compiler.quantity import parse_bytes, parse_cpu
 from compiler.rendering import RenderOptions
 from compiler.service.bodies import (
     MANIFEST_BODY_LIMIT,
@@ -44,7 +45,6 @@ from compiler.sizing.cost import monthly_cost
 from compiler.sizing.plan import misfits
 from compiler.spec.ids import check_tenant_id, tenant_id_problem
 from compiler.validating.documents import load_documents, resource_summary
-from compiler.validating.quantity import parse_bytes, parse_cpu
 from compiler.validating.validate import PolicyContext
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from compiler.errors import ValidationFailed
+from compiler.quantity import parse_quantity
 from compiler.validating.policy_index import PolicyIndex, Workload
-from compiler.validating.quantity import parse_quantity
 from compiler.validating.workloads import (
     GPU_RESOURCE,
     REPLICATED_KINDS,

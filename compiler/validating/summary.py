@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from compiler.errors import ValidationFailed
-from compiler.validating.quantity import (
+from compiler.quantity import (
+    format_bytes,
     format_cpu,
-    format_memory,
     parse_bytes,
     parse_cpu,
     parse_quantity,
@@ -56,7 +56,7 @@ def resource_summary(objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         **counts,
         **dict(sorted(others.items())),
         "total_cpu": format_cpu(cpu_millis),
-        "total_memory": format_memory(memory_bytes),
+        "total_memory": format_bytes(memory_bytes),
         "total_gpu": gpus,
         "estimated_pods": pods,
     }
