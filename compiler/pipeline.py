@@ -158,14 +158,22 @@ class Workspace:
         objects = self.renderer.render(spec, plan, options or RenderOptions())
         findings = self.validator.validate(objects, unknown_kind="error", policy=self.policy)
         text = dump_documents(objects)
-        entry = index_entry(spec, plan, text, len(objects), input_hash)
+        tier = self.catalogue.tiers[plan.tier]
+        quota = {"cpu": tier.cpu, "memory": tier.memory, "gpu": tier.gpu, "storage": tier.storage}
+        entry = index_entry(spec, plan, quota, text, len(objects), input_hash)
         return TenantBuild(spec, plan, objects, text, findings, entry)
 
 
 def index_entry(
-    spec: TenantSpec, plan: ResourcePlan, manifest: str, documents: int, input_hash: str
+    spec: TenantSpec,
+    plan: ResourcePlan,
+    quota: dict[str, Any],
+    manifest: str,
+    documents: int,
+    input_hash: str,
 ) -> dict[str, Any]:
-    """One tenant's line in output/index.json (the contract other stages read)."""
+    """One tenant's line in output/index.json (the contract other stages read); `quota` is the
+    tier's envelope, which the namespace's ResourceQuota reserves."""
     totals = plan.totals
     tier = plan.tier
     return {
@@ -175,6 +183,7 @@ def index_entry(
         "preset": tier,
         "preset_source": plan.tier_source,
         "gpu_type": plan.gpu_type,
+        "quota": quota,
         "totals": {
             **totals.as_resources(),
             "cpu_millicores": totals.cpu_millicores,
