@@ -24,6 +24,7 @@ INDEX_ENTRY_KEYS = {
     "namespace",
     "preset",
     "preset_source",
+    "quota",
     "gpu_type",
     "totals",
     "monthly_cost_usd",
