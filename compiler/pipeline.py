@@ -133,15 +133,20 @@ class Workspace:
         self.catalogue: Catalogue = load_catalogue(settings.presets_dir)
         alerts = settings.presets_dir / ALERTS_FILE
         self.alert_rules = load_alert_rules(settings.presets_dir)
+        fingerprint = _fingerprint()
+        # Compiled templates bake in how filters are called: a compiler change must not reuse
+        # bytecode from another version, so the cache folder is per compiler fingerprint.
         self.renderer = Renderer(
-            self.catalogue, self.alert_rules, cache_dir=settings.cache_dir / "templates"
+            self.catalogue,
+            self.alert_rules,
+            cache_dir=settings.cache_dir / "templates" / fingerprint[:16],
         )
         self.validator = ManifestValidator(
             settings.kubernetes_version, cache_dir=settings.cache_dir / "schemas"
         )
         self.policy = PolicyContext(cluster_gpu=settings.cluster.gpu)
         self._salt = hashlib.sha256(
-            f"{_fingerprint()}\0{self.catalogue.digest}\0{settings.kubernetes_version}\0".encode()
+            f"{fingerprint}\0{self.catalogue.digest}\0{settings.kubernetes_version}\0".encode()
             + (alerts.read_bytes() if alerts.is_file() else b"")
         ).digest()
 
