@@ -36,6 +36,12 @@ _IMAGE = re.compile(r"[a-z0-9]+([._/:@-][A-Za-z0-9_.+-]+)*")
 _HOST = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
 
 
+def _at_least_one_service(value: ServiceRequirements) -> ServiceRequirements:
+    if not value.enabled():
+        raise ValueError("at least one service needs a count above 0")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -131,12 +137,7 @@ class TenantSpec(_Strict):
             raise ValueError(problem)
         return value
 
-    @field_validator("service_requirements")
-    @classmethod
-    def _at_least_one_service(cls, value: ServiceRequirements) -> ServiceRequirements:
-        if not value.enabled():
-            raise ValueError("at least one service needs a count above 0")
-        return value
+    _some_service = field_validator("service_requirements")(_at_least_one_service)
 
     @field_validator("images")
     @classmethod
@@ -172,9 +173,4 @@ class CalculateRequest(_Strict):
     preset: PresetName | None = None
     gpu_type: GpuType | None = None
 
-    @field_validator("service_requirements")
-    @classmethod
-    def _at_least_one_service(cls, value: ServiceRequirements) -> ServiceRequirements:
-        if not value.enabled():
-            raise ValueError("at least one service needs a count above 0")
-        return value
+    _some_service = field_validator("service_requirements")(_at_least_one_service)
