@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,8 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
 from test_monitoring_support import LiveServer, live_server, make_workspace
 
+from compiler.quantity import parse_cpu, parse_memory_mib
 from compiler.settings import Settings
 
 REAL = {"X-Demo-Mode": "false"}
@@ -181,6 +187,11 @@ def _sample(**metrics: Any) -> dict[str, Any]:
         ),
         (json.dumps({**_sample(cpu_usage=1), "tenant": "x"}), "tenant"),
         (json.dumps([]), "samples"),
+        (json.dumps({"timestamp": "2024-01-20T14:30:00Z", **_sample(cpu_usage=1)}), "timestamp"),
+        (
+            json.dumps([_sample(cpu_usage=1, gpu_usage=2), _sample(memory_usage=3, gpu_usage=4)]),
+            "samples[1].metrics.gpu_usage",
+        ),
     ],
     ids=[
         "nan",
@@ -197,6 +208,8 @@ def _sample(**metrics: Any) -> dict[str, Any]:
         "batch-item",
         "unknown-field",
         "empty-batch",
+        "older-than-retention",
+        "one-metric-twice-at-one-instant",
     ],
 )
 def test_bad_samples_are_422_naming_the_field(client: httpx.Client, raw: str, field: str) -> None:
@@ -284,6 +297,29 @@ def test_response_time_alerts_use_the_tenants_sla_target(client: httpx.Client) -
     assert all(a["type"] == "sla" for a in fired)
 
 
+def test_partial_samples_of_one_instant_in_a_batch_are_merged_not_refused(
+    client: httpx.Client,
+) -> None:
+    stamp = minutes_ago(7)
+    batch = [
+        {"timestamp": stamp, "metrics": {"cpu_usage": 21.0}},
+        {"timestamp": stamp, "metrics": {"memory_usage": 22.0}},
+    ]
+    assert post(client, "quiet-tenant", batch).status_code == 201
+
+
+def test_the_metrics_endpoint_is_valid_prometheus_exposition(client: httpx.Client) -> None:
+    post(client, "my-ai-service", {"metrics": {"gpu_usage": 12.5, "error_rate": 0.001}})
+    response = client.get("/metrics")
+    assert response.headers["content-type"] == CONTENT_TYPE_LATEST
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    gpu = families["ecp_tenant_gpu_usage_percent"]
+    assert gpu.type == "gauge"
+    assert {s.labels["tenant"]: s.value for s in gpu.samples}["my-ai-service"] == 12.5
+    assert families["ecp_api_requests"].type == "counter"
+    assert families["ecp_api_request_duration_seconds"].type == "histogram"
+
+
 def test_the_metrics_endpoint_exposes_tenant_gauges_and_request_metrics(
     client: httpx.Client,
 ) -> None:
@@ -335,6 +371,48 @@ def test_system_metrics_sum_the_compiled_quotas(client: httpx.Client, server: Li
     }
     assert answer["utilization"] == {"cpu": 13.8, "memory": 9.6, "gpu": 18.0, "storage": 6.0}
     assert answer["cluster_status"] == "healthy"
+
+
+CLI = "from compiler.cli import main; main()"
+
+
+def test_system_metrics_of_a_compiled_workspace_sum_its_resource_quotas(tmp_path: Path) -> None:
+    settings = make_workspace(tmp_path, ("my-ai-service", "quiet-tenant"))
+    subprocess.run(
+        [sys.executable, "-c", CLI, "--root", str(tmp_path), "compile", "--all"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    cpu = memory = gpu = 0
+    for manifest in settings.output_dir.glob("*/manifest.yaml"):
+        for doc in yaml.safe_load_all(manifest.read_text(encoding="utf-8")):
+            if doc and doc["kind"] == "ResourceQuota":
+                hard = doc["spec"]["hard"]
+                cpu += parse_cpu(hard["requests.cpu"])
+                memory += parse_memory_mib(hard["requests.memory"])
+                gpu += int(hard.get("requests.nvidia.com/gpu", 0))
+    assert cpu > 0
+    with live_server(settings) as live, httpx.Client(base_url=live.http) as http:
+        answer = http.get("/api/v1/monitoring/system", headers=REAL).json()
+    used = answer["used_resources"]
+    assert (parse_cpu(used["cpu"]), parse_memory_mib(used["memory"]), used["gpu"]) == (
+        cpu,
+        memory,
+        gpu,
+    )
+    assert answer["utilization"]["cpu"] == round(100 * cpu / 500_000, 1)
+
+
+def test_an_index_without_quotas_is_503_not_zero_use(tmp_path: Path) -> None:
+    settings = make_workspace(tmp_path)
+    settings.output_dir.mkdir(parents=True)
+    index = {"tenants": {"my-ai-service": {"preset": "medium"}}}
+    (settings.output_dir / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    with live_server(settings) as live, httpx.Client(base_url=live.http) as http:
+        response = http.get("/api/v1/monitoring/system", headers=REAL)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "MONITORING_UNAVAILABLE"
 
 
 def test_demo_tenants_get_a_generated_day_of_data(client: httpx.Client) -> None:

@@ -1,8 +1,9 @@
 """Metric samples: the reference's POST .../monitoring body (one sample or a batch) to typed rows.
 
-Input: the decoded JSON body and the current time. Output: Sample tuples in METRIC_NAMES order,
-or a ValidationFailed / PayloadTooLarge naming the offending field. Hand-written checks rather than
-a pydantic model per sample: ingest must stay above 20,000 samples/s. No I/O here.
+Input: the decoded JSON body, the current time and the oldest time retention keeps. Output: Sample
+tuples in METRIC_NAMES order, or a ValidationFailed / PayloadTooLarge naming the offending field;
+nothing is accepted that would later be overwritten or deleted unseen. Hand-written checks rather
+than a pydantic model per sample: ingest must stay above 20,000 samples/s. No I/O here.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def iso_z(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_timestamp(value: Any, field: str, now_ms: int) -> int:
+def parse_timestamp(value: Any, field: str, now_ms: int, oldest_ms: int = MIN_TIMESTAMP_MS) -> int:
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
@@ -66,6 +67,11 @@ def parse_timestamp(value: Any, field: str, now_ms: int) -> int:
         raise _invalid(field, "must be an ISO-8601 string or epoch seconds", value)
     if ts_ms < MIN_TIMESTAMP_MS:
         raise _invalid(field, "is before 2000-01-01", value)
+    if ts_ms < oldest_ms:
+        # Accepting it would be a lie: the next retention pass deletes it.
+        raise _invalid(
+            field, f"is older than the retention window (since {iso_z(oldest_ms)})", value
+        )
     if ts_ms > now_ms + MAX_FUTURE_MS:
         raise _invalid(field, "is more than 5 minutes in the future", value)
     return ts_ms
@@ -99,7 +105,7 @@ def _parse_metrics(raw: Any, field: str) -> tuple[float | None, ...]:
     return tuple(values)
 
 
-def _parse_one(raw: Any, field: str, now_ms: int) -> Sample:
+def _parse_one(raw: Any, field: str, now_ms: int, oldest_ms: int) -> Sample:
     if not isinstance(raw, dict):
         raise _invalid(field or "body", "must be an object with timestamp and metrics")
     unknown = sorted(set(raw) - _SAMPLE_KEYS)
@@ -107,12 +113,39 @@ def _parse_one(raw: Any, field: str, now_ms: int) -> Sample:
     if unknown:
         raise _invalid(f"{prefix}{unknown[0]}", "unknown field (expected timestamp, metrics)")
     ts_raw = raw.get("timestamp")
-    ts_ms = now_ms if ts_raw is None else parse_timestamp(ts_raw, f"{prefix}timestamp", now_ms)
+    ts_ms = (
+        now_ms
+        if ts_raw is None
+        else parse_timestamp(ts_raw, f"{prefix}timestamp", now_ms, oldest_ms)
+    )
     return Sample(ts_ms, _parse_metrics(raw.get("metrics"), f"{prefix}metrics"))
 
 
-def parse_samples(body: Any, now_ms: int, *, max_batch: int = MAX_BATCH) -> list[Sample]:
-    """The body as samples: {timestamp, metrics}, a list of those, or {"samples": [...]}."""
+def _refuse_repeats(samples: list[Sample], base: str) -> None:
+    """Two values of one metric at one instant in one batch: one would silently replace the
+    other (samples of the same instant merge), so the batch is refused instead."""
+    seen: dict[int, int] = {}  # ts -> index of the first sample at that instant
+    for i, sample in enumerate(samples):
+        first = seen.setdefault(sample.ts_ms, i)
+        if first == i:
+            continue
+        clash = [
+            name
+            for name, a, b in zip(METRIC_NAMES, samples[first].values, sample.values, strict=True)
+            if a is not None and b is not None
+        ]
+        if clash:
+            raise _invalid(
+                f"{base}[{i}].metrics.{clash[0]}",
+                f"{base}[{first}] already gives it for the same timestamp",
+            )
+
+
+def parse_samples(
+    body: Any, now_ms: int, *, max_batch: int = MAX_BATCH, oldest_ms: int = MIN_TIMESTAMP_MS
+) -> list[Sample]:
+    """The body as samples: {timestamp, metrics}, a list of those, or {"samples": [...]}.
+    Timestamps before `oldest_ms` (the retention window) are refused, not stored to be deleted."""
     if isinstance(body, dict) and "samples" in body:
         if set(body) != {"samples"}:
             raise _invalid("body", 'a batch is {"samples": [...]} with nothing beside it')
@@ -120,7 +153,7 @@ def parse_samples(body: Any, now_ms: int, *, max_batch: int = MAX_BATCH) -> list
     elif isinstance(body, list):
         items, base = body, "samples"
     else:
-        return [_parse_one(body, "", now_ms)]
+        return [_parse_one(body, "", now_ms, oldest_ms)]
     if not isinstance(items, list) or not items:
         raise _invalid(base, "must be a non-empty list of samples")
     if len(items) > max_batch:
@@ -128,4 +161,6 @@ def parse_samples(body: Any, now_ms: int, *, max_batch: int = MAX_BATCH) -> list
             f"{base}: {len(items)} samples in one request; at most {max_batch}",
             details={"field": base, "count": len(items), "max": max_batch},
         )
-    return [_parse_one(item, f"{base}[{i}]", now_ms) for i, item in enumerate(items)]
+    samples = [_parse_one(item, f"{base}[{i}]", now_ms, oldest_ms) for i, item in enumerate(items)]
+    _refuse_repeats(samples, base)
+    return samples

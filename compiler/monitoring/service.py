@@ -24,13 +24,12 @@ from compiler.monitoring.alerts import AlertEngine
 from compiler.monitoring.broadcast import Hub
 from compiler.monitoring.deployments import DeploymentFeed
 from compiler.monitoring.exposition import Exposition
-from compiler.monitoring.space import MonitoringSpace
+from compiler.monitoring.space import DAY_MS, MonitoringSpace
 from compiler.monitoring.store import MetricsStore
 from compiler.monitoring.system import system_metrics
 from compiler.settings import Settings
 
 log = logging.getLogger("ecp.monitoring")
-DAY_MS = 86_400_000
 # Raw samples are kept 48 h: the default 24 h query at 1m resolution always reads raw data.
 RAW_HOURS = 48
 REPORTING_WINDOW_MS = 10 * 60_000  # "active": sent metrics in the last ten minutes
@@ -104,6 +103,8 @@ class MonitoringService:
                 await asyncio.to_thread(self.maintain)
             except OrchestratorError as exc:
                 log.warning("monitoring maintenance failed: %s", exc)
+            except Exception:  # a bug must not end retention for the server's whole life
+                log.exception("monitoring maintenance crashed; retrying in %.0f s", every_s)
             await asyncio.sleep(every_s)
 
     def close(self) -> None:

@@ -37,7 +37,8 @@ METRIC_TYPES: dict[str, tuple[str, ...]] = {
 SHORT = {m.name: m.short for m in METRICS}
 BY_SHORT = {m.short: m.name for m in METRICS}
 MAX_POINTS = 10_000  # per series: 1 week at 1m; more is a mistake, not a chart
-DEMO_BACKFILL_MS = 24 * 3_600_000
+DAY_MS = 86_400_000
+DEMO_BACKFILL_MS = DAY_MS
 DEFAULT_SLA_MS = SlaTarget().response_time_ms
 
 
@@ -132,7 +133,9 @@ class MonitoringSpace:
 
     def ingest(self, tenant_id: str, body: Any) -> dict[str, Any]:
         tenant = self.require_tenant(tenant_id)
-        samples = parse_samples(body, self.now_ms())
+        now = self.now_ms()
+        oldest = now - self.settings.metrics_retention_days * DAY_MS
+        samples = parse_samples(body, now, oldest_ms=oldest)
         alerts = self.store_samples(tenant, samples)
         return {"tenant_id": tenant, "accepted": len(samples), "alerts": alerts}
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from compiler.errors import MonitoringUnavailable
+from compiler.errors import MonitoringUnavailable, ValidationFailed
 from compiler.quantity import (
     format_cpu,
     format_memory,
@@ -62,13 +62,19 @@ def system_metrics(settings: Settings, reporting: Iterable[str]) -> dict[str, An
     for tenant_id, entry in compiled.items():
         if tenant_id not in specs:
             continue  # deleted since the last compile: its quota is being given back
-        quota = entry.get("quota", {}) if isinstance(entry, dict) else {}
+        quota = entry.get("quota") if isinstance(entry, dict) else None
+        if not isinstance(quota, dict):
+            # An index written before entries carried their quota: a silent 0 would be a lie.
+            raise MonitoringUnavailable(
+                f"compiled index has no quota for {tenant_id}; run `ecp compile --all` again",
+                details={"tenant_id": tenant_id, "file": "output/index.json"},
+            )
         try:
             cpu += parse_cpu(quota.get("cpu", "0m"))
             memory += parse_memory_mib(quota.get("memory", "0Mi"))
             gpu += int(quota.get("gpu", 0))
             storage += parse_storage_gb(quota.get("storage", "0GB"))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ValidationFailed) as exc:
             raise MonitoringUnavailable(
                 f"compiled index has a bad quota for {tenant_id}: {exc}",
                 details={"tenant_id": tenant_id},
@@ -101,7 +107,7 @@ def system_metrics(settings: Settings, reporting: Iterable[str]) -> dict[str, An
         },
         "used_resources": {
             "cpu": format_cpu(cpu),
-            "memory": format_memory(memory),
+            "memory": format_memory(memory) if memory else "0Gi",
             "gpu": gpu,
             "storage": _storage(storage),
         },

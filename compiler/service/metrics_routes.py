@@ -25,7 +25,7 @@ def routes(state: AppState) -> list[BaseRoute]:
     service = monitoring_service(state)
 
     async def metrics(request: Request) -> Response:
-        """Prometheus exposition format (text/plain; version=0.0.4)."""
+        """The Prometheus text exposition format, as prometheus_client's CONTENT_TYPE_LATEST."""
         body = await run_in_threadpool(service.exposition.render)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

@@ -69,7 +69,8 @@ class MonitoringEndpoints:
 
     async def monitoring(self, request: Request) -> Response:
         """GET: bucketed series and summary. POST: store one sample or a batch of samples."""
-        space = self.service.space(is_demo(request))
+        # The first call opens the SQLite file: not on the event loop.
+        space = await run_in_threadpool(self.service.space, is_demo(request))
         tenant_id = request.path_params["tenant_id"]
         if request.method == "POST":
             try:
@@ -94,7 +95,7 @@ class MonitoringEndpoints:
 
     async def alerts(self, request: Request) -> Response:
         """Recent alerts of a tenant, newest first (the reference's alert fields)."""
-        space = self.service.space(is_demo(request))
+        space = await run_in_threadpool(self.service.space, is_demo(request))
         limit = query_int(request, "limit", 100, 1, 1000)
         hours = query_int(request, "hours", 24, 1, 24 * 365)
         body: dict[str, Any] = await run_in_threadpool(

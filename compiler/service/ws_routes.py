@@ -52,7 +52,7 @@ CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455 registry: the server is overloaded (a s
 MIN_INTERVAL_MS = 250  # below this a browser tab is not watching, it is polling a database
 MAX_INTERVAL_MS = 3_600_000
 DEFAULT_INTERVAL_MS = 5000  # the reference's example
-DEPLOYMENT_POLL_S = 2.0  # how often a running deployment's resolver is asked again
+POLL_S = 2.0  # how often a running deployment's resolver, or a demo tenant's generator, is run
 MAX_FRAME_CHARS = 4096  # client messages are small JSON commands
 _CLOSED = object()
 
@@ -174,7 +174,7 @@ class Streams:
                 await reader
 
     async def _tenant(self, ws: WebSocket) -> tuple[MonitoringSpace, str]:
-        space = self.service.space(_demo(ws))
+        space = await run_in_threadpool(self.service.space, _demo(ws))
         tenant = await run_in_threadpool(space.require_tenant, ws.path_params["tenant_id"])
         return space, tenant
 
@@ -222,7 +222,7 @@ class Streams:
             while True:
                 done, _ = await asyncio.wait(
                     {frame_task, event_task},
-                    timeout=DEPLOYMENT_POLL_S if poll else None,
+                    timeout=POLL_S if poll else None,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 events: list[dict[str, Any]] = []
@@ -255,9 +255,19 @@ class Streams:
     async def alerts(self, ws: WebSocket) -> None:
         async def body(request_id: str, inbox: asyncio.Queue[object]) -> None:
             space, tenant = await self._tenant(ws)
+            poll: Callable[[], Awaitable[dict[str, Any] | None]] | None = None
+            if space.demo:
+                # Demo data is generated when asked for: catch up before subscribing (spikes of
+                # the past day are history, not news), then keep generating while watched.
+                await run_in_threadpool(space.fill_demo, tenant)
+
+                async def poll() -> dict[str, Any] | None:
+                    await run_in_threadpool(space.fill_demo, tenant)
+                    return None  # its alerts arrive through the hub like any other
+
             subscription = space.hub.subscribe(space.alerts_topic(tenant))
             try:
-                await self._relay(ws, inbox, subscription)
+                await self._relay(ws, inbox, subscription, poll)
             except _SlowConsumer as exc:
                 await _close_slow(ws, exc.dropped, request_id, f"/api/v1/tenants/{tenant}/alerts")
 
