@@ -179,21 +179,9 @@ class ECPClient(MonitoringCalls):
 
     # --- transport ----------------------------------------------------------------------------
 
-    def _json(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        request_id: str | None = None,
-    ) -> Any:
-        response = self._send(
-            method, path, body=body, params=params, headers=headers, request_id=request_id
-        )
-        payload: Any = response.json()
-        return payload
+    def _json(self, method: str, path: str, **request: Any) -> Any:
+        """`_send`'s answer as JSON (same keywords: body, params, headers, request_id)."""
+        return self._send(method, path, **request).json()
 
     def _send(
         self,

@@ -182,6 +182,38 @@ def test_openapi_describes_every_route_with_schemas_from_the_models(
     assert demo_header and demo_header[0]["required"] is True
 
 
+def test_a_wrong_method_names_every_method_the_path_serves(live_server: LiveServer) -> None:
+    answer = httpx.request("PATCH", f"{live_server.api}/tenants/", headers=REAL)
+    error = assert_error_body(answer, 405, "METHOD_NOT_ALLOWED")
+    allowed = {m.strip() for m in answer.headers["allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+    assert {"GET", "POST"} <= set(error["details"]["allowed"])  # type: ignore[index]
+
+
+def test_openapi_describes_the_monitoring_routes_with_their_shapes(
+    live_server: LiveServer,
+) -> None:
+    spec = httpx.get(f"{live_server.url}/openapi.json").json()
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    monitoring = paths["/api/v1/tenants/{tenant_id}/monitoring"]
+    assert monitoring["get"]["responses"]["200"]["content"]["application/json"]["schema"][
+        "$ref"
+    ].endswith("/MonitoringData")
+    assert "interval" in [p["name"] for p in monitoring["get"]["parameters"]]
+    assert monitoring["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "$ref"
+    ].endswith("/MetricsIngest")
+    assert "201" in monitoring["post"]["responses"]
+    system = paths["/api/v1/monitoring/system"]["get"]
+    assert "utilization" in schemas["SystemMetrics"]["properties"]
+    assert system["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/SystemMetrics"
+    )
+    assert "AlertList" in schemas
+    ws = paths["/ws/monitoring/{tenant_id}"]["get"]
+    assert [p["name"] for p in ws["parameters"]] == ["tenant_id"]
+
+
 def test_the_docs_page_works_offline(live_server: LiveServer) -> None:
     page = httpx.get(f"{live_server.url}/docs")
     assert page.status_code == 200

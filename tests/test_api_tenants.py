@@ -172,6 +172,37 @@ def test_the_detail_shows_services_resources_and_dates_from_git(client: ECPClien
     assert detail["created_at"].endswith("Z") and detail["updated_at"].endswith("Z")
 
 
+def test_created_at_is_the_commit_that_added_the_spec_and_restarts_after_a_delete(
+    server: LiveServer, client: ECPClient
+) -> None:
+    created = client.create_tenant({**CREATE_BODY, "tenant_id": "born-twice"})
+    spec = "tenants/born-twice.yaml"
+    first_commit = git(server.root, "log", "--format=%cI", "--", spec).split()[0]
+    assert created["created_at"] == first_commit.replace("+00:00", "Z")
+    assert client.get_tenant("born-twice")["created_at"] == created["created_at"]
+    client.delete_tenant("born-twice")
+    again = client.create_tenant({**CREATE_BODY, "tenant_id": "born-twice"})
+    detail = client.get_tenant("born-twice")
+    assert detail["created_at"] == again["created_at"]
+    adds = git(server.root, "log", "--diff-filter=A", "--format=%cI", "--", spec).split()
+    assert len(adds) == 2
+    assert detail["created_at"] == adds[0].replace("+00:00", "Z")
+
+
+def test_a_commit_made_outside_the_api_shows_in_the_next_answers(
+    server: LiveServer, client: ECPClient
+) -> None:
+    path = server.root / "tenants" / "commented.yaml"
+    path.write_text(path.read_text("utf-8") + "# reviewed\n", encoding="utf-8")
+    git(server.root, "add", "tenants/commented.yaml")
+    git(
+        server.root,
+        *("-c", "user.name=t", "-c", "user.email=t@l", "commit", "-qm", "hand edit"),
+    )
+    git_date = git(server.root, "log", "-1", "--format=%cI", "--", "tenants/commented.yaml")
+    assert client.get_tenant("commented")["updated_at"] == git_date.strip().replace("+00:00", "Z")
+
+
 def test_a_missing_tenant_is_tenant_not_found(client: ECPClient) -> None:
     with pytest.raises(TenantNotFoundError) as caught:
         client.get_tenant("no-such-tenant")
@@ -276,6 +307,10 @@ def test_demo_tenants_live_apart_from_real_ones(server: LiveServer) -> None:
             real.get_tenant("demo-only")
         status = demo.get_deployment_status("demo-only")
         assert status["simulated"] is True
+        # The demo sandbox's history is its own deploy repo's publishes.
+        detail = demo.get_tenant("demo-only")
+        demo_log = git(server.root / ".ecp" / "demo" / "deploy-repo", "log", "-1", "--format=%cI")
+        assert detail["created_at"] == demo_log.strip().replace("+00:00", "Z")
     assert not (server.root / "tenants" / "demo-only.yaml").exists()
     production_log = git(Path(server.root / ".ecp" / "deploy-repo"), "log", "--format=%B")
     assert "demo-only" not in production_log

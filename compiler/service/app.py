@@ -23,6 +23,7 @@ from compiler.service import manifest_routes, tenant_routes
 from compiler.service.error_responses import EXCEPTION_HANDLERS
 from compiler.service.metrics_routes import RequestMetricsMiddleware
 from compiler.service.middleware import RequestContextMiddleware
+from compiler.service.monitoring_docs import MONITORING_DOCS
 from compiler.service.openapi import openapi_routes
 from compiler.service.state import AppState
 from compiler.settings import Settings
@@ -69,7 +70,7 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         Route("/health", _health, methods=["GET"]),
         Route("/", _root, methods=["GET"], include_in_schema=False),
     ]
-    routes.extend(openapi_routes(lambda: routes))
+    routes.extend(openapi_routes(lambda: routes, MONITORING_DOCS))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

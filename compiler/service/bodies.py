@@ -87,12 +87,6 @@ def validate_model(model: type[Model], data: Any, prefix: str = "") -> Model:
         raise validation_failed(exc, prefix) from exc
 
 
-async def read_model(
-    request: Request, model: type[Model], limit: int = DEFAULT_BODY_LIMIT
-) -> Model:
-    return validate_model(model, await read_json_object(request, limit))
-
-
 def query_int(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":

@@ -40,7 +40,7 @@ def _iso(moment: datetime) -> str:
 
 def simulated_progress(ws: Workspace, tenant_id: str, now: datetime | None = None) -> int:
     """Demo only: percent of the simulated rollout since the spec was last written."""
-    dates = ws.read.dates(tenant_id)
+    dates = ws.dates(tenant_id)
     started = _parse(dates.updated_at if dates else None)
     if started is None:
         return 0
@@ -95,7 +95,7 @@ def simulated_status(ws: Workspace, tenant_id: str) -> DeploymentStatus:
     progress = simulated_progress(ws, tenant_id)
     done = len(objects) * progress // 100
     phase = next(name for floor, name in reversed(_SIMULATED_PHASES) if progress >= floor)
-    dates = ws.read.dates(tenant_id)
+    dates = ws.dates(tenant_id)
     started = _parse(dates.updated_at if dates else None) or datetime.now(UTC)
     logs = [LogEntry(timestamp=_iso(started), level="info", message="simulated rollout started")]
     logs += [

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 from compiler.errors import OrchestratorError
 
@@ -99,8 +100,24 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         details = {"path": request.url.path, "method": request.method}
     else:
         message, details = str(exc.detail), {}
-    headers = dict(exc.headers) if exc.headers else None
-    return error_response(exc.status_code, code, message, request_id, details, headers)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        details["allowed"] = allowed
+    return error_response(exc.status_code, code, message, request_id, details, headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path: Starlette's own 405 names only the first
+    matching route's, and one path (the tenant collection) has a route per method."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
 
 
 EXCEPTION_HANDLERS = {

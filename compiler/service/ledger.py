@@ -12,6 +12,7 @@ import threading
 import time
 
 from compiler.publishing import DeploymentRecord, find_deployment, list_deployments
+from compiler.service.workspace_git import SpecDates
 from compiler.settings import Settings
 
 _RefKey = tuple[tuple[int, int], ...] | float
@@ -27,9 +28,10 @@ class DeploymentLedger:
         self._lock = threading.Lock()
         self._key: _RefKey | None = None
         self._latest: dict[str, DeploymentRecord] = {}
+        self._dates: dict[str, SpecDates] = {}
         self._complete = False  # the scan saw the whole history: absent means never published
 
-    def _ref_key(self) -> _RefKey:
+    def ref_key(self) -> _RefKey:
         repo = self.settings.deploy_repo_path
         if repo is None:
             return time.monotonic() // _REMOTE_TTL_SECONDS
@@ -48,16 +50,23 @@ class DeploymentLedger:
     def _scan(self, key: _RefKey) -> None:
         records = list_deployments(self.settings, limit=_SCAN_LIMIT)
         latest: dict[str, DeploymentRecord] = {}
+        created: dict[str, str] = {}
+        added: set[str] = set()  # tenants whose latest "added" record has been seen
         for record in records:  # newest first: the first record naming a tenant is its latest
             for change in record.tenants:
                 latest.setdefault(change.tenant_id, record)
+                if change.tenant_id not in added:
+                    created[change.tenant_id] = record.timestamp
+                    if change.action == "added":
+                        added.add(change.tenant_id)
+        dates = {t: SpecDates(created[t], r.timestamp) for t, r in latest.items()}
         with self._lock:
-            self._latest, self._key = latest, key
+            self._latest, self._dates, self._key = latest, dates, key
             self._complete = len(records) < _SCAN_LIMIT
 
     def latest(self, tenant_id: str) -> DeploymentRecord | None:
         """The newest publish that changed `tenant_id`, or None when it was never published."""
-        key = self._ref_key()
+        key = self.ref_key()
         if key != self._key:
             self._scan(key)
         record = self._latest.get(tenant_id)
@@ -66,18 +75,28 @@ class DeploymentLedger:
         found = list_deployments(self.settings, tenant_id, limit=1)
         return found[0] if found else None
 
+    def dates(self, tenant_id: str) -> SpecDates | None:
+        """When the tenant was first published (since it was last added) and last published:
+        the history of a workspace whose specs are not in git (the demo sandbox)."""
+        self.latest(tenant_id)  # refreshes the scan when the deploy repo moved
+        return self._dates.get(tenant_id)
+
     def is_fresh(self) -> bool:
         """True when the cache matches the deploy repo now (call it just before publishing)."""
-        return self._key is not None and self._key == self._ref_key()
+        return self._key is not None and self._key == self.ref_key()
 
     def published(self, deployment_id: str | None, was_fresh: bool) -> None:
         """After the API's own publish: add its record without re-reading the whole history."""
         record = find_deployment(self.settings, deployment_id) if deployment_id else None
-        key = self._ref_key()
+        key = self.ref_key()
         with self._lock:
             if record is None or not was_fresh:
                 self._key = None  # unknown: the next read scans again
                 return
             for change in record.tenants:
                 self._latest[change.tenant_id] = record
+                old = self._dates.get(change.tenant_id)
+                keep = old is not None and change.action != "added"
+                created = old.created_at if old is not None and keep else record.timestamp
+                self._dates[change.tenant_id] = SpecDates(created, record.timestamp)
             self._key = key

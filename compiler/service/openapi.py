@@ -8,7 +8,7 @@ self-contained HTML file that renders /openapi.json: no CDN, no external script.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,13 +69,20 @@ class ApiRoute(Route):
         self.doc = doc
 
 
-def _models(routes: Sequence[BaseRoute]) -> list[type[BaseModel]]:
+DocTable = Mapping[tuple[str, str], RouteDoc]
+
+
+def _doc_of(route: Route, method: str, extra: DocTable) -> RouteDoc | None:
+    """An ApiRoute's own doc, else the (path, method) entry other modules' routes are given."""
+    return route.doc if isinstance(route, ApiRoute) else extra.get((route.path, method))
+
+
+def _models(docs: Sequence[RouteDoc]) -> list[type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {"ErrorBody": ErrorBody}
-    for route in routes:
-        if isinstance(route, ApiRoute):
-            for model in (route.doc.request, route.doc.response):
-                if model is not None:
-                    found[model.__name__] = model
+    for doc in docs:
+        for model in (doc.request, doc.response):
+            if model is not None:
+                found[model.__name__] = model
     return list(found.values())
 
 
@@ -126,11 +133,13 @@ def _operation(route: Route, method: str, doc: RouteDoc | None) -> dict[str, Any
         ok["content"] = content
     elif doc:
         ok["content"] = {doc.response_media: {"schema": {"type": "string"}}}
-    error_ref = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}}
-    op["responses"] = {str(doc.status if doc else 200): ok} | {
-        status: {"description": text, "content": error_ref}
-        for status, text in _ERROR_STATUSES.items()
-    }
+    op["responses"] = {str(doc.status if doc else 200): ok}
+    if route.path.startswith("/api/"):
+        error_ref = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}}
+        op["responses"] |= {
+            status: {"description": text, "content": error_ref}
+            for status, text in _ERROR_STATUSES.items()
+        }
     if doc and doc.request is not None:
         op["requestBody"] = {
             "required": True,
@@ -141,23 +150,30 @@ def _operation(route: Route, method: str, doc: RouteDoc | None) -> dict[str, Any
     return op
 
 
-def build_openapi(routes: Sequence[BaseRoute]) -> dict[str, Any]:
-    _, schemas = models_json_schema(
-        [(model, "validation") for model in _models(routes)], ref_template=_REF
-    )
+def build_openapi(routes: Sequence[BaseRoute], extra: DocTable | None = None) -> dict[str, Any]:
+    """The document for `routes`; `extra` describes routes other modules mount as plain Routes."""
     paths: dict[str, dict[str, Any]] = {}
+    docs: list[RouteDoc] = []
     for route in routes:
         if isinstance(route, Route) and route.include_in_schema:
-            doc = route.doc if isinstance(route, ApiRoute) else None
             for method in sorted((route.methods or set()) - {"HEAD"}):
+                doc = _doc_of(route, method, extra or {})
+                docs.extend([doc] if doc else [])
                 paths.setdefault(route.path, {})[method.lower()] = _operation(route, method, doc)
         elif isinstance(route, WebSocketRoute):
             text = (inspect.getdoc(route.endpoint) or route.name).split("\n")[0]
             paths.setdefault(route.path, {})["get"] = {
                 "summary": f"WebSocket: {text}",
                 "operationId": f"{route.name}_websocket",
+                "parameters": [
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for name in route.param_convertors
+                ],
                 "responses": {"101": {"description": "Switching Protocols (WebSocket)"}},
             }
+    _, schemas = models_json_schema(
+        [(model, "validation") for model in _models(docs)], ref_template=_REF
+    )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -206,14 +222,16 @@ fetch('/openapi.json').then(r=>r.json()).then(spec=>{
 """
 
 
-def openapi_routes(get_routes: Callable[[], Sequence[BaseRoute]]) -> list[BaseRoute]:
+def openapi_routes(
+    get_routes: Callable[[], Sequence[BaseRoute]], extra: DocTable | None = None
+) -> list[BaseRoute]:
     """/openapi.json and /docs; the document is built once, on first request."""
     built: list[dict[str, Any]] = []
 
     async def openapi_json(request: Request) -> Response:
         """The OpenAPI 3.1 document of this API."""
         if not built:
-            built.append(build_openapi(get_routes()))
+            built.append(build_openapi(get_routes(), extra))
         return JSONResponse(built[0])
 
     async def docs(request: Request) -> Response:

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from compiler.catalogue import PRESET_FILES, Catalogue, load_catalogue
-from compiler.service.workspace_git import SpecDates, file_dates, git_spec_dates, is_git_workspace
+from compiler.service.workspace_git import SpecDates, git_dir, git_spec_dates, head_key
 from compiler.settings import Settings
 from compiler.spec.ids import tenant_id_problem
 
@@ -97,7 +97,9 @@ class TenantReadModel:
         self._spec_mtimes: dict[str, float] = {}
         self._specs: dict[str, SpecFile] = {}
         self._dates: dict[str, SpecDates] | None = None
-        self._git: bool | None = None
+        self._dates_key: tuple[tuple[int, int], ...] = ()
+        self._git_dir: Path | None = None
+        self._git_checked = False
         self._objects: dict[str, tuple[str, list[ObjectView]]] = {}
         self._catalogue: tuple[tuple[_FileKey, ...], Catalogue] | None = None
         self._forgotten = 0  # bumped by every forget(): dates and cached specs changed
@@ -190,24 +192,28 @@ class TenantReadModel:
         self._specs[tenant_id] = spec
         return spec
 
-    # --- dates ------------------------------------------------------------------------------
+    # --- dates ---------------------------------------------------------------------------------
 
-    def dates(self, tenant_id: str) -> SpecDates | None:
-        """created_at / updated_at from git history (file mtime when not a git workspace)."""
-        if self._git is None:
-            self._git = is_git_workspace(self.settings)
-        if not self._git:
-            return file_dates(self.settings.tenants_dir / f"{tenant_id}.yaml")
-        if self._dates is None:
-            loaded = git_spec_dates(self.settings)
-            with self._lock:
-                self._dates = loaded
-        return self._dates.get(tenant_id)
+    def _repo(self) -> Path | None:
+        if not self._git_checked:
+            self._git_dir, self._git_checked = git_dir(self.settings), True
+        return self._git_dir
 
     def is_git(self) -> bool:
-        if self._git is None:
-            self._git = is_git_workspace(self.settings)
-        return self._git
+        return self._repo() is not None
+
+    def dates(self, tenant_id: str) -> SpecDates | None:
+        """created_at / updated_at from the workspace repo's history (None outside a git repo),
+        re-read when a commit moved HEAD, whoever made it."""
+        repo = self._repo()
+        if repo is None:
+            return None
+        key = head_key(repo)
+        if self._dates is None or key != self._dates_key:
+            loaded = git_spec_dates(self.settings)
+            with self._lock:
+                self._dates, self._dates_key = loaded, key
+        return self._dates.get(tenant_id)
 
     def version(self) -> tuple[Any, ...]:
         """A token that changes whenever anything the list answer reads may have changed:
@@ -215,19 +221,24 @@ class TenantReadModel:
         self.index()
         self.spec_ids()
         catalogue = self.catalogue()
-        return (self._index_key, self._dir_key, id(catalogue), self._forgotten, self._git)
+        repo = self._repo()
+        commits = head_key(repo) if repo is not None else ()
+        return (self._index_key, self._dir_key, id(catalogue), self._forgotten, commits)
 
-    def forget(self, tenant_id: str, committed_at: str | None = None) -> None:
-        """After a write: drop cached spec bytes; record the new commit date when there is one."""
+    def forget(
+        self, tenant_id: str, committed_at: str | None = None, removed: bool = False
+    ) -> None:
+        """After a write: drop cached spec bytes; record our own commit's date in place (and the
+        HEAD it moved to) so the next read need not re-read the whole history."""
+        repo = self._repo()
         with self._lock:
             self._forgotten += 1
             self._specs.pop(tenant_id, None)
             self._dir_key = None
-            if self._dates is not None and committed_at is not None:
-                old = self._dates.get(tenant_id)
+            if self._dates is None or committed_at is None or repo is None:
+                return
+            old = self._dates.pop(tenant_id, None)
+            if not removed:
                 created = old.created_at if old else committed_at
                 self._dates[tenant_id] = SpecDates(created_at=created, updated_at=committed_at)
-
-
-def spec_path_in(settings: Settings, tenant_id: str) -> Path:
-    return settings.tenants_dir / f"{tenant_id}.yaml"
+            self._dates_key = head_key(repo)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from compiler.service.ledger import DeploymentLedger
 from compiler.service.read_model import TenantReadModel
+from compiler.service.workspace_git import SpecDates
 from compiler.settings import Settings
 from compiler.validating.validate import ManifestValidator
 
@@ -40,6 +41,13 @@ class Workspace:
     # Real-mode list answers by query, with the data version they were built from: a list of
     # 1,000 tenants costs ~0.7 ms to build and ~0.05 ms to reuse (see tenant_views.list_tenants).
     list_cache: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+
+    def dates(self, tenant_id: str) -> SpecDates | None:
+        """created_at / updated_at from git history: the spec's commits in the workspace repo,
+        else (demo sandbox, a workspace outside git) the tenant's publishes in the deploy repo."""
+        if self.read.is_git():
+            return self.read.dates(tenant_id)
+        return self.ledger.dates(tenant_id)
 
     @classmethod
     def of(cls, settings: Settings) -> Workspace:

@@ -130,6 +130,7 @@ def list_tenants(ws: Workspace, query: ListQuery, demo: bool) -> TenantList:
         frozenset(ws.in_flight),
         frozenset(ws.deleting),
         frozenset(ws.failed),
+        None if ws.read.is_git() else ws.ledger.ref_key(),  # dates come from publishes then
     )
     cached = ws.list_cache.get(query)
     if cached is not None and cached[0] == version:
@@ -161,7 +162,7 @@ def _build_list(ws: Workspace, query: ListQuery, demo: bool) -> TenantList:
     tenants = []
     catalogue = ws.read.catalogue()
     for tenant_id, entry, status in page:
-        dates = ws.read.dates(tenant_id)
+        dates = ws.dates(tenant_id)
         created = dates.created_at if dates else None
         tenants.append(_summary(tenant_id, entry, status, demo, created, catalogue))
     return TenantList(
@@ -219,7 +220,7 @@ def tenant_detail(
         for name in SERVICES
         if name in replicas or int(requirements.get(name, 0)) > 0
     ]
-    dates = ws.read.dates(tenant_id)
+    dates = ws.dates(tenant_id)
     return TenantDetail(
         tenant_id=tenant_id,
         name=str(entry.get("name", tenant_id)),

@@ -8,6 +8,7 @@ remains. Only after a clean compile is the spec committed (workspace repo) and p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -28,7 +29,7 @@ from compiler.publishing import publish
 from compiler.service.error_responses import utc_now
 from compiler.service.read_model import etag_of
 from compiler.service.state import Workspace
-from compiler.service.workspace_git import commit_spec
+from compiler.service.workspace_git import commit_spec, unstage
 from compiler.sizing import plan_tenant
 from compiler.spec.edit import apply_update, new_spec_text
 from compiler.spec.loader import parse_spec, spec_from_mapping, spec_path
@@ -74,6 +75,16 @@ def _check_if_match(path: Path, old: bytes, if_match: str | None) -> None:
             f"{path.stem} changed since the ETag given in If-Match; GET it again",
             details={"tenant_id": path.stem, "current_etag": current},
         )
+
+
+def _roll_back(ws: Workspace, path: Path, old: bytes | None) -> None:
+    """Put the spec, the index entry for it and its compiled output back as they were."""
+    _restore(path, old)
+    if ws.read.is_git():
+        unstage(ws.settings, path)
+    with contextlib.suppress(OrchestratorError):  # the caller raises the first failure
+        compile_workspace(ws.settings, [path.stem])
+    ws.read.forget(path.stem)
 
 
 def _error_class(code: str) -> type[OrchestratorError]:
@@ -124,21 +135,20 @@ def _apply(
 ) -> WriteOutcome:
     """Write (or remove) the spec, compile, commit, publish; a failed compile puts it back."""
     path = spec_path(ws.settings.tenants_dir, tenant_id)
+    at = utc_now()  # also the commit's date, so the answer and git history agree
     if text is None:
         path.unlink()
     else:
         _write_atomically(path, text)
     try:
         entry = _compile(ws, tenant_id, removing=text is None)
+        if ws.read.is_git():
+            message = f"{action} tenant {tenant_id}\n\nRequest-Id: {request_id}\n"
+            commit_spec(ws.settings, path, message, at)
     except BaseException:
-        _restore(path, old)
-        compile_workspace(ws.settings, [tenant_id])
-        ws.read.forget(tenant_id)
+        _roll_back(ws, path, old)
         raise
-    at = utc_now()
-    if ws.read.is_git():
-        commit_spec(ws.settings, path, f"{action} tenant {tenant_id}\n\nRequest-Id: {request_id}\n")
-    ws.read.forget(tenant_id, committed_at=at if ws.read.is_git() else None)
+    ws.read.forget(tenant_id, committed_at=at, removed=text is None)
     try:
         fresh = ws.ledger.is_fresh()
         result = publish(ws.settings, request_id=request_id)

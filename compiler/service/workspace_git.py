@@ -1,8 +1,8 @@
 """Spec history in the workspace's own git repo: commit one spec change, read spec dates.
 
 Input: Settings and a tenant spec path. Output: a commit (only that file, its message naming the
-tenant and request id) or ISO-8601 dates from `git log`. The deploy repo is publishing's business,
-not this module's. git runs with argument lists only; nothing here builds a shell string.
+tenant and request id), ISO-8601 dates from `git log`, and a key that moves with every commit.
+The deploy repo is publishing's business. git runs with argument lists only, never a shell string.
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ class SpecDates:
     updated_at: str
 
 
-def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _git(
+    cwd: Path, *args: str, check: bool = True, date: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    if date is not None:
+        env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
     result = subprocess.run(
         ["git", *args],
         cwd=cwd,
@@ -45,19 +49,9 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return result
 
 
-def is_git_workspace(settings: Settings) -> bool:
-    """True when the tenants folder sits inside a git work tree (and is not the demo sandbox)."""
-    if settings.demo:
-        return False
-    folder = settings.tenants_dir
-    if not folder.is_dir():
-        return False
-    result = _git(folder, "rev-parse", "--is-inside-work-tree", check=False)
-    return result.returncode == 0 and result.stdout.strip() == "true"
-
-
-def commit_spec(settings: Settings, path: Path, message: str) -> str | None:
-    """Commit exactly `path` (added, changed or removed); the new commit, or None if unchanged."""
+def commit_spec(settings: Settings, path: Path, message: str, date: str) -> str | None:
+    """Commit exactly `path` (added, changed or removed) dated `date` (ISO-8601); the new
+    commit, or None if unchanged."""
     cwd = path.parent
     _git(cwd, "add", "--all", "--", path.name)
     staged = _git(cwd, "diff", "--cached", "--quiet", "--", path.name, check=False)
@@ -76,8 +70,14 @@ def commit_spec(settings: Settings, path: Path, message: str) -> str | None:
         message,
         "--",
         path.name,
+        date=date,
     )
     return _git(cwd, "rev-parse", "HEAD").stdout.strip()
+
+
+def unstage(settings: Settings, path: Path) -> None:
+    """Undo `git add` of `path` after a failed commit (best effort: the file is restored)."""
+    _git(path.parent, "reset", "--quiet", "--", path.name, check=False)
 
 
 def _iso(value: str) -> str:
@@ -85,13 +85,14 @@ def _iso(value: str) -> str:
 
 
 def git_spec_dates(settings: Settings) -> dict[str, SpecDates]:
-    """First and last commit date of every tenants/<id>.yaml, from one `git log` pass."""
+    """Dates of every tenants/<id>.yaml from one `git log` pass: updated_at is its last commit,
+    created_at the commit that added it last (a tenant deleted and created again is new)."""
     folder = settings.tenants_dir
     result = _git(
         folder,
         "log",
         "--format=%x00%cI",
-        "--name-only",
+        "--name-status",
         "--relative",
         "--no-renames",
         "--",
@@ -101,23 +102,53 @@ def git_spec_dates(settings: Settings) -> dict[str, SpecDates]:
     if result.returncode != 0:
         return {}
     newest: dict[str, str] = {}
-    oldest: dict[str, str] = {}
+    created: dict[str, str] = {}
+    added: set[str] = set()  # tenants whose latest creation has been seen (log is newest first)
     date = ""
     for line in result.stdout.splitlines():
         if line.startswith("\x00"):
             date = _iso(line[1:])
-        elif line.endswith(".yaml") and "/" not in line:
-            tenant_id = line[: -len(".yaml")]
-            newest.setdefault(tenant_id, date)
-            oldest[tenant_id] = date
-    return {t: SpecDates(created_at=oldest[t], updated_at=newest[t]) for t in newest}
+            continue
+        status, _, name = line.partition("\t")
+        if not name.endswith(".yaml") or "/" in name:
+            continue
+        tenant_id = name[: -len(".yaml")]
+        newest.setdefault(tenant_id, date)
+        if tenant_id not in added:
+            created[tenant_id] = date
+            if status.startswith("A"):
+                added.add(tenant_id)
+    return {t: SpecDates(created_at=created[t], updated_at=newest[t]) for t in newest}
 
 
-def file_dates(path: Path) -> SpecDates | None:
-    """Dates for a workspace that is not a git repo: the file's modification time, for both."""
-    try:
-        mtime = path.stat().st_mtime
-    except FileNotFoundError:
+def git_dir(settings: Settings) -> Path | None:
+    """The workspace repo's git directory; None when the tenants folder is not in a git work
+    tree, or is the demo sandbox (whose history is its own deploy repo's)."""
+    folder = settings.tenants_dir
+    if settings.demo or not folder.is_dir():
         return None
-    stamp = datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return SpecDates(created_at=stamp, updated_at=stamp)
+    result = _git(folder, "rev-parse", "--is-inside-work-tree", "--absolute-git-dir", check=False)
+    lines = result.stdout.split()
+    if result.returncode != 0 or len(lines) != 2 or lines[0] != "true":
+        return None
+    return Path(lines[1])
+
+
+def head_key(repo_git_dir: Path) -> tuple[tuple[int, int], ...]:
+    """Stats of HEAD, its branch ref and packed-refs: they change with every commit, so a key
+    built from them tells cached dates that someone (the API or a person) committed."""
+    paths = [repo_git_dir / "HEAD", repo_git_dir / "packed-refs"]
+    try:
+        head = paths[0].read_text(encoding="utf-8").strip()
+    except OSError:
+        head = ""
+    if head.startswith("ref: "):
+        paths.append(repo_git_dir / head.removeprefix("ref: "))
+    keys = []
+    for path in paths:
+        try:
+            stat = path.stat()
+            keys.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            keys.append((0, 0))
+    return tuple(keys)
