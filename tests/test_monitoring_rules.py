@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -20,8 +21,11 @@ from compiler.alerting import (
 from compiler.errors import PresetDataInvalid, ValidationFailed
 from compiler.monitoring.alerts import AlertEngine
 from compiler.monitoring.samples import Sample, parse_samples
+from compiler.spec.loader import load_spec_file
 
-PRESETS = Path(__file__).resolve().parent.parent / "presets"
+REPO = Path(__file__).resolve().parent.parent
+PRESETS = REPO / "presets"
+SHIPPED = sorted(p.stem for p in (REPO / "tenants").glob("*.yaml"))
 NOW_MS = 1_800_000_000_000
 
 
@@ -237,3 +241,83 @@ def test_between_two_alerts_of_a_level_the_value_always_fell_below_the_band(
                 assert fired[ts] == "critical" or any(v < 75 for v in between)
             last_warning_or_above = i
         assert (ts in fired) <= (value > 80)  # nothing fires at or below the warning threshold
+
+
+_PROMQL_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<number>[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)
+      | (?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)
+      | (?P<string>"(?:[^"\\]|\\.)*")
+      | (?P<op>>=|<=|==|!=|=~|!~|[><=(){},])
+    )""",
+    re.X,
+)
+
+
+def promql_shape_problems(expr: str) -> list[str]:
+    """A small structural check (no Prometheus at hand): every token known, brackets balanced,
+    matchers `label="value"` inside braces, `on(...)` names only labels."""
+    problems: list[str] = []
+    stack: list[str] = []
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(expr):
+        match = _PROMQL_TOKEN.match(expr, position)
+        if match is None or match.end() == position:
+            return [f"unknown token at {expr[position : position + 20]!r}"]
+        kind = match.lastgroup or ""
+        tokens.append((kind, match[kind]))
+        position = match.end()
+    for i, (kind, text) in enumerate(tokens):
+        if text in ("(", "{"):
+            stack.append(text)
+        elif text in (")", "}") and (not stack or stack.pop() != {")": "(", "}": "{"}[text]):
+            problems.append(f"unbalanced {text!r} at token {i}")
+        if stack and stack[-1] == "{" and kind == "name":
+            matcher = [t for _, t in tokens[i + 1 : i + 3]]
+            if len(matcher) < 2 or matcher[0] not in ("=", "!=", "=~", "!~"):
+                problems.append(f"label {text} without a matcher")
+            elif not matcher[1].startswith('"'):
+                problems.append(f"label {text} compared to an unquoted value")
+        if kind == "name" and text in ("and", "or", "unless") and i in (0, len(tokens) - 1):
+            problems.append(f"binary operator {text} without two sides")
+    if stack:
+        problems.append(f"unclosed {stack}")
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("expr", "ok"),
+    [
+        ('(up{job="x"} > 1) or (up >= 0.5 and on(job) ALERTS{alertname="A"})', True),
+        ('(up{job="x"} > 1', False),
+        ("up{job=x} > 1", False),
+        ('up{job="x"}} > 1', False),
+        ("up > 1 or", False),
+    ],
+    ids=["well-formed", "unclosed", "unquoted", "extra-brace", "dangling-or"],
+)
+def test_the_promql_shape_check_can_fail(expr: str, ok: bool) -> None:
+    assert (promql_shape_problems(expr) == []) is ok
+
+
+def test_every_generated_expression_is_well_formed_promql(rules: AlertRules) -> None:
+    for sla_ms in (120.0, 200.0, 1500.0):
+        for rule in prometheus_rule_groups("t-1", "ecp-ai-t-1", sla_ms, rules)[0]["rules"]:
+            assert promql_shape_problems(rule["expr"]) == [], rule["expr"]
+            assert re.fullmatch(r"[A-Z][A-Za-z]+", rule["alert"])
+
+
+@pytest.mark.parametrize("tenant_id", SHIPPED, ids=SHIPPED)
+def test_the_shipped_prometheus_rules_carry_the_engines_thresholds(
+    rules: AlertRules, tenant_id: str
+) -> None:
+    manifest = REPO / "output" / tenant_id / "manifest.yaml"
+    documents = yaml.safe_load_all(manifest.read_text(encoding="utf-8"))
+    rule_objects = [d for d in documents if d and d["kind"] == "PrometheusRule"]
+    if not rule_objects:
+        pytest.skip(f"{tenant_id} is compiled without include_monitoring")
+    spec = load_spec_file(REPO / "tenants" / f"{tenant_id}.yaml")
+    namespace = rule_objects[0]["metadata"]["namespace"]
+    expected = prometheus_rule_groups(tenant_id, namespace, spec.sla_target.response_time_ms, rules)
+    assert rule_objects[0]["spec"]["groups"] == expected
