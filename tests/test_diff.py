@@ -131,3 +131,16 @@ def test_ecp_diff_markdown_is_ready_for_a_job_summary(settings: Settings) -> Non
     result = CliRunner().invoke(cli, ["--root", str(settings.root), "diff", "--format", "markdown"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("## ECP compiled output diff")
+
+
+def test_a_tenant_whose_index_entry_moved_only_in_bookkeeping_is_unchanged(
+    settings: Settings,
+) -> None:
+    # A compiler upgrade changes every input_hash; what is deployed, and the deltas, do not move.
+    index_path = settings.output_dir / "index.json"
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    index["tenants"]["beta"]["input_hash"] = "0" * 64
+    index_path.write_text(json.dumps(index), encoding="utf-8")
+    diff = diff_outputs(settings)
+    assert [t.tenant_id for t in diff.tenants] == ["acme", "delta", "gamma"]
+    assert diff.unchanged == 1

@@ -44,12 +44,35 @@ def test_first_publish_creates_the_local_repo_with_the_tenant_layout(settings: S
     assert git(repo, "status", "--porcelain") == ""
 
 
-def test_the_default_repo_lives_inside_the_workspace_under_the_ignored_ecp_folder(
+def test_the_default_repo_lives_inside_the_workspace_and_its_git_ignores_it(
     settings: Settings,
 ) -> None:
+    git(settings.root, "init", "--quiet")
     publish(settings)
     assert deploy(settings) == settings.root / ".ecp" / "deploy-repo"
     assert (deploy(settings) / ".git").is_dir()
+    # `git add -A` in the workspace must not record the deploy repo as an embedded repository.
+    untracked = git(settings.root, "status", "--porcelain", "--untracked-files=all").split()
+    assert not any(path.startswith(".ecp") for path in untracked), untracked
+    assert any(path.startswith("output/") for path in untracked)
+
+
+def test_a_deploy_repo_configured_at_the_workspace_root_is_added_to_its_gitignore(
+    tmp_path: Path,
+) -> None:
+    s = workspace(tmp_path, deploy_repo="deploy")
+    write_output(s.output_dir, TWO)
+    (tmp_path / ".gitignore").write_text("*.pyc\n")
+    git(tmp_path, "init", "--quiet")
+    publish(s)
+    publish(s)
+    assert (tmp_path / ".gitignore").read_text().splitlines() == [
+        "*.pyc",
+        "/deploy/",
+        "/.deploy.ecp-init.lock",
+    ]
+    untracked = git(tmp_path, "status", "--porcelain", "--untracked-files=all").split()
+    assert not any("deploy" in path for path in untracked), untracked
 
 
 def test_publishing_unchanged_output_makes_no_commit(settings: Settings) -> None:
@@ -130,6 +153,13 @@ def test_a_tenant_filter_does_not_match_a_longer_tenant_id_with_the_same_prefix(
 def test_records_of_a_repo_that_does_not_exist_yet_are_empty(settings: Settings) -> None:
     assert list_deployments(settings) == []
     assert find_deployment(settings, "dep-abcdef123456") is None
+
+
+def test_records_of_an_explicit_repo_that_does_not_exist_are_an_error_naming_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(DeployRepoError, match=r"nowhere does not exist"):
+        list_deployments(settings, repo=str(tmp_path / "nowhere"))
 
 
 @pytest.mark.parametrize(

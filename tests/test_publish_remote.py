@@ -10,9 +10,9 @@ from test_publish_support import git, workspace, write_output
 
 from compiler.errors import DeploymentFailed, DeployRepoError, UsageError
 from compiler.publishing import list_deployments, publish
-from compiler.publishing.deploy_repo import identity_env, locked_repo, redact
-from compiler.publishing.publish import resolve_target
+from compiler.publishing.deploy_repo import identity_env, locked_repo
 from compiler.publishing.push import ensure_remote, push_branch
+from compiler.publishing.target import redact, resolve_target
 from compiler.settings import Settings
 
 TENANTS = {"acme": {"callbot": 2}, "beta": {"chatbot": 1}}
@@ -146,3 +146,32 @@ def test_a_url_deploy_repo_is_cloned_into_the_workspace_and_pushed(
 )
 def test_credentials_in_urls_are_redacted(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ext::sh -c touch% /tmp/pwned", "--upload-pack=touch /tmp/x", "fd::17", "relative/remote"],
+    ids=["ext-transport", "option", "fd-transport", "relative-path"],
+)
+def test_a_remote_git_must_not_run_is_refused_before_git_sees_it(tmp_path: Path, url: str) -> None:
+    s = workspace(tmp_path, deploy_remote=url)
+    write_output(s.output_dir, TENANTS)
+    with pytest.raises(UsageError, match="deploy_remote"):
+        publish(s, push=True)
+    assert not (tmp_path / ".ecp" / "deploy-repo").exists()
+
+
+def test_a_refused_remote_url_does_not_echo_its_credentials(tmp_path: Path) -> None:
+    s = workspace(tmp_path, deploy_repo="ftp://bob:s3cret@host/x.git")
+    with pytest.raises(UsageError) as caught:
+        publish(s)
+    assert "s3cret" not in str(caught.value)
+    assert "ftp://***@host/x.git" in str(caught.value)
+
+
+def test_an_scp_style_remote_with_any_user_is_a_remote_not_a_local_folder(tmp_path: Path) -> None:
+    target = resolve_target(
+        workspace(tmp_path, deploy_repo="deploy@git.example.com:ops/d.git"), None, None
+    )
+    assert target.remote_url == "deploy@git.example.com:ops/d.git"
+    assert target.path.is_relative_to(tmp_path / ".ecp" / "deploy-clones")

@@ -1,7 +1,7 @@
 """Helpers for the publishing tests and bench: synthetic compiled output in the contract's format.
 
-`write_output` writes output/<id>/{manifest.yaml,kustomization.yaml} and output/index.json exactly
-as the compiler's output contract describes them, so publishing is tested without the compiler.
+`write_output` writes output/<id>/{manifest.yaml,kustomization.yaml}, and output/index.json with the
+compiler's own writer (one line per tenant), so publishing is tested without compiling specs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from compiler.output import index_text
 from compiler.publishing.compiled import read_compiled_output
 from compiler.settings import Settings
 
@@ -121,8 +122,7 @@ def write_output(
         (folder / "kustomization.yaml").write_text(KUSTOMIZATION, encoding="utf-8")
         entries[tenant_id] = index_entry(tenant_id, replicas, manifest)
     index = {"compiler_version": "0.1.0", "kubernetes_version": "1.33", "tenants": entries}
-    text = json.dumps(index, indent=2, sort_keys=True) + "\n"
-    (output_dir / "index.json").write_text(text, encoding="utf-8")
+    (output_dir / "index.json").write_text(index_text(index), encoding="utf-8")
 
 
 def many_tenants(count: int) -> dict[str, dict[str, int]]:
@@ -143,6 +143,15 @@ def test_synthetic_output_satisfies_the_compiled_output_contract(tmp_path: Path)
     assert list(compiled.tenants) == ["acme"]
     assert compiled.totals("acme").gpu == 1
     assert compiled.totals("acme").cpu == "1500m"
+
+
+def test_synthetic_index_has_one_line_per_tenant_like_the_compilers(tmp_path: Path) -> None:
+    write_output(tmp_path / "output", {"a": {"callbot": 1}, "b": {"chatbot": 2}})
+    lines = (tmp_path / "output" / "index.json").read_text(encoding="utf-8").splitlines()
+    assert [line.split(":")[0].strip() for line in lines if '"manifest_sha256"' in line] == [
+        '"a"',
+        '"b"',
+    ]
 
 
 def test_rewriting_output_drops_folders_of_tenants_no_longer_listed(tmp_path: Path) -> None:

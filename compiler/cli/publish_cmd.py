@@ -10,6 +10,7 @@ from compiler.cli.app import cli, settings_from
 from compiler.cli.output import print_json, table
 from compiler.publishing import PublishResult, diff_outputs, list_deployments, publish
 from compiler.publishing.diff_format import render
+from compiler.publishing.target import is_remote_url
 
 REPO = click.option(
     "--repo",
@@ -21,7 +22,7 @@ BRANCH = click.option("--branch", help="Deploy branch (default: deploy_branch fr
 
 def _repo_argument(repo: str | None) -> str | None:
     # A path on the command line means relative to where the user stands, not to --root.
-    if repo is None or "://" in repo or repo.startswith("git@"):
+    if repo is None or is_remote_url(repo):
         return repo
     return str(Path(repo).resolve())
 

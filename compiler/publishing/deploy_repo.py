@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 import git
 
 from compiler.errors import DeployRepoError, Location
+from compiler.publishing.target import RepoTarget, keep_out_of_workspace_git, redact
 
 LOCK_FILE = "ecp-publish.lock"
 INFLIGHT_FILE = "ecp-publish-inflight.json"
@@ -32,24 +32,8 @@ _IN_PROGRESS = {
     "CHERRY_PICK_HEAD": "a cherry-pick",
     "REVERT_HEAD": "a revert",
 }
-_URL_USERINFO = re.compile(r"(://)[^/@\s]+@")
 # Never let git wait for a password on a terminal nobody is watching.
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-
-
-@dataclass(frozen=True)
-class RepoTarget:
-    """Where to publish. `create` is true only for the configured local default path."""
-
-    path: Path
-    branch: str
-    remote_url: str | None
-    create: bool
-
-
-def redact(text: str) -> str:
-    """Drop credentials (user:token@) from any URL inside `text` before it reaches a person."""
-    return _URL_USERINFO.sub(r"\1***@", text)
 
 
 def run_git(
@@ -157,6 +141,7 @@ def _open_or_init(target: RepoTarget) -> git.Repo:
             location=Location(file=str(path)),
         )
     path.mkdir(parents=True, exist_ok=True)
+    keep_out_of_workspace_git(target)
     if target.remote_url:
         return _clone(target)
     return git.Repo.init(path, initial_branch=target.branch)

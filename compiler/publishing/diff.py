@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,50 +64,84 @@ class OutputDiff(BaseModel):
 def diff_outputs(
     settings: Settings, *, base: str | None = None, max_diff_lines: int = MAX_DIFF_LINES
 ) -> OutputDiff:
-    """Compare output/ at `base` in the workspace repo with output/ on disk now."""
+    """Compare output/ at `base` in the workspace repo with output/ on disk now.
+
+    A tenant counts as changed when its manifest or a reviewer's delta moved; bookkeeping in the
+    index (input hashes, which change with the compiler itself) alone changes nothing deployed.
+    """
     repo = _workspace_repo(settings.root)
     label, commit = _base_commit(repo, base)
-    rel = _relative_output(repo, settings.output_dir)
-    old = _index_at(commit, rel)
+    sides = _Sides(commit, _relative_output(repo, settings.output_dir), settings.output_dir)
+    old = _index_at(commit, sides.rel)
     new = _index_on_disk(settings.output_dir)
     tenants = []
     for tenant_id in sorted(old.tenants.keys() | new.tenants.keys()):
         before, after = old.tenants.get(tenant_id), new.tenants.get(tenant_id)
-        old_text = _blob_text(commit, f"{rel}/{tenant_id}/{MANIFEST_FILE}") if before else ""
-        new_text = ""
-        if after is not None:
-            new_text = (settings.output_dir / tenant_id / MANIFEST_FILE).read_text("utf-8")
-        if before == after and old_text == new_text:
-            continue
-        status: Literal["added", "changed", "removed"] = (
-            "added" if before is None else "removed" if after is None else "changed"
-        )
-        lines = list(
-            difflib.unified_diff(
-                old_text.splitlines(keepends=True),
-                new_text.splitlines(keepends=True),
-                fromfile=f"a/{rel}/{tenant_id}/{MANIFEST_FILE}",
-                tofile=f"b/{rel}/{tenant_id}/{MANIFEST_FILE}",
-            )
-        )
-        tenants.append(
-            TenantDiff(
-                tenant_id=tenant_id,
-                status=status,
-                deltas=entry_deltas(before or {}, after or {}),
-                manifest_diff="".join(_ensure_newlines(lines[:max_diff_lines])),
-                diff_truncated=len(lines) > max_diff_lines,
-            )
-        )
-    unchanged = len(old.tenants.keys() & new.tenants.keys()) - sum(
-        1 for t in tenants if t.status == "changed"
-    )
+        found = _tenant_diff(tenant_id, before, after, sides, max_diff_lines)
+        if found is not None:
+            tenants.append(found)
+    changed = sum(1 for t in tenants if t.status == "changed")
     return OutputDiff(
         base=label,
         base_commit=commit.hexsha if commit is not None else None,
         tenants=tuple(tenants),
-        unchanged=unchanged,
+        unchanged=len(old.tenants.keys() & new.tenants.keys()) - changed,
     )
+
+
+@dataclass(frozen=True)
+class _Sides:
+    """Where the two manifests of a tenant are read: a git commit and the output dir on disk."""
+
+    commit: git.Commit | None
+    rel: str  # output dir relative to the workspace repo
+    output_dir: Path
+
+    def old_text(self, tenant_id: str) -> str:
+        return _blob_text(self.commit, f"{self.rel}/{tenant_id}/{MANIFEST_FILE}")
+
+    def new_text(self, tenant_id: str) -> str:
+        return (self.output_dir / tenant_id / MANIFEST_FILE).read_text("utf-8")
+
+
+def _tenant_diff(
+    tenant_id: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    sides: _Sides,
+    max_diff_lines: int,
+) -> TenantDiff | None:
+    deltas = entry_deltas(before or {}, after or {})
+    if before is not None and after is not None and not deltas and _same_hash(before, after):
+        return None  # the index vouches for identical manifests: no blob read needed
+    old_text = sides.old_text(tenant_id) if before is not None else ""
+    new_text = sides.new_text(tenant_id) if after is not None else ""
+    if before is not None and after is not None and not deltas and old_text == new_text:
+        return None
+    status: Literal["added", "changed", "removed"] = (
+        "added" if before is None else "removed" if after is None else "changed"
+    )
+    path = f"{sides.rel}/{tenant_id}/{MANIFEST_FILE}"
+    lines = list(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile=f"a/{path}",
+            tofile=f"b/{path}",
+        )
+    )
+    return TenantDiff(
+        tenant_id=tenant_id,
+        status=status,
+        deltas=deltas,
+        manifest_diff="".join(_ensure_newlines(lines[:max_diff_lines])),
+        diff_truncated=len(lines) > max_diff_lines,
+    )
+
+
+def _same_hash(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    old, new = before.get("manifest_sha256"), after.get("manifest_sha256")
+    return isinstance(old, str) and old == new
 
 
 def entry_deltas(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldDelta, ...]:

@@ -2,7 +2,8 @@
 
 Input: Settings (which deploy repo and branch), optionally a tenant ID or a deployment ID.
 Output: DeploymentRecord models, newest first. Read-only and lock-free: git's refs change
-atomically, so a concurrent publish is seen whole or not at all. A missing repo has no records.
+atomically, so a concurrent publish is seen whole or not at all. The configured repo before its
+first publish has no records; an explicit path that is not a repo is an error.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import git
 
 from compiler.errors import DeployRepoError
 from compiler.publishing.deploy_repo import run_git
-from compiler.publishing.publish import resolve_target
 from compiler.publishing.records import (
     TENANT_TRAILER,
     DeploymentRecord,
     commit_prefix_of,
     parse_record,
 )
+from compiler.publishing.target import resolve_target
 from compiler.settings import Settings
 from compiler.spec.ids import check_tenant_id
 
@@ -75,7 +76,13 @@ def find_deployment(
 def _open(settings: Settings, repo: str | None, branch: str | None) -> tuple[git.Repo, str] | None:
     target = resolve_target(settings, repo, branch)
     if not (target.path / ".git").exists():
-        return None
+        if target.create:
+            return None  # the configured repo before its first publish: no records yet
+        # An explicit path that is not a repo is a typo, not an empty history.
+        raise DeployRepoError(
+            f"deploy repo {target.path} does not exist or is not a git repository",
+            details={"repo": str(target.path)},
+        )
     try:
         git_repo = git.Repo(target.path)
     except git.InvalidGitRepositoryError as exc:

@@ -8,21 +8,17 @@ paths are staged and committed, so a kill at any moment leaves the last good com
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
 from pathlib import Path
 
 import git
 from pydantic import BaseModel, ConfigDict
 
-from compiler.errors import UsageError
 from compiler.publishing.compiled import read_compiled_output
 from compiler.publishing.consumers import ConsumerConfig
 from compiler.publishing.deploy_repo import (
     OWNED_PATHS,
     LockedRepo,
-    RepoTarget,
     clear_inflight,
     head_sha,
     identity_env,
@@ -34,9 +30,9 @@ from compiler.publishing.plan import PublishPlan, plan_publish
 from compiler.publishing.push import ensure_remote, push_branch
 from compiler.publishing.records import TenantChange, commit_message, deployment_id_for
 from compiler.publishing.state import load_state, save_state
+from compiler.publishing.target import resolve_target
 from compiler.settings import Settings
 
-_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
 # Past this many paths one pathspec per top-level folder is shorter and stages the same set.
 MAX_LISTED_PATHS = 200
 
@@ -114,28 +110,6 @@ def publish(
         branch=target.branch,
         recovered_from_crash=locked.recovered,
     )
-
-
-def resolve_target(settings: Settings, repo: str | None, branch: str | None) -> RepoTarget:
-    """Where to publish: the configured repo (created when absent) or an explicit existing one."""
-    branch = branch or settings.deploy_branch
-    if not _BRANCH.fullmatch(branch) or ".." in branch:
-        raise UsageError(f"branch {branch!r} is not a usable git branch name")
-    location = repo if repo is not None else settings.deploy_repo
-    if _is_url(location):
-        digest = hashlib.sha256(location.encode()).hexdigest()[:16]
-        clone = settings.resolve(".ecp/deploy-clones") / digest
-        return RepoTarget(path=clone, branch=branch, remote_url=location, create=True)
-    return RepoTarget(
-        path=settings.resolve(location),
-        branch=branch,
-        remote_url=settings.deploy_remote,
-        create=repo is None,
-    )
-
-
-def _is_url(location: str) -> bool:
-    return "://" in location or location.startswith("git@")
 
 
 def _work_tree(repo: git.Repo) -> Path:

@@ -17,8 +17,8 @@ from compiler.publishing.deploy_repo import (
     clear_inflight,
     head_sha,
     mark_inflight,
-    redact,
 )
+from compiler.publishing.target import redact
 
 REMOTE = "origin"
 NETWORK_TIMEOUT_S = 120.0
