@@ -15,6 +15,7 @@ import argparse
 import os
 import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -91,6 +92,12 @@ def bench_query(service: MonitoringService, ids: list[str], queries: int) -> Non
     )
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER, str(root), str(port)],
@@ -153,7 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--port", type=int, default=8931)
+    parser.add_argument("--port", type=int, default=0, help="0: a free loopback port")
     parser.add_argument("--keep", type=Path, default=None, help="workspace dir to keep")
     args = parser.parse_args()
     print(
@@ -173,9 +180,10 @@ def main() -> None:
         size = settings.resolve(settings.database).stat().st_size / 2**20
         print(f"store: {rows:,} rows, {size:.0f} MiB main file")
         service.close()
-        server = start_server(root, args.port)
+        port = args.port or free_port()
+        server = start_server(root, port)
         try:
-            bench_http(args.port, ids, min(args.queries, 300), now_ms)
+            bench_http(port, ids, min(args.queries, 300), now_ms)
         finally:
             server.terminate()
             server.wait(timeout=30)

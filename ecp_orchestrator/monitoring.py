@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -25,17 +25,8 @@ class MonitoringCalls:
     base_url: str
     is_demo: bool
 
-    def _json(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        request_id: str | None = None,
-    ) -> Any:
-        raise NotImplementedError  # ECPClient's transport
+    # ECPClient's transport: (method, path, *, body, params, headers, request_id) -> JSON.
+    _json: Callable[..., Any]
 
     # --- HTTP ---------------------------------------------------------------------------------
 
