@@ -21,7 +21,6 @@ from compiler.spec.ids import check_tenant_id
 INDEX_FILE = "index.json"
 MANIFEST_FILE = "manifest.yaml"
 KUSTOMIZATION_FILE = "kustomization.yaml"
-TENANT_FILES = (MANIFEST_FILE, KUSTOMIZATION_FILE)
 
 
 @dataclass(frozen=True)
@@ -45,12 +44,12 @@ def parse_index(text: str | bytes, source: str) -> CompiledOutput:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DeploymentFailed(
-            f"{source} is not valid JSON ({exc}); run `ecp compile` again",
+            f"not valid JSON ({exc}); run `ecp compile` again",
             location=Location(file=source),
         ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("tenants"), dict):
         raise DeploymentFailed(
-            f"{source} has no 'tenants' object; it is not a compiled index",
+            "no 'tenants' object; it is not a compiled index",
             location=Location(file=source),
         )
     tenants: dict[str, Mapping[str, Any]] = {}
@@ -61,7 +60,7 @@ def parse_index(text: str | bytes, source: str) -> CompiledOutput:
             raise DeploymentFailed(exc.message, details=exc.details, location=exc.location) from exc
         if not isinstance(entry, dict):
             raise DeploymentFailed(
-                f"{source}: entry for {tenant_id!r} is not an object",
+                f"the entry for {tenant_id!r} is not an object",
                 location=Location(file=source, field=f"tenants.{tenant_id}"),
             )
         tenants[tenant_id] = entry
@@ -80,7 +79,7 @@ def read_compiled_output(output_dir: Path) -> CompiledOutput:
     except FileNotFoundError as exc:
         raise DeploymentFailed(
             f"{index} does not exist; run `ecp compile` before publishing",
-            location=Location(file=str(index)),
+            details={"file": str(index)},
         ) from exc
     compiled = parse_index(text, str(index))
     # One directory listing instead of a stat per file: this runs on every publish of 1,000.
@@ -104,7 +103,7 @@ def read_tenant_file(output_dir: Path, tenant_id: str, name: str) -> bytes:
     except FileNotFoundError as exc:
         raise DeploymentFailed(
             f"{path} is missing although index.json lists {tenant_id!r}; run `ecp compile` again",
-            location=Location(file=path),
+            details={"file": path},
         ) from exc
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import git
 
-from compiler.errors import DeployRepoError, Location
+from compiler.errors import DeployRepoError
 from compiler.publishing.target import RepoTarget, keep_out_of_workspace_git, redact
 
 LOCK_FILE = "ecp-publish.lock"
@@ -126,19 +126,19 @@ def _open_or_init(target: RepoTarget) -> git.Repo:
             return git.Repo(path)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise DeployRepoError(
-                f"deploy repo {path} has a broken .git: {exc}", location=Location(file=str(path))
+                f"deploy repo {path} has a broken .git: {exc}", details={"file": str(path)}
             ) from exc
     if path.exists() and any(path.iterdir()):
         raise DeployRepoError(
             f"deploy repo {path} exists but is not a git repository; "
             "refusing to publish into a folder git does not track",
-            location=Location(file=str(path)),
+            details={"file": str(path)},
         )
     if not target.create and not path.exists():
         raise DeployRepoError(
             f"deploy repo {path} does not exist; create it with `git init` or publish without "
             "--repo to use the configured one",
-            location=Location(file=str(path)),
+            details={"file": str(path)},
         )
     path.mkdir(parents=True, exist_ok=True)
     keep_out_of_workspace_git(target)
@@ -154,7 +154,7 @@ def _clone(target: RepoTarget) -> git.Repo:
     except git.GitCommandError as exc:
         raise DeployRepoError(
             f"cannot clone the deploy repo from {redact(target.remote_url)}: {_stderr(exc)}",
-            location=Location(file=str(target.path)),
+            details={"file": str(target.path)},
         ) from exc
 
 

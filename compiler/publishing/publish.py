@@ -85,7 +85,7 @@ def publish(
         previous = head_sha(git_repo)
         # Read under the lock, so a publish that waited publishes the newest compiled output.
         compiled = read_compiled_output(settings.output_dir)
-        state, _rebuilt = load_state(git_repo, previous)
+        state = load_state(git_repo, previous)
         plan = plan_publish(compiled, settings.output_dir, state, config, _work_tree(git_repo))
         commit = previous
         if plan.touches_files:

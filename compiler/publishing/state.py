@@ -42,16 +42,16 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_state(repo: git.Repo, head: str | None) -> tuple[PublishedState, bool]:
-    """The state for `head`, and whether it had to be rebuilt from the work tree."""
+def load_state(repo: git.Repo, head: str | None) -> PublishedState:
+    """The cached state when it names `head`; otherwise one rebuilt from the work tree."""
     path = Path(repo.git_dir) / STATE_FILE
     try:
         state = PublishedState.model_validate_json(path.read_bytes())
     except (OSError, ValidationError):
         state = None
     if state is not None and state.head == head:
-        return state, False
-    return rebuild_state(Path(str(repo.working_dir)), head), True
+        return state
+    return rebuild_state(Path(str(repo.working_dir)), head)
 
 
 def rebuild_state(work_tree: Path, head: str | None) -> PublishedState:
