@@ -7,6 +7,7 @@ embedded defaults that need no cluster and no server. No other module reads the 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from compiler.errors import Location, UsageError
 
 CONFIG_FILE = "ecp.toml"
+SCP_LIKE_URL = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+")  # git@host:org/repo.git
+
+
+def is_remote_url(location: str) -> bool:
+    """True for anything that names a git remote rather than a local path (checked or not)."""
+    return "://" in location or "::" in location or bool(SCP_LIKE_URL.fullmatch(location))
 
 
 class ClusterCapacity(BaseModel):
@@ -72,7 +79,7 @@ class Settings(BaseModel):
     @property
     def deploy_repo_path(self) -> Path | None:
         """The deploy repo as a local path, or None when it is a URL."""
-        if "://" in self.deploy_repo or self.deploy_repo.startswith("git@"):
+        if is_remote_url(self.deploy_repo):
             return None
         return self.resolve(self.deploy_repo)
 

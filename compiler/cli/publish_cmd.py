@@ -10,7 +10,7 @@ from compiler.cli.app import cli, settings_from
 from compiler.cli.output import print_json, table
 from compiler.publishing import PublishResult, diff_outputs, list_deployments, publish
 from compiler.publishing.diff_format import render
-from compiler.publishing.target import is_remote_url
+from compiler.settings import is_remote_url
 
 REPO = click.option(
     "--repo",

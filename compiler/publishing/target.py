@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.errors import UsageError
-from compiler.settings import Settings
+from compiler.settings import SCP_LIKE_URL, Settings, is_remote_url
 
 _BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
 # Transports git may use for a deploy remote; anything else (ext::, fd::, "-option") is refused.
 _URL = re.compile(r"(https?|ssh|git|file)://[^\s]+")
-_SCP_LIKE = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+")  # git@host:org/repo.git
 _CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 CLONES_PATH = ".ecp/deploy-clones"
 
@@ -40,14 +39,9 @@ def redact(text: str) -> str:
     return _CREDENTIALS.sub(r"\1***@", text)
 
 
-def is_remote_url(location: str) -> bool:
-    """True for anything that names a remote rather than a local path (checked or not)."""
-    return "://" in location or "::" in location or bool(_SCP_LIKE.fullmatch(location))
-
-
 def check_remote_url(url: str, setting: str) -> str:
     """`url` when git may push to it; a UsageError (credentials redacted) otherwise."""
-    if _URL.fullmatch(url) or _SCP_LIKE.fullmatch(url) or Path(url).is_absolute():
+    if _URL.fullmatch(url) or SCP_LIKE_URL.fullmatch(url) or Path(url).is_absolute():
         return url
     raise UsageError(
         f"{setting} {redact(url)!r} is not a git remote this tool uses; give an https://, "
