@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import fastjsonschema
-import jsonschema
+
+if TYPE_CHECKING:  # jsonschema (~30 ms to import) is only needed once an object fails
+    import jsonschema
 
 from compiler.errors import PresetDataInvalid, UsageError
 from compiler.validating.findings import json_path
@@ -116,7 +118,9 @@ class SchemaValidator:
         else:
             return []
         if schema.full is None:
-            schema.full = jsonschema.Draft202012Validator(self._bundle(schema.raw))
+            from jsonschema import Draft202012Validator
+
+            schema.full = Draft202012Validator(self._bundle(schema.raw))
         found: dict[SchemaError, None] = {}  # ordered set: `required` repeats per missing key
         for error in schema.full.iter_errors(obj):
             for item in _describe(error):
