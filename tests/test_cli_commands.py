@@ -171,9 +171,14 @@ def test_validate_a_broken_hand_written_manifest_exits_one_with_file_and_line(
     assert run.code == 1
     errors = [line for line in run.stderr.splitlines() if ": error: " in line]
     assert len(errors) == 2, run.stderr
-    assert all(line.startswith(f"{path}:9: error: doc 1 Deployment/web: ") for line in errors)
-    assert any('spec.replicaz: unknown field "replicaz"' in line for line in errors)
-    assert any('spec.selector: missing required field "selector"' in line for line in errors)
+    # each error names the line of its field (a missing field: the line of its parent)
+    assert f'{path}:15: error: doc 1 Deployment/web: spec.replicaz: unknown field "replicaz"' in (
+        errors
+    )
+    assert (
+        f'{path}:14: error: doc 1 Deployment/web: spec.selector: missing required field "selector"'
+        in errors
+    )
     assert "Traceback" not in run.stderr
 
 

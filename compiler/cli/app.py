@@ -1,12 +1,13 @@
 """The click group, --root, and the single place where errors become messages and exit codes.
 
 Exit codes: 0 ok; 1 errors or findings in what was checked (or an expected failure such as a bad
-spec); 2 bad usage. No traceback reaches a user for anything they can cause.
+spec); 2 bad usage; 70 an internal error (a bug: ECP_DEBUG=1 shows its traceback).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from compiler.errors import OrchestratorError
 from compiler.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): CI can tell a crash from a finding
 # Command modules, imported on first use: `ecp compile` need not load uvicorn or GitPython, and
 # `ecp --version` loads neither. Each module registers its commands on `cli` when imported.
 LAZY_COMMANDS = {
@@ -80,4 +82,13 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug of ours, not the user's input: say so, keep it short
+        if os.environ.get("ECP_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (a bug in ecp; run with ECP_DEBUG=1 "
+            "for the traceback and report it)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -22,6 +22,7 @@ from compiler.spec.loader import spec_errors, spec_from_mapping, spec_path
 from compiler.spec.models import PRESETS, SERVICES, CalculateRequest
 from compiler.spec.schema import SCHEMA_FILE, tenant_schema_text
 from compiler.validating import ManifestValidator, PolicyContext, load_documents, resource_summary
+from compiler.validating.documents import finding_lines
 from compiler.validating.findings import Finding
 
 FORMAT = click.option(
@@ -156,11 +157,15 @@ def validate_command(
         except (OSError, UnicodeDecodeError) as exc:
             findings = [Finding("error", "read", f"cannot read: {exc}", 0, None, None, "")]
             objects: list[dict[str, Any]] = []
+            lines: list[int | None] = [None]
         else:
             objects, findings = load_documents(text, str(file))
             findings = findings + validator.validate(objects, unknown_kind="warning", policy=policy)
+            lines = finding_lines(text, objects, findings)
         errors += sum(1 for f in findings if f.severity == "error")
-        results.append({"file": str(file), "objects": objects, "findings": findings})
+        results.append(
+            {"file": str(file), "objects": objects, "findings": findings, "lines": lines}
+        )
     if fmt == "json":
         print_json(
             {
@@ -170,7 +175,10 @@ def validate_command(
                     {
                         "file": r["file"],
                         "documents": len(r["objects"]),
-                        "findings": [f.to_dict() for f in r["findings"]],
+                        "findings": [
+                            {**f.to_dict(), "line": line}
+                            for f, line in zip(r["findings"], r["lines"], strict=True)
+                        ],
                         "resource_summary": resource_summary(r["objects"]),
                     }
                     for r in results
@@ -179,8 +187,7 @@ def validate_command(
         )
     else:
         for r in results:
-            for f in r["findings"]:
-                line = _line_of_doc(r["objects"], f.doc_index)
+            for f, line in zip(r["findings"], r["lines"], strict=True):
                 where = f"{r['file']}:{line}" if line else r["file"]
                 click.echo(f"{where}: {f.severity}: {f}", err=f.severity == "error")
         documents = sum(len(r["objects"]) for r in results)
@@ -190,13 +197,6 @@ def validate_command(
         )
     if errors:
         ctx.exit(EXIT_FINDINGS)
-
-
-def _line_of_doc(objects: list[dict[str, Any]], index: int) -> int | None:
-    if 0 <= index < len(objects):
-        line = getattr(objects[index], "line", None)
-        return line if isinstance(line, int) else None
-    return None
 
 
 @cli.command("calc")

@@ -74,6 +74,11 @@ def line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
         node: Any = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return None
+    return node_line(node, loc)
+
+
+def node_line(node: Any, loc: tuple[int | str, ...]) -> int | None:
+    """1-based line of the composed YAML node at `loc` below `node` (or its nearest parent)."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):

@@ -9,14 +9,17 @@ walks it. Problems become error Findings with file:line, never exceptions. No I/
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import yaml
 
+from compiler.spec.loader import node_line
 from compiler.validating.findings import Finding
 from compiler.validating.summary import resource_summary
 
-__all__ = ["MAX_DEPTH", "LoadedDocument", "load_documents", "resource_summary"]
+__all__ = ["MAX_DEPTH", "LoadedDocument", "finding_lines", "load_documents", "resource_summary"]
 
 MAX_DEPTH = 100
 
@@ -105,3 +108,33 @@ def _line(mark: Any) -> int:
 
 def _error(doc_index: int, message: str) -> Finding:
     return Finding("error", "yaml", message, doc_index, None, None, "")
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def finding_lines(
+    text: str, documents: Sequence[Mapping[str, Any]], findings: Sequence[Finding]
+) -> list[int | None]:
+    """The 1-based line of each finding's field (else its document's first line), so a CLI can
+    print file:line for the field itself. Only for streams that loaded cleanly: the composer is
+    not run on text the loader refused (aliases, deep nesting)."""
+    starts = [getattr(doc, "line", None) for doc in documents]
+    nodes: dict[int, Any] = {}
+    if not any(f.rule in ("yaml", "document") for f in findings):
+        try:
+            for root in yaml.compose_all(text, Loader=_BaseLoader):
+                if root is not None:
+                    nodes[root.start_mark.line + 1] = root
+        except yaml.YAMLError:
+            nodes = {}
+    lines: list[int | None] = []
+    for finding in findings:
+        start = starts[finding.doc_index] if 0 <= finding.doc_index < len(starts) else None
+        found = nodes.get(start) if isinstance(start, int) else None
+        if found is None or not finding.path:
+            lines.append(start)
+            continue
+        loc = tuple(int(index) if index else key for key, index in _PATH_PART.findall(finding.path))
+        lines.append(node_line(found, loc))
+    return lines
