@@ -44,7 +44,7 @@ from compiler.sizing import Totals
 from compiler.sizing.cost import monthly_cost
 from compiler.sizing.plan import misfits
 from compiler.spec.ids import check_tenant_id, tenant_id_problem
-from compiler.validating.documents import load_documents, resource_summary
+from compiler.validating.documents import finding_lines, load_documents, resource_summary
 from compiler.validating.validate import PolicyContext
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -123,10 +123,16 @@ def _validate(
     )
     summary = resource_summary(objects)
     cost, deployment_time = _estimate(summary, catalogue, gpu_type)
-    errors = [str(f) for f in findings if f.severity == "error"]
+    # "line 12: doc 1 Deployment/web: spec.replicas: ...": the line of the field in
+    # manifest_content, so an editor can jump to it.
+    described = [
+        (f.severity, f"line {line}: {f}" if line else str(f))
+        for f, line in zip(findings, finding_lines(text, objects, findings), strict=True)
+    ]
+    errors = [message for severity, message in described if severity == "error"]
     return ValidateResult(
         valid=not errors,
-        warnings=[str(f) for f in findings if f.severity == "warning"],
+        warnings=[message for severity, message in described if severity == "warning"],
         errors=errors,
         resource_summary=ResourceSummary.model_validate(summary),
         estimated_cost=cost,
