@@ -1,8 +1,8 @@
-"""The compile pipeline: tenants/*.yaml -> spec -> plan -> objects -> findings -> output/.
+"""compile_workspace: the selected specs to output/, rebuilding only what changed.
 
-Only changed tenants are rebuilt: a tenant's input hash covers its spec bytes, the presets, the
-compiler's own sources and templates, and the Kubernetes version. One bad spec never stops the
-others; the report says which failed and why (file:line, field).
+A tenant is unchanged when its input hash (spec bytes, presets, compiler sources, Kubernetes
+version) matches index.json and its output files are intact; the rest are built (in forked
+workers on large runs), then written aside and swapped in. One bad spec never stops the others.
 """
 
 from __future__ import annotations
@@ -10,31 +10,27 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import pickle
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from importlib import resources
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from compiler import __version__
-from compiler.alerting import ALERTS_FILE, load_alert_rules
-from compiler.catalogue import Catalogue, load_catalogue
 from compiler.errors import Location, OrchestratorError
 from compiler.output import (
     KUSTOMIZATION,
     KUSTOMIZATION_FILE,
     MANIFEST_FILE,
-    dump_documents,
     read_index,
     tenant_folders,
     write_outputs,
 )
-from compiler.rendering import Renderer, RenderOptions
+from compiler.pipeline.forking import Progress, map_forked
+from compiler.pipeline.report import CompileReport, Status, TenantResult
+from compiler.pipeline.workspace import TenantBuild, Workspace
+from compiler.rendering import RenderOptions
 from compiler.settings import Settings
-from compiler.sizing import ResourcePlan, plan_tenant
-from compiler.spec.ids import check_tenant_id, namespace_for
+from compiler.spec.ids import check_tenant_id
 from compiler.spec.loader import (
     MAX_SPEC_BYTES,
     line_of,
@@ -42,169 +38,7 @@ from compiler.spec.loader import (
     read_spec_text,
     spec_files,
 )
-from compiler.spec.models import TenantSpec
 from compiler.validating.findings import Finding
-from compiler.validating.validate import ManifestValidator, PolicyContext
-
-Status = Literal["compiled", "unchanged", "failed", "removed", "stale", "up-to-date"]
-Progress = Callable[[int, int], None]
-# Sources whose change changes output: hashed into every tenant's input hash.
-_FINGERPRINTED = ("spec", "sizing", "rendering", "output", "validating")
-_FINGERPRINTED_MODULES = ("catalogue.py", "alerting.py", "quantity.py", "pipeline.py")
-
-
-@dataclass(frozen=True)
-class TenantBuild:
-    spec: TenantSpec
-    plan: ResourcePlan
-    objects: list[dict[str, Any]]
-    manifest_text: str
-    findings: list[Finding]
-    index_entry: dict[str, Any]
-
-
-@dataclass
-class TenantResult:
-    tenant_id: str
-    status: Status
-    source: str | None = None
-    entry: dict[str, Any] | None = None
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[Finding] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tenant_id": self.tenant_id,
-            "status": self.status,
-            "source": self.source,
-            "errors": self.errors,
-            "warnings": [w.to_dict() for w in self.warnings],
-            "summary": _summary(self.entry) if self.entry else None,
-        }
-
-
-@dataclass
-class CompileReport:
-    results: list[TenantResult]
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not any(r.status in ("failed", "stale") for r in self.results)
-
-    def by_status(self, status: Status) -> list[TenantResult]:
-        return [r for r in self.results if r.status == status]
-
-    def to_dict(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for r in self.results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        return {
-            "ok": self.ok,
-            "counts": dict(sorted(counts.items())),
-            "seconds": round(self.seconds, 3),
-            "tenants": [r.to_dict() for r in self.results],
-        }
-
-
-def _summary(entry: dict[str, Any]) -> dict[str, Any]:
-    keys = ("preset", "gpu_type", "totals", "estimated_cost", "replicas", "pods")
-    return {k: entry.get(k) for k in keys}
-
-
-def _fingerprint() -> str:
-    digest = hashlib.sha256(__version__.encode())
-    package = resources.files("compiler")
-    for name in _FINGERPRINTED:
-        folder = Path(str(package.joinpath(name)))
-        for path in sorted(folder.rglob("*")):
-            if path.suffix in (".py", ".j2", ".json") and path.is_file():
-                digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
-    for module in _FINGERPRINTED_MODULES:
-        digest.update(module.encode() + package.joinpath(module).read_bytes())
-    return digest.hexdigest()
-
-
-class Workspace:
-    """Everything a compile loads once: catalogue, alert rules, template, validator."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.catalogue: Catalogue = load_catalogue(settings.presets_dir)
-        alerts = settings.presets_dir / ALERTS_FILE
-        self.alert_rules = load_alert_rules(settings.presets_dir)
-        fingerprint = _fingerprint()
-        # Compiled templates bake in how filters are called: a compiler change must not reuse
-        # bytecode from another version, so the cache folder is per compiler fingerprint.
-        self.renderer = Renderer(
-            self.catalogue,
-            self.alert_rules,
-            cache_dir=settings.cache_dir / "templates" / fingerprint[:16],
-        )
-        self.validator = ManifestValidator(
-            settings.kubernetes_version, cache_dir=settings.cache_dir / "schemas"
-        )
-        self.policy = PolicyContext(cluster_gpu=settings.cluster.gpu)
-        self._salt = hashlib.sha256(
-            f"{fingerprint}\0{self.catalogue.digest}\0{settings.kubernetes_version}\0".encode()
-            + (alerts.read_bytes() if alerts.is_file() else b"")
-        ).digest()
-
-    def input_hash(self, spec_text: str) -> str:
-        return self.input_hash_bytes(spec_text.encode())
-
-    def input_hash_bytes(self, spec: bytes) -> str:
-        return hashlib.sha256(self._salt + spec).hexdigest()
-
-    def build(
-        self, spec: TenantSpec, options: RenderOptions | None = None, input_hash: str = ""
-    ) -> TenantBuild:
-        plan = plan_tenant(spec, self.catalogue)
-        objects = self.renderer.render(spec, plan, options or RenderOptions())
-        findings = self.validator.validate(objects, unknown_kind="error", policy=self.policy)
-        text = dump_documents(objects)
-        tier = self.catalogue.tiers[plan.tier]
-        quota = {"cpu": tier.cpu, "memory": tier.memory, "gpu": tier.gpu, "storage": tier.storage}
-        entry = index_entry(spec, plan, quota, text, len(objects), input_hash)
-        return TenantBuild(spec, plan, objects, text, findings, entry)
-
-
-def index_entry(
-    spec: TenantSpec,
-    plan: ResourcePlan,
-    quota: dict[str, Any],
-    manifest: str,
-    documents: int,
-    input_hash: str,
-) -> dict[str, Any]:
-    """One tenant's line in output/index.json (the contract other stages read); `quota` is the
-    tier's envelope, which the namespace's ResourceQuota reserves."""
-    totals = plan.totals
-    tier = plan.tier
-    return {
-        "name": spec.name,
-        "description": spec.description,
-        "namespace": namespace_for(spec.tenant_id),
-        "preset": tier,
-        "preset_source": plan.tier_source,
-        "gpu_type": plan.gpu_type,
-        "quota": quota,
-        "totals": {
-            **totals.as_resources(),
-            "cpu_millicores": totals.cpu_millicores,
-            "memory_mib": totals.memory_mib,
-            "storage_gb": totals.storage_gb,
-        },
-        "monthly_cost_usd": round(plan.cost.total, 2),
-        "estimated_cost": plan.cost.label(),
-        "replicas": {s.name: s.replicas for s in plan.services},
-        "service_requirements": spec.service_requirements.given(),
-        "sla_target": spec.sla_target.model_dump(),
-        "input_hash": input_hash,
-        "manifest_sha256": hashlib.sha256(manifest.encode()).hexdigest(),
-        "documents": documents,
-        "pods": plan.pods,
-    }
 
 
 def _error_record(exc: OrchestratorError, source: str, text: str | None) -> list[dict[str, Any]]:
@@ -297,7 +131,7 @@ def compile_workspace(
                 output_dir,
             )
 
-        for result in _map_forked(one, pending, workers, progress):
+        for result in map_forked(one, pending, workers, progress):
             results.append(result)
             if result.status == "compiled" and result.entry is not None:
                 entries[result.tenant_id] = result.entry
@@ -324,67 +158,6 @@ def compile_workspace(
         )
     results.sort(key=lambda r: r.tenant_id)
     return CompileReport(results, time.perf_counter() - started)
-
-
-# Below this many tenants a fork costs more than it saves.
-FORK_THRESHOLD = 64
-
-
-def _map_forked(
-    fn: Callable[[str], TenantResult],
-    items: list[str],
-    workers: int,
-    progress: Progress | None,
-) -> list[TenantResult]:
-    """fn over items, in order, split across forked children when the run is large.
-
-    Each child builds one contiguous chunk and sends its pickled results through a pipe; the
-    parent builds the first chunk itself. A child that fails is redone in the parent, so a
-    crash in a worker costs time, never results.
-    """
-    total = len(items)
-    workers = min(workers, os.cpu_count() or 1, max(1, total // FORK_THRESHOLD))
-    if workers <= 1 or not hasattr(os, "fork"):
-        out = []
-        for done, item in enumerate(items, start=1):
-            out.append(fn(item))
-            if progress:
-                progress(done, total)
-        return out
-    size = -(-total // workers)
-    chunks = [items[i : i + size] for i in range(0, total, size)]
-    children: list[tuple[int, int, list[str]]] = []
-    for chunk in chunks[1:]:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: build, send, and leave without running the parent's cleanup
-            os.close(read_end)
-            code = 0
-            try:
-                payload = pickle.dumps([fn(item) for item in chunk])
-                with os.fdopen(write_end, "wb") as pipe:
-                    pipe.write(payload)
-            except BaseException:  # noqa: BLE001 - any failure: the parent redoes the chunk
-                code = 1
-            os._exit(code)
-        os.close(write_end)
-        children.append((pid, read_end, chunk))
-    out = []
-    for done, item in enumerate(chunks[0], start=1):
-        out.append(fn(item))
-        if progress:  # the children advance at the same pace; report the whole run
-            progress(min(total, done * len(chunks)), total)
-    for pid, read_end, chunk in children:
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if status == 0 and payload:
-            out.extend(pickle.loads(payload))  # noqa: S301 - our own child's output
-        else:
-            out.extend(fn(item) for item in chunk)
-    if progress:
-        progress(total, total)
-    return out
 
 
 def _index_outdated(index: dict[str, Any], settings: Settings) -> bool:

@@ -1,0 +1,132 @@
+"""The compile workspace: what a run loads once (catalogue, alert rules, template, validator)
+and how one tenant is built from its spec; the index entry each build leaves in index.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from compiler import __version__
+from compiler.alerting import ALERTS_FILE, load_alert_rules
+from compiler.catalogue import Catalogue, load_catalogue
+from compiler.output import dump_documents
+from compiler.rendering import Renderer, RenderOptions
+from compiler.settings import Settings
+from compiler.sizing import ResourcePlan, plan_tenant
+from compiler.spec.ids import namespace_for
+from compiler.spec.models import TenantSpec
+from compiler.validating.findings import Finding
+from compiler.validating.validate import ManifestValidator, PolicyContext
+
+# Sources whose change changes output: hashed into every tenant's input hash.
+_FINGERPRINTED = ("spec", "sizing", "rendering", "output", "validating", "pipeline")
+_FINGERPRINTED_MODULES = ("catalogue.py", "alerting.py", "quantity.py")
+
+
+@dataclass(frozen=True)
+class TenantBuild:
+    spec: TenantSpec
+    plan: ResourcePlan
+    objects: list[dict[str, Any]]
+    manifest_text: str
+    findings: list[Finding]
+    index_entry: dict[str, Any]
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(__version__.encode())
+    package = resources.files("compiler")
+    for name in _FINGERPRINTED:
+        folder = Path(str(package.joinpath(name)))
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".j2", ".json") and path.is_file():
+                digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    for module in _FINGERPRINTED_MODULES:
+        digest.update(module.encode() + package.joinpath(module).read_bytes())
+    return digest.hexdigest()
+
+
+class Workspace:
+    """Everything a compile loads once: catalogue, alert rules, template, validator."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalogue: Catalogue = load_catalogue(settings.presets_dir)
+        alerts = settings.presets_dir / ALERTS_FILE
+        self.alert_rules = load_alert_rules(settings.presets_dir)
+        fingerprint = _fingerprint()
+        # Compiled templates bake in how filters are called: a compiler change must not reuse
+        # bytecode from another version, so the cache folder is per compiler fingerprint.
+        self.renderer = Renderer(
+            self.catalogue,
+            self.alert_rules,
+            cache_dir=settings.cache_dir / "templates" / fingerprint[:16],
+        )
+        self.validator = ManifestValidator(
+            settings.kubernetes_version, cache_dir=settings.cache_dir / "schemas"
+        )
+        self.policy = PolicyContext(cluster_gpu=settings.cluster.gpu)
+        self._salt = hashlib.sha256(
+            f"{fingerprint}\0{self.catalogue.digest}\0{settings.kubernetes_version}\0".encode()
+            + (alerts.read_bytes() if alerts.is_file() else b"")
+        ).digest()
+
+    def input_hash(self, spec_text: str) -> str:
+        return self.input_hash_bytes(spec_text.encode())
+
+    def input_hash_bytes(self, spec: bytes) -> str:
+        return hashlib.sha256(self._salt + spec).hexdigest()
+
+    def build(
+        self, spec: TenantSpec, options: RenderOptions | None = None, input_hash: str = ""
+    ) -> TenantBuild:
+        plan = plan_tenant(spec, self.catalogue)
+        objects = self.renderer.render(spec, plan, options or RenderOptions())
+        findings = self.validator.validate(objects, unknown_kind="error", policy=self.policy)
+        text = dump_documents(objects)
+        tier = self.catalogue.tiers[plan.tier]
+        quota = {"cpu": tier.cpu, "memory": tier.memory, "gpu": tier.gpu, "storage": tier.storage}
+        entry = index_entry(spec, plan, quota, text, len(objects), input_hash)
+        return TenantBuild(spec, plan, objects, text, findings, entry)
+
+
+def index_entry(
+    spec: TenantSpec,
+    plan: ResourcePlan,
+    quota: dict[str, Any],
+    manifest: str,
+    documents: int,
+    input_hash: str,
+) -> dict[str, Any]:
+    """One tenant's line in output/index.json (the contract other stages read); `quota` is the
+    tier's envelope, which the namespace's ResourceQuota reserves."""
+    totals = plan.totals
+    tier = plan.tier
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "namespace": namespace_for(spec.tenant_id),
+        "preset": tier,
+        "preset_source": plan.tier_source,
+        "gpu_type": plan.gpu_type,
+        "quota": quota,
+        "totals": {
+            **totals.as_resources(),
+            "cpu_millicores": totals.cpu_millicores,
+            "memory_mib": totals.memory_mib,
+            "storage_gb": totals.storage_gb,
+        },
+        "monthly_cost_usd": round(plan.cost.total, 2),
+        "estimated_cost": plan.cost.label(),
+        "replicas": {s.name: s.replicas for s in plan.services},
+        "service_requirements": spec.service_requirements.given(),
+        "sla_target": spec.sla_target.model_dump(),
+        "input_hash": input_hash,
+        "manifest_sha256": hashlib.sha256(manifest.encode()).hexdigest(),
+        "documents": documents,
+        "pods": plan.pods,
+    }
