@@ -57,7 +57,7 @@ def compile_command(
             workers=os.cpu_count() or 1,
         )
     if fmt == "json":
-        print_json(report.to_dict())
+        print_json(report.to_dict(), compact=True)
     else:
         _print_report(report, check)
     if not report.ok:

