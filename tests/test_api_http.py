@@ -81,13 +81,18 @@ def test_unknown_routes_and_methods_get_the_reference_error_body(
         (b"[1, 2, 3]", 422, "VALIDATION_ERROR"),
         (b"", 400, "BAD_REQUEST"),
         (b"\xff\xfe", 400, "BAD_REQUEST"),
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, 422, "VALIDATION_ERROR"),
+        (b'{"tenant_id": "t1", "name": "x", "name": "y"}', 422, "VALIDATION_ERROR"),
     ],
-    ids=["broken-json", "array-not-object", "empty", "not-utf8"],
+    ids=["broken-json", "array-not-object", "empty", "not-utf8", "nested-5000", "duplicate-key"],
+)
+@pytest.mark.parametrize(
+    "path", ["/tenants/", "/tenants/calculate-resources", "/tenants/my-ai-service/monitoring"]
 )
 def test_malformed_bodies_are_client_errors_never_500s(
-    live_server: LiveServer, content: bytes, status: int, code: str
+    live_server: LiveServer, path: str, content: bytes, status: int, code: str
 ) -> None:
-    answer = httpx.post(f"{live_server.api}/tenants/", headers=REAL, content=content)
+    answer = httpx.post(f"{live_server.api}{path}", headers=REAL, content=content)
     assert_error_body(answer, status, code)
 
 

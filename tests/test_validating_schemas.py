@@ -290,7 +290,8 @@ def test_a_syntax_error_is_a_finding_with_its_line_and_earlier_documents_are_kep
     assert docs == [{"a": 1}]
     assert len(findings) == 1
     assert findings[0].severity == "error" and findings[0].doc_index == 1
-    assert findings[0].message.startswith("bad.yaml:4: YAML syntax error")
+    assert findings[0].line == 4
+    assert findings[0].message.startswith("YAML syntax error")
 
 
 def test_aliases_are_refused_so_alias_bombs_cannot_expand() -> None:
@@ -324,4 +325,16 @@ def test_timestamps_stay_strings_and_non_mappings_are_reported() -> None:
     docs, findings = load_documents("when: 2024-01-01\n---\n- a\n- b\n---\njust text\n", "t.yaml")
     assert docs == [{"when": "2024-01-01"}]
     assert [f.doc_index for f in findings] == [1, 1]
-    assert "a list" in findings[0].message and "t.yaml:3" in findings[0].message
+    assert "a list" in findings[0].message and findings[0].line == 3
+
+
+def test_a_key_given_twice_is_an_error_with_its_line_as_kubectl_reports_it() -> None:
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: d}\n"
+        "data: {a: b}\ndata: {c: d}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: d}\n"
+    )
+    docs, findings = load_documents(text, "dup.yaml")
+    assert [d["kind"] for d in docs] == ["Namespace"]  # the next document is still read
+    assert [(f.line, f.message) for f in findings] == [
+        (5, "duplicate key 'data' (first on line 4)")
+    ]

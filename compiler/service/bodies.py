@@ -45,16 +45,35 @@ async def read_body(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
     return b"".join(chunks)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValidationFailed(f"duplicate key {key!r} in a JSON object", details={"key": key})
+        data[key] = value
+    return data
+
+
+def parse_json(raw: bytes | str, field: str = "body") -> Any:
+    """JSON text from a client: invalid text is 400; duplicate keys (which would silently keep the
+    last value) and nesting deep enough to exhaust the parser's recursion are 422."""
+    what = "request body" if field == "body" else field
+    try:
+        return json.loads(raw, object_pairs_hook=_unique_keys)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{what} is not valid JSON: {exc}", details={"field": field}) from exc
+    except RecursionError as exc:
+        raise ValidationFailed(f"{what} is nested too deeply", details={"field": field}) from exc
+    except ValidationFailed as exc:
+        exc.details.setdefault("field", field)
+        raise
+
+
 async def read_json_object(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> dict[str, Any]:
     raw = await read_body(request, limit)
     if not raw.strip():
         raise UsageError("a JSON object body is required", details={"field": "body"})
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(
-            f"request body is not valid JSON: {exc}", details={"field": "body"}
-        ) from exc
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise ValidationFailed("request body must be a JSON object", details={"field": "body"})
     return data

@@ -113,7 +113,9 @@ def _validate(
     objects, problems = load_documents(text, _SOURCE)
     if problems:
         raise ManifestInvalid(
-            f"manifest_content cannot be read: {problems[0].message}",
+            f"manifest_content cannot be read: line {problems[0].line}: {problems[0].message}"
+            if problems[0].line
+            else f"manifest_content cannot be read: {problems[0].message}",
             details={"errors": [p.to_dict() for p in problems[:20]], "field": _SOURCE},
         )
     findings = state.validator().validate(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -18,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from compiler.errors import PayloadTooLarge, UsageError
+from compiler.errors import PayloadTooLarge
 from compiler.monitoring import MonitoringQuery, MonitoringService
-from compiler.service.bodies import query_int, read_body
+from compiler.service.bodies import parse_json, query_int, read_body
 from compiler.service.state import AppState, is_demo
 
 _SLOT = "monitoring"
@@ -78,12 +77,7 @@ class MonitoringEndpoints:
             except PayloadTooLarge as exc:
                 exc.details.setdefault("field", "body")
                 raise
-            try:
-                body = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise UsageError(
-                    f"request body is not valid JSON: {exc}", details={"field": "body"}
-                ) from exc
+            body = parse_json(raw)
             result = await run_in_threadpool(space.ingest, tenant_id, body)
             return JSONResponse(result, status_code=201)
         query = MonitoringQuery(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +40,7 @@ from compiler.monitoring.deployments import (
 )
 from compiler.monitoring.space import BY_SHORT
 from compiler.publishing import find_deployment
+from compiler.service.bodies import parse_json
 from compiler.service.deployments import observed_status, simulated_status
 from compiler.service.error_responses import error_body
 from compiler.service.middleware import new_request_id, parse_flag
@@ -85,10 +85,7 @@ def parse_command(frame: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
             f"messages must be JSON text frames of at most {MAX_FRAME_CHARS} characters",
             details={"field": "message"},
         )
-    try:
-        message = json.loads(frame)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"message is not valid JSON: {exc}", details={"field": "message"}) from exc
+    message = parse_json(frame, "message")
     if not isinstance(message, dict) or message.get("action") not in allowed:
         raise ValidationFailed(
             f"message must be an object with action one of {', '.join(allowed)}",

@@ -35,6 +35,22 @@ class _ManifestLoader(_BaseLoader):  # type: ignore[misc,valid-type]
         "tag:yaml.org,2002:value": _BaseLoader.construct_yaml_str,
     }
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # kubectl refuses a key given twice ("mapping key already defined"); PyYAML would keep
+        # the last value silently, so a typo'd duplicate would validate.
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {key_node.value!r} (first on line {seen[key_node.value]})",
+                        key_node.start_mark,
+                    )
+                seen[key_node.value] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
 
 class LoadedDocument(dict[str, Any]):
     """A manifest document as a plain dict that also remembers where it came from."""
@@ -60,22 +76,28 @@ def load_documents(text: str, source: str) -> tuple[list[dict[str, Any]], list[F
                 node = loader.get_node()
                 line = _line(node.start_mark)
                 content = loader.construct_document(node)
+            except yaml.constructor.ConstructorError as e:
+                # The document parsed; only building it failed: report it, read on.
+                mark = e.problem_mark or e.context_mark
+                message = e.problem or "invalid YAML document"
+                findings.append(_error(len(documents), message, _line(mark)))
+                continue
             except yaml.MarkedYAMLError as e:
                 mark = e.problem_mark or e.context_mark
                 reason = e.problem or e.context or "invalid YAML"
-                message = f"{source}:{_line(mark)}: YAML syntax error: {reason}"
-                findings.append(_error(len(documents), message))
+                message = f"YAML syntax error: {reason}"
+                findings.append(_error(len(documents), message, _line(mark)))
                 break  # the parser cannot resynchronise after a syntax error
             except (yaml.YAMLError, RecursionError) as e:
-                message = f"{source}: cannot read YAML: {type(e).__name__}"
-                findings.append(_error(len(documents), message))
+                message = f"cannot read YAML: {type(e).__name__}"
+                findings.append(_error(len(documents), message, None))
                 break
             problem = _refusal(content)
             if problem is None and content is not None and not isinstance(content, dict):
                 shown = "a list" if isinstance(content, list) else f"a {type(content).__name__}"
                 problem = f"document is {shown}, not a Kubernetes object"
             if problem is not None:
-                findings.append(_error(len(documents), f"{source}:{line}: {problem}"))
+                findings.append(_error(len(documents), problem, line))
             elif content is not None:
                 documents.append(LoadedDocument(content, source, line))
     finally:
@@ -106,8 +128,8 @@ def _line(mark: Any) -> int:
     return int(mark.line) + 1 if mark is not None else 0
 
 
-def _error(doc_index: int, message: str) -> Finding:
-    return Finding("error", "yaml", message, doc_index, None, None, "")
+def _error(doc_index: int, message: str, line: int | None) -> Finding:
+    return Finding("error", "yaml", message, doc_index, None, None, "", line or None)
 
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -130,6 +152,9 @@ def finding_lines(
             nodes = {}
     lines: list[int | None] = []
     for finding in findings:
+        if finding.line is not None:  # the loader knows where it stopped reading
+            lines.append(finding.line)
+            continue
         start = starts[finding.doc_index] if 0 <= finding.doc_index < len(starts) else None
         found = nodes.get(start) if isinstance(start, int) else None
         if found is None or not finding.path:

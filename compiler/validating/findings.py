@@ -26,6 +26,7 @@ class Finding:
     kind: str | None
     name: str | None
     path: str
+    line: int | None = None  # set by the YAML loader, which reads lines rather than objects
 
     @property
     def is_error(self) -> bool:
@@ -40,9 +41,12 @@ class Finding:
             "kind": self.kind,
             "name": self.name,
             "path": self.path,
+            "line": self.line,
         }
 
     def __str__(self) -> str:
+        if self.rule == "yaml":  # about the text, before there is an object to name
+            return self.message
         subject = f"{self.kind or '?'}/{self.name or '?'}"
         where = f"{self.path}: " if self.path else ""
         return f"doc {self.doc_index} {subject}: {where}{self.message}"
