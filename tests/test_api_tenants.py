@@ -314,3 +314,24 @@ def test_demo_tenants_live_apart_from_real_ones(server: LiveServer) -> None:
     assert not (server.root / "tenants" / "demo-only.yaml").exists()
     production_log = git(Path(server.root / ".ecp" / "deploy-repo"), "log", "--format=%B")
     assert "demo-only" not in production_log
+
+
+def test_a_workspace_that_tracks_output_gets_spec_and_output_in_one_commit(
+    tmp_path: Path,
+) -> None:
+    root = make_workspace(tmp_path / "tracked")
+    (root / ".gitignore").write_text(".ecp/\n", encoding="utf-8")
+    git(root, "add", "--all")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "track output")
+    with running_server(root) as live, ECPClient(live.api) as client:
+        client.create_tenant(
+            {"tenant_id": "tracked-one", "name": "t", "service_requirements": {"chatbot": 5}}
+        )
+        client.update_tenant("tracked-one", {"service_requirements": {"chatbot": 9}})
+    assert git(root, "status", "--porcelain", "--", "tenants", "output") == ""
+    changed = git(root, "show", "--name-only", "--format=", "HEAD").split()
+    assert {"tenants/tracked-one.yaml", "output/index.json"} <= set(changed)
+    assert "output/tracked-one/manifest.yaml" in changed
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(root), str(clone))
+    ecp(clone, "compile", "--check")  # check=True: a stale output/ would raise here

@@ -219,7 +219,7 @@ def test_validate_an_unknown_custom_resource_kind_warns_but_passes(
 def test_calc_prints_the_references_response_keys(tmp_path: Path, ecp: EcpRunner) -> None:
     body = tmp_path / "request.json"
     body.write_text(json.dumps(REFERENCE_CALCULATE_BODY, indent=2), encoding="utf-8")
-    run = ecp("calc", "-f", str(body))
+    run = ecp("calc", "-f", str(body), "--format", "json")
     assert run.code == 0, run.stderr
     response = json.loads(run.stdout)
     assert list(response)[: len(REFERENCE_RESPONSE_KEYS)] == list(REFERENCE_RESPONSE_KEYS)
@@ -287,6 +287,16 @@ def test_calc_with_availability_101_percent_exits_one_naming_the_field(
     assert lines[0].startswith(f"error: {body}:4: sla_target.availability: ")
     assert "'101%'" in lines[0]
     assert "Traceback" not in run.stderr
+
+
+def test_calc_text_is_a_summary_for_people(tmp_path: Path, ecp: EcpRunner) -> None:
+    body = tmp_path / "request.json"
+    body.write_text(json.dumps(REFERENCE_CALCULATE_BODY), encoding="utf-8")
+    run = ecp("calc", "-f", str(body))
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith("recommended preset: medium (24000m CPU, 32Gi memory, 3 GPU")
+    assert "SERVICE  CHANNELS  REPLICAS" in run.stdout
+    assert "{" not in run.stdout
 
 
 # --- new ------------------------------------------------------------------------------------

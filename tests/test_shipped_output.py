@@ -85,3 +85,17 @@ def test_editors_reject_what_the_compiler_rejects(patch: dict[str, object]) -> N
     spec.update(patch)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(spec)
+
+
+def test_compiling_the_repo_changes_no_committed_byte(tmp_path: Path) -> None:
+    """`make run` on a fresh clone must leave `git status` clean: output/ (index.json's input
+    hashes included) is committed exactly as the current compiler writes it."""
+    for folder in ("presets", "tenants", "output"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    compile_workspace(Settings.load(tmp_path))
+    for path in sorted((ROOT / "output").rglob("*")):
+        if path.is_file():
+            copy = tmp_path / "output" / path.relative_to(ROOT / "output")
+            assert copy.read_bytes() == path.read_bytes(), (
+                f"{path.relative_to(ROOT)} changes when compiled: run `make compile`, commit output/"
+            )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from compiler.errors import Location, OrchestratorError, SpecInvalid, TenantAlre
 from compiler.pipeline import CompileReport, compile_workspace
 from compiler.sizing import calculate
 from compiler.spec.edit import new_spec_text
+from compiler.spec.ids import tenant_id_problem
 from compiler.spec.loader import spec_errors, spec_from_mapping, spec_path
 from compiler.spec.models import PRESETS, SERVICES, CalculateRequest
 from compiler.spec.schema import SCHEMA_FILE, tenant_schema_text
@@ -44,6 +44,10 @@ def compile_command(
     """Compile tenant specs into output/<tenant>/manifest.yaml (only what changed)."""
     if all_ and tenant_ids:
         raise click.UsageError("give tenant IDs or --all, not both")
+    for tenant_id in tenant_ids:
+        problem = tenant_id_problem(tenant_id)
+        if problem is not None:
+            raise click.BadParameter(problem, param_hint="TENANT_ID")
     settings = settings_from(ctx)
     with progress_bar("compiling", fmt == "text") as progress:
         report = compile_workspace(
@@ -236,7 +240,42 @@ def calc_command(ctx: click.Context, file: Path, explain: bool, fmt: str) -> Non
         for line in result.explanation:
             click.echo(line)
         click.echo()
-    click.echo(json.dumps(result.to_response(), indent=2, ensure_ascii=False))
+    _print_calculation(result.to_response())
+
+
+def _print_calculation(answer: dict[str, Any]) -> None:
+    """The calculate-resources answer for people (`--format json` gives the API's body)."""
+    r = answer["resources"]
+    gpus = f", {answer['gpu_type']} GPUs" if answer["gpu_type"] else ""
+    click.echo(
+        f"recommended preset: {answer['recommended_preset']} ({r['cpu']} CPU, {r['memory']} "
+        f"memory, {r['gpu']} GPU, {r['storage']} storage{gpus})"
+    )
+    need = answer["required_resources"]
+    click.echo(
+        f"required: {need['cpu']} CPU, {need['memory']} memory, {need['gpu']} GPU, "
+        f"{need['storage']} storage; estimated cost {answer['estimated_cost']}"
+    )
+    click.echo()
+    rows = [
+        [
+            s["service_name"],
+            f"{s['channels']:g}",
+            s["replicas"],
+            s["replicas_for_capacity"],
+            f"{s['predicted_response_time_ms']:.1f}ms",
+            f"{s['availability']:.6f}",
+        ]
+        for s in answer["services"]
+    ]
+    click.echo(
+        table(["SERVICE", "CHANNELS", "REPLICAS", "FOR CAPACITY", "RESPONSE", "AVAILABILITY"], rows)
+    )
+    click.echo()
+    if not answer["alternatives"]:
+        click.echo("alternatives: none cheaper one tier down")
+    for alt in answer["alternatives"]:
+        click.echo(f"alternative: {alt['preset']}, {alt['cost']}: {alt['performance_impact']}")
 
 
 def _calculate_request(body: dict[str, Any], source: str, text: str) -> CalculateRequest:
@@ -284,8 +323,15 @@ def new_command(
     requirements: dict[str, int] = {}
     for item in services or ("chatbot=10",):
         service, _, count = item.partition("=")
-        if service not in SERVICES or not count.isdigit():
-            raise click.BadParameter(f"{item!r}: expected SERVICE=COUNT", param_hint="--service")
+        if service not in SERVICES:
+            raise click.BadParameter(
+                f"{item!r}: unknown service {service!r}; services: {', '.join(SERVICES)}",
+                param_hint="--service",
+            )
+        if not count.isdigit():
+            raise click.BadParameter(
+                f"{item!r}: expected SERVICE=COUNT with a whole number", param_hint="--service"
+            )
         requirements[service] = int(count)
     body: dict[str, Any] = {
         "tenant_id": tenant_id,

@@ -24,12 +24,13 @@ from compiler.errors import (
     TenantAlreadyExists,
     TenantNotFound,
 )
+from compiler.output import INDEX_FILE
 from compiler.pipeline import compile_workspace
 from compiler.publishing import publish
 from compiler.service.error_responses import utc_now
 from compiler.service.read_model import etag_of
 from compiler.service.state import Workspace
-from compiler.service.workspace_git import commit_spec, unstage
+from compiler.service.workspace_git import commit_paths, unstage
 from compiler.sizing import plan_tenant
 from compiler.spec.edit import apply_update, new_spec_text
 from compiler.spec.loader import parse_spec, spec_from_mapping, spec_path
@@ -77,11 +78,21 @@ def _check_if_match(path: Path, old: bytes, if_match: str | None) -> None:
         )
 
 
+def _written_paths(ws: Workspace, tenant_id: str) -> list[Path]:
+    """What a write changes: the spec, the tenant's output folder and the index."""
+    settings = ws.settings
+    return [
+        spec_path(settings.tenants_dir, tenant_id),
+        settings.output_dir / tenant_id,
+        settings.output_dir / INDEX_FILE,
+    ]
+
+
 def _roll_back(ws: Workspace, path: Path, old: bytes | None) -> None:
     """Put the spec, the index entry for it and its compiled output back as they were."""
     _restore(path, old)
     if ws.read.is_git():
-        unstage(ws.settings, path)
+        unstage(ws.settings, _written_paths(ws, path.stem))
     with contextlib.suppress(OrchestratorError):  # the caller raises the first failure
         compile_workspace(ws.settings, [path.stem])
     ws.read.forget(path.stem)
@@ -144,7 +155,7 @@ def _apply(
         entry = _compile(ws, tenant_id, removing=text is None)
         if ws.read.is_git():
             message = f"{action} tenant {tenant_id}\n\nRequest-Id: {request_id}\n"
-            commit_spec(ws.settings, path, message, at)
+            commit_paths(ws.settings, _written_paths(ws, tenant_id), message, at)
     except BaseException:
         _roll_back(ws, path, old)
         raise

@@ -49,12 +49,24 @@ def _git(
     return result
 
 
-def commit_spec(settings: Settings, path: Path, message: str, date: str) -> str | None:
-    """Commit exactly `path` (added, changed or removed) dated `date` (ISO-8601); the new
-    commit, or None if unchanged."""
-    cwd = path.parent
-    _git(cwd, "add", "--all", "--", path.name)
-    staged = _git(cwd, "diff", "--cached", "--quiet", "--", path.name, check=False)
+def _committable(cwd: Path, rel: str) -> bool:
+    """A path git can stage here: present or tracked (a removal), and not ignored."""
+    if not (cwd / rel).exists() and not _git(cwd, "ls-files", "--", rel).stdout.strip():
+        return False
+    return _git(cwd, "check-ignore", "-q", "--", rel, check=False).returncode != 0
+
+
+def commit_paths(settings: Settings, paths: list[Path], message: str, date: str) -> str | None:
+    """Commit exactly `paths` (added, changed or removed; ignored ones skipped) dated `date`
+    (ISO-8601): the spec and, where the workspace tracks it, its compiled output, so the
+    workspace's own `ecp compile --check` passes on the commit. The new commit, or None."""
+    cwd = settings.root
+    rel = [os.path.relpath(path, cwd) for path in paths]
+    keep = [r for r in rel if _committable(cwd, r)]
+    if not keep:
+        return None
+    _git(cwd, "add", "--all", "--", *keep)
+    staged = _git(cwd, "diff", "--cached", "--quiet", "--", *keep, check=False)
     if staged.returncode == 0:
         return None
     _git(
@@ -69,15 +81,16 @@ def commit_spec(settings: Settings, path: Path, message: str, date: str) -> str 
         "-m",
         message,
         "--",
-        path.name,
+        *keep,
         date=date,
     )
     return _git(cwd, "rev-parse", "HEAD").stdout.strip()
 
 
-def unstage(settings: Settings, path: Path) -> None:
-    """Undo `git add` of `path` after a failed commit (best effort: the file is restored)."""
-    _git(path.parent, "reset", "--quiet", "--", path.name, check=False)
+def unstage(settings: Settings, paths: list[Path]) -> None:
+    """Undo `git add` of `paths` after a failed commit (best effort: the files are restored)."""
+    rel = [os.path.relpath(path, settings.root) for path in paths]
+    _git(settings.root, "reset", "--quiet", "--", *rel, check=False)
 
 
 def _iso(value: str) -> str:
