@@ -97,5 +97,5 @@ def test_compiling_the_repo_changes_no_committed_byte(tmp_path: Path) -> None:
         if path.is_file():
             copy = tmp_path / "output" / path.relative_to(ROOT / "output")
             assert copy.read_bytes() == path.read_bytes(), (
-                f"{path.relative_to(ROOT)} changes when compiled: run `make compile`, commit output/"
+                f"{path.relative_to(ROOT)} changes when compiled: `make compile`, commit output/"
             )
