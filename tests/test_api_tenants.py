@@ -288,7 +288,7 @@ def test_delete_answers_the_reference_shape_and_removes_spec_and_output(
     client.create_tenant({**CREATE_BODY, "tenant_id": "short-lived"})
     answer = client.delete_tenant("short-lived")
     assert set(answer) >= {"message", "deletion_id", "estimated_time"}
-    assert answer["deletion_id"].startswith("dep-")
+    assert answer["deletion_id"].startswith("del-")
     assert not (server.root / "tenants" / "short-lived.yaml").exists()
     assert not (server.root / "output" / "short-lived").exists()
     with pytest.raises(TenantNotFoundError):
@@ -335,3 +335,42 @@ def test_a_workspace_that_tracks_output_gets_spec_and_output_in_one_commit(
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", str(root), str(clone))
     ecp(clone, "compile", "--check")  # check=True: a stale output/ would raise here
+
+
+def test_delete_is_refused_with_409_while_the_tenants_publish_runs_and_force_waits(
+    tmp_path: Path,
+) -> None:
+    import threading
+    import time
+
+    from ecp_orchestrator import ConflictError
+
+    root = make_workspace(tmp_path / "slow", tenants=("shop-chat-lite",))
+    with running_server(root) as live, ECPClient(live.api) as client:
+        client.create_tenant(
+            {"tenant_id": "first", "name": "f", "service_requirements": {"chatbot": 2}}
+        )
+        # A real, slow publish: the deploy repo's post-commit hook sleeps (git runs it even with
+        # --no-verify), so the next write stays in flight for a while.
+        hook = root / ".ecp" / "deploy-repo" / ".git" / "hooks" / "post-commit"
+        hook.write_text("#!/bin/sh\nsleep 3\n", encoding="utf-8")
+        hook.chmod(0o755)
+        body = {"tenant_id": "slow-one", "name": "s", "service_requirements": {"chatbot": 2}}
+
+        def create() -> None:
+            with ECPClient(live.api) as other:
+                other.create_tenant(body)
+
+        creating = threading.Thread(target=create)
+        creating.start()
+        deadline = time.monotonic() + 10
+        while not (root / "tenants" / "slow-one.yaml").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(ConflictError) as refused:
+            client.delete_tenant("slow-one")
+        assert refused.value.status_code == 409
+        hook.unlink()
+        answer = client.delete_tenant("slow-one", force=True)  # waits for the create, then deletes
+        creating.join(timeout=30)
+        assert answer["deletion_id"].startswith("del-")
+        assert not (root / "tenants" / "slow-one.yaml").exists()

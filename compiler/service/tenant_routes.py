@@ -157,6 +157,10 @@ async def update_tenant(request: Request) -> Response:
     return json_reply(answer, headers={"ETag": spec_file.etag} if spec_file else None)
 
 
+def _deletion_id(deployment_id: str | None) -> str | None:
+    return None if deployment_id is None else "del-" + deployment_id.removeprefix("dep-")
+
+
 async def delete_tenant(request: Request) -> Response:
     tenant_id = _tenant_id(request)
     ws = workspace_for(request)
@@ -173,7 +177,8 @@ async def delete_tenant(request: Request) -> Response:
     return json_reply(
         DeleteResult(
             message=DELETE_MESSAGE,
-            deletion_id=outcome.deployment_id,
+            # The reference's "del-…": the same deploy-repo commit as the deployment record.
+            deletion_id=_deletion_id(outcome.deployment_id),
             estimated_time=DELETE_ESTIMATE,
             tenant_id=tenant_id,
         )
