@@ -7,6 +7,7 @@ field. Loaded once per run and passed explicitly; nothing here is cached at modu
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 
 
 class _Frozen(BaseModel):
+    # Quantities parsed from these strings are cached_property: sizing reads them per tenant.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -48,15 +50,15 @@ class Tier(_Frozen):
     gpu_type: str
     deployment_time: str
 
-    @property
+    @cached_property
     def cpu_millicores(self) -> int:
         return parse_cpu(self.cpu)
 
-    @property
+    @cached_property
     def memory_mib(self) -> int:
         return parse_memory_mib(self.memory)
 
-    @property
+    @cached_property
     def storage_gb(self) -> float:
         return parse_storage_gb(self.storage)
 
@@ -92,15 +94,15 @@ class ServiceProfile(_Frozen):
     storage_gb_per_channel: Annotated[float, Field(ge=0)]
     storage_gb_per_replica: Annotated[float, Field(ge=0)]
 
-    @property
+    @cached_property
     def cpu_request_m(self) -> int:
         return parse_cpu(self.cpu_request)
 
-    @property
+    @cached_property
     def cpu_limit_m(self) -> int:
         return parse_cpu(self.cpu_limit)
 
-    @property
+    @cached_property
     def memory_mib(self) -> int:
         return parse_memory_mib(self.memory)
 
