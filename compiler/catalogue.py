@@ -7,8 +7,8 @@ field. Loaded once per run and passed explicitly; nothing here is cached at modu
 from __future__ import annotations
 
 import hashlib
-from functools import cached_property
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
