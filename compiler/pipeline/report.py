@@ -39,9 +39,6 @@ class CompileReport:
     def ok(self) -> bool:
         return not any(r.status in ("failed", "stale") for r in self.results)
 
-    def by_status(self, status: Status) -> list[TenantResult]:
-        return [r for r in self.results if r.status == status]
-
     def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for r in self.results:

@@ -14,9 +14,8 @@ from compiler.catalogue import Catalogue, Tier
 from compiler.errors import InsufficientResources
 from compiler.sizing.availability import at_least_k_up
 from compiler.sizing.cost import monthly_cost
-from compiler.sizing.erlang import erlang_b, erlang_c_from_b
 from compiler.sizing.models import Alternative, ResourcePlan, ServicePlan
-from compiler.sizing.plan import effective_channels, misfits, plan_service, totals_of
+from compiler.sizing.plan import effective_channels, misfits, plan_service, predict, totals_of
 from compiler.spec.models import PRESETS, CalculateRequest, SlaTarget, TenantSpec
 
 
@@ -175,14 +174,13 @@ def _with_replicas(plan: ServicePlan, replicas: int, catalogue: Catalogue) -> Se
     if plan.offered_load >= servers:
         return None  # the queue would grow without bound
     profile = catalogue.services[plan.name]
-    p_wait = erlang_c_from_b(servers, plan.offered_load, erlang_b(servers, plan.offered_load))
-    wait = p_wait * profile.hold_ms / (servers - plan.offered_load) if plan.offered_load else 0.0
+    p_wait, response = predict(profile, plan.offered_load, servers)
     storage = plan.storage_gb - (plan.replicas - replicas) * profile.storage_gb_per_replica
     return replace(
         plan,
         replicas=replicas,
         p_wait=p_wait,
-        predicted_response_ms=profile.first_response_ms + wait,
+        predicted_response_ms=response,
         achieved_availability=at_least_k_up(
             min(replicas, plan.replicas_for_capacity), replicas, profile.availability
         ),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from compiler.catalogue import Catalogue, ServiceProfile, Tier
 from compiler.errors import InsufficientResources, PresetDataInvalid, SlaUnachievable
 from compiler.sizing.availability import at_least_k_up, replicas_for_availability
-from compiler.sizing.erlang import ErlangBSeries, erlang_c_from_b
+from compiler.sizing.erlang import ErlangBSeries, erlang_b, erlang_c_from_b, mean_wait
 from compiler.sizing.models import ServicePlan, Totals
 from compiler.spec.models import SERVICES
 
@@ -56,6 +56,16 @@ def slots_for(profile: ServiceProfile, gpu_type: str | None, catalogue: Catalogu
     return max(1, math.floor(profile.slots * catalogue.gpus[gpu_type].relative_throughput))
 
 
+def predict(
+    profile: ServiceProfile, load: float, servers: int, blocking: float | None = None
+) -> tuple[float, float]:
+    """P(wait) and the predicted response time in ms (idle latency + Erlang C mean wait) of
+    `servers` slots offered `load` Erlangs; `blocking` is Erlang B when the caller has it."""
+    b = erlang_b(servers, load) if blocking is None else blocking
+    p_wait = erlang_c_from_b(servers, load, b)
+    return p_wait, profile.first_response_ms + mean_wait(servers, load, profile.hold_ms, p_wait)
+
+
 def _capacity(
     name: str,
     load: float,
@@ -75,9 +85,8 @@ def _capacity(
     replicas = max(1, math.floor(load / slots) + 1 if load > 0 else 1)
     while replicas <= MAX_REPLICAS:
         servers = replicas * slots
-        p_wait = erlang_c_from_b(servers, load, series.at(servers))
-        wait_ms = p_wait * profile.hold_ms / (servers - load) if load > 0 else 0.0
-        response = profile.first_response_ms + wait_ms
+        p_wait, response = predict(profile, load, servers, series.at(servers))
+        wait_ms = response - profile.first_response_ms
         ok = response <= target_ms
         if explain is not None:
             explain.append(
@@ -120,12 +129,7 @@ def plan_service(
     replicas = replicas_for_availability(capacity, profile.availability, availability_target, floor)
     achieved = at_least_k_up(capacity, replicas, profile.availability)
     if replicas > capacity:  # more servers only shorten the wait: recompute the prediction
-        series = ErlangBSeries(load)
-        servers = replicas * slots
-        p_wait = erlang_c_from_b(servers, load, series.at(servers))
-        response = profile.first_response_ms + (
-            p_wait * profile.hold_ms / (servers - load) if load > 0 else 0.0
-        )
+        p_wait, response = predict(profile, load, replicas * slots)
     if explain is not None:
         explain.append(
             f"  availability: {replicas} replicas, P(>= {capacity} of {replicas} up | a="

@@ -104,9 +104,6 @@ class SchemaValidator:
             self._load_crds(extra_schemas_dir)
         self._compiled: dict[tuple[str, str], _Schema | None] = {}
 
-    def has_schema(self, api_version: str, kind: str) -> bool:
-        return self._schema_for(api_version, kind) is not None
-
     def errors(self, obj: Mapping[str, Any]) -> list[SchemaError] | None:
         """Every schema error of obj, [] when valid, None when no schema knows its kind."""
         schema = self._schema_for(obj["apiVersion"], obj["kind"])
