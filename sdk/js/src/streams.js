@@ -13,6 +13,10 @@ const CLOSE_NORMAL = 1000;
 // rate-limited (4429). Everything else in 4000-4999 is the client's own error.
 const RETRYABLE_CLOSES = new Set([1001, 1006, 1011, 1012, 1013, 4429, 4500, 4502, 4503]);
 
+// A connection that delivered a message or stayed up this long was healthy: the next drop
+// starts the backoff afresh. One that drops right after opening keeps backing off.
+const HEALTHY_AFTER_MS = 10_000;
+
 const IS_NODE = typeof process !== 'undefined' && Boolean(process.versions?.node);
 
 let wsPackage;
@@ -131,8 +135,10 @@ export class Stream {
     }
     this.socket = socket;
     let errorBody;
+    let openedAt;
+    let delivered = false;
     socket.onopen = () => {
-      this.retries = 0;
+      openedAt = Date.now();
       if (this.command) socket.send(JSON.stringify(this.command));
       this.onOpen?.();
     };
@@ -144,14 +150,21 @@ export class Stream {
       } catch {
         return; // the server only sends JSON; anything else is not ours to interpret
       }
-      if (message && typeof message === 'object' && message.error) errorBody = message;
-      else this.onMessage(message);
+      if (message && typeof message === 'object' && message.error) {
+        errorBody = message;
+        return;
+      }
+      delivered = true;
+      this.onMessage(message);
     };
     socket.onerror = () => {}; // a close event always follows and decides what happens
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
       if (this.stopped) return;
+      if (delivered || (openedAt !== undefined && Date.now() - openedAt >= HEALTHY_AFTER_MS)) {
+        this.retries = 0;
+      }
       this.#closed(event.code, event.reason ?? '', errorBody);
     };
   }

@@ -61,48 +61,70 @@ export function makeWorkspace() {
   return root;
 }
 
-/** Starts a server on a fresh workspace: { baseUrl, url, port, token, root, stop() }. */
+function spawnServe(ecp, root, port) {
+  const log = openSync(join(root, 'server.log'), 'a');
+  return spawn(
+    ecp,
+    ['--root', root, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warning'],
+    { cwd: root, env: cleanEnv(), stdio: ['ignore', log, log] },
+  );
+}
+
+async function kill(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitUp(child, url, root) {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`ecp serve exited with ${child.exitCode}; see ${root}/server.log`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('ecp serve did not start in time');
+}
+
+/** Starts a server on a fresh workspace: { baseUrl, url, port, token, root, restart(), stop() }. */
 export async function startServer() {
   const ecp = ecpBinary();
   const root = makeWorkspace();
   const token = mintToken(ecp, root);
   const port = await freePort();
-  const log = openSync(join(root, 'server.log'), 'w');
-  const child = spawn(
-    ecp,
-    ['--root', root, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warning'],
-    { cwd: root, env: cleanEnv(), stdio: ['ignore', log, log] },
-  );
   const url = `http://127.0.0.1:${port}`;
+  let child = spawnServe(ecp, root, port);
   const server = {
     root,
     port,
     url,
     baseUrl: `${url}/api/v1`,
     token,
+    /** Stops the server and starts it again on the same port and workspace. */
+    async restart() {
+      await kill(child);
+      child = spawnServe(ecp, root, port);
+      await waitUp(child, url, root);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((done) => child.once('exit', done));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await kill(child);
       rmSync(root, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`ecp serve exited with ${child.exitCode}; see ${root}/server.log`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return server;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitUp(child, url, root);
+  } catch (error) {
+    await kill(child);
+    throw error;
   }
-  await server.stop();
-  throw new Error('ecp serve did not start in time');
+  return server;
 }
 
 /** Resolves with the next value `register` hands to its callback (or rejects after `ms`). */
