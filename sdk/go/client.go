@@ -30,6 +30,10 @@ import (
 	"time"
 )
 
+// Version is this SDK's version, the project's (pyproject.toml); Go modules take theirs from
+// the git tag sdk/go/vX.Y.Z.
+const Version = "0.1.0"
+
 // DefaultBaseURL is the reference's address of the API.
 const DefaultBaseURL = "http://localhost:8001/api/v1"
 
@@ -88,6 +92,7 @@ func NewClient(cfg *Config) *Client {
 	for k, v := range cfg.Header {
 		header[k] = append([]string(nil), v...)
 	}
+	header.Set("User-Agent", "ecp-orchestrator-client-go/"+Version)
 	header.Set("X-Demo-Mode", boolText(cfg.IsDemo))
 	if cfg.Debug {
 		header.Set("X-Debug", "true")
