@@ -190,6 +190,12 @@ func newWSServer(t *testing.T, drop bool) *wsServer {
 		if s.drop {
 			return // TCP close without a close frame: 1006 for the client
 		}
+		if strings.HasPrefix(r.URL.Path, "/ws/deployment/") {
+			_ = conn.WriteJSON(map[string]interface{}{"deployment_id": "dep-1", "status": "completed", "progress": 100})
+			_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			_, _, _ = conn.ReadMessage()
+			return
+		}
 		var command map[string]interface{}
 		if conn.ReadJSON(&command) == nil {
 			_ = conn.WriteJSON(map[string]interface{}{"timestamp": "t", "tenant_id": command["action"], "metrics": map[string]float64{"cpu": command["interval"].(float64)}})
@@ -215,6 +221,27 @@ func TestTheTokenTravelsAsAnAuthorizationHeaderAndTheDemoFlagInTheQuery(t *testi
 	}
 	if echo.TenantID != "subscribe" || *echo.Metrics["cpu"] != 1500 {
 		t.Fatalf("the subscribe command was not sent: %+v", echo)
+	}
+}
+
+func TestANormalCloseEndsADeploymentStreamWithoutAnErrorOrAReconnect(t *testing.T) {
+	s := newWSServer(t, false)
+	c := orchestrator.NewClient(&orchestrator.Config{BaseURL: s.URL + "/api/v1"})
+	sub, err := c.SubscribeDeployment(context.Background(), "dep-1", &orchestrator.StreamOptions{InitialDelay: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := receive(t, sub); u.Status != "completed" || u.Progress != 100 {
+		t.Fatalf("update = %+v", u)
+	}
+	if err := ended(t, sub); err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.handshakes) != 1 {
+		t.Fatalf("%d connections after a normal close", len(s.handshakes))
 	}
 }
 

@@ -3,7 +3,7 @@
 // capture server, since a server without auth would accept a missing token silently.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -242,5 +242,27 @@ describe('transport', () => {
     assert.ok(!(error instanceof ECPError));
     const already = await c.getTenants({ signal: AbortSignal.abort() }).catch((e) => e);
     assert.equal(already.name, 'AbortError');
+  });
+});
+
+describe('browser use', () => {
+  test('the sources are plain ES modules a browser can import without a bundler', () => {
+    const dir = new URL('../src/', import.meta.url);
+    const sources = readdirSync(dir).filter((f) => f.endsWith('.js'));
+    assert.ok(sources.length >= 5);
+    for (const file of sources) {
+      const code = readFileSync(new URL(file, dir), 'utf8');
+      const specifiers = [...code.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1]);
+      for (const specifier of specifiers) {
+        assert.match(specifier, /^\.\/[\w-]+\.js$/, `${file} imports ${specifier}`);
+      }
+      assert.doesNotMatch(code, /\brequire\(|from 'node:|import\('node:/, file);
+      // Node-only globals only behind a typeof check, which is false in a browser.
+      for (const m of code.matchAll(/\bprocess\b/g)) {
+        const before = code.slice(Math.max(0, m.index - 7), m.index);
+        const line = code.slice(code.lastIndexOf('\n', m.index), code.indexOf('\n', m.index));
+        assert.ok(before === 'typeof ' || /typeof process/.test(line), `${file}: ${line.trim()}`);
+      }
+    }
   });
 });

@@ -130,6 +130,11 @@ describe('handshake and backoff (local ws server)', () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (p) => p.values().next().value });
     wss.on('connection', (socket, request) => {
       handshakes.push({ at: Date.now(), url: request.url, headers: request.headers });
+      if (request.url.startsWith('/ws/deployment/')) {
+        socket.send(JSON.stringify({ deployment_id: 'dep-1', status: 'completed', progress: 100 }));
+        socket.close(1000);
+        return;
+      }
       socket.on('message', (m) => socket.send(JSON.stringify({ echo: JSON.parse(String(m)) })));
     });
     await new Promise((r) => wss.on('listening', r));
@@ -161,6 +166,22 @@ describe('handshake and backoff (local ws server)', () => {
       check(handshake);
       assert.equal(handshake.headers.authorization, undefined, wsAuth);
     }
+  });
+
+  test('a normal close ends a deployment stream without an error or a reconnect', async () => {
+    const start = handshakes.length;
+    const updates = [];
+    const errors = [];
+    const c = new ECPClient({ baseUrl: base() });
+    const end = await nextValue((onClose) =>
+      c.subscribeToDeployment('dep-1', (u) => updates.push(u), { onError: (e) => errors.push(e), onClose }),
+    );
+    await sleep(700);
+    assert.deepEqual(updates, [{ deployment_id: 'dep-1', status: 'completed', progress: 100 }]);
+    assert.equal(end.code, 1000);
+    assert.equal(end.error, undefined);
+    assert.deepEqual(errors, []);
+    assert.equal(handshakes.length - start, 1);
   });
 
   test('reconnects back off exponentially and give up after maxRetries', async () => {
