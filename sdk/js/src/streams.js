@@ -157,7 +157,13 @@ export class Stream {
       delivered = true;
       this.onMessage(message);
     };
-    socket.onerror = () => {}; // a close event always follows and decides what happens
+    let refusedStatus;
+    socket.onerror = (event) => {
+      // A close event always follows and decides what happens. The `ws` package says why a
+      // handshake was refused; browsers never do.
+      const match = /Unexpected server response: (\d{3})/.exec(event?.message ?? '');
+      if (match && openedAt === undefined) refusedStatus = Number(match[1]);
+    };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
@@ -165,7 +171,10 @@ export class Stream {
       if (delivered || (openedAt !== undefined && Date.now() - openedAt >= HEALTHY_AFTER_MS)) {
         this.retries = 0;
       }
-      this.#closed(event.code, event.reason ?? '', errorBody);
+      // A refused handshake (401, 403, 404) stands for the same close code the server uses for
+      // the error once connected: 4000 + status. Retrying it would repeat it.
+      const code = refusedStatus ? 4000 + refusedStatus : event.code;
+      this.#closed(code, event.reason ?? '', errorBody);
     };
   }
 

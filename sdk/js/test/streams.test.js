@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 
-import { ECPClient, TenantNotFoundError, ValidationError } from '../src/index.js';
+import { ECPClient, TenantNotFoundError, UnauthorizedError, ValidationError } from '../src/index.js';
 import { nextValue, startServer } from './support/ecp-server.js';
 
 let server;
@@ -205,6 +205,29 @@ describe('handshake and backoff (local ws server)', () => {
     assert.ok(gaps[3] > gaps[0] * 2, `no growth: ${gaps}`);
     assert.equal(end.code, 1006);
     assert.equal(end.error.code, 'CONNECTION_CLOSED');
+  });
+
+  test('a handshake the server refuses (401) is a typed error, not retried', async () => {
+    const { createServer } = await import('node:http');
+    const refuse = createServer((req, res) => res.writeHead(401).end());
+    let upgrades = 0;
+    refuse.on('upgrade', (req, socket) => {
+      upgrades += 1;
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise((r) => refuse.listen(0, '127.0.0.1', r));
+    const c = new ECPClient({ baseUrl: `http://127.0.0.1:${refuse.address().port}/api/v1` });
+    const errors = [];
+    const end = await nextValue((onClose) =>
+      c.subscribeToAlerts('t5', () => {}, { onError: (e) => errors.push(e), onClose, reconnect: { initialDelayMs: 10 } }),
+    );
+    await sleep(200);
+    refuse.close();
+    assert.equal(upgrades, 1);
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof UnauthorizedError, String(errors[0]));
+    assert.equal(errors[0].status, 401);
+    assert.equal(end.code, 4401);
   });
 
   test("Node's global WebSocket (undici) carries the Authorization header too", async (t) => {
