@@ -47,6 +47,23 @@ describe('real server', () => {
     assert.deepEqual(Object.keys(seen[0].metrics), ['cpu']);
   });
 
+  test("aborting the stream's signal unsubscribes", async () => {
+    const controller = new AbortController();
+    const seen = [];
+    let closed = false;
+    client.subscribeToMonitoring('my-ai-service', (d) => seen.push(d), {
+      interval: 250,
+      signal: controller.signal,
+      onClose: () => (closed = true),
+    });
+    while (seen.length < 1) await sleep(50);
+    controller.abort();
+    const count = seen.length;
+    await sleep(800);
+    assert.equal(seen.length, count);
+    assert.equal(closed, false, 'onClose is for ends the caller did not ask for');
+  });
+
   test('an error frame is a typed error and ends the stream without reconnecting', async () => {
     const errors = [];
     const end = await nextValue((onClose) => {
