@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import * as sdk from '../src/index.js';
 import {
   ECPClient,
   ECPConnectionError,
@@ -262,6 +263,23 @@ describe('browser use', () => {
         const before = code.slice(Math.max(0, m.index - 7), m.index);
         const line = code.slice(code.lastIndexOf('\n', m.index), code.indexOf('\n', m.index));
         assert.ok(before === 'typeof ' || /typeof process/.test(line), `${file}: ${line.trim()}`);
+      }
+    }
+  });
+});
+
+describe('types', () => {
+  test('index.d.ts declares exactly the runtime exports', () => {
+    const dts = readFileSync(new URL('../src/index.d.ts', import.meta.url), 'utf8');
+    const declared = [...dts.matchAll(/^export declare (?:class|function|const) (\w+)/gm)].map((m) => m[1]);
+    assert.deepEqual(declared.sort(), Object.keys(sdk).sort());
+  });
+
+  test('every error class the runtime maps a code to is an ECPError', () => {
+    for (const [name, value] of Object.entries(sdk)) {
+      if (name.endsWith('Error') && name !== 'ECPError') {
+        assert.ok(value.prototype instanceof ECPError, name);
+        assert.equal(new value('m').name, name);
       }
     }
   });
