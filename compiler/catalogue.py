@@ -7,20 +7,28 @@ field. Loaded once per run and passed explicitly; nothing here is cached at modu
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from compiler.errors import Location, PresetDataInvalid, ValidationFailed
 from compiler.quantity import parse_cpu, parse_memory_mib, parse_storage_gb
 from compiler.spec.loader import line_of, spec_errors
 from compiler.spec.models import GPU_TYPES, PRESETS, SERVICES
 
-PRESET_FILES = ("tiers.yaml", "services.yaml", "gpus.yaml", "prices.yaml")
+PRESET_FILES = (
+    "tiers.yaml",
+    "services.yaml",
+    "gpus.yaml",
+    "prices.yaml",
+    "paths.yaml",
+    "llm.yaml",
+)
 Positive = Annotated[float, Field(gt=0)]
 
 # libyaml's safe loader when built with it: several times faster than the pure-Python one.
@@ -47,7 +55,6 @@ class Tier(_Frozen):
     memory: str
     gpu: Annotated[int, Field(ge=0)]
     storage: str
-    gpu_type: str
     deployment_time: str
 
     @cached_property
@@ -78,19 +85,45 @@ class Tier(_Frozen):
         return _checked(parse_storage_gb, v)
 
 
+Fraction = Annotated[float, Field(gt=0, le=1)]
+Cv = Annotated[float, Field(ge=0, le=4)]
+
+
+class GpuRequirement(_Frozen):
+    compute_capability: Positive
+    gpu_memory_gb: Positive
+
+
+class GpuRun(_Frozen):
+    """One way to run a GPU service on one GPU type: streams per GPU and the latency there."""
+
+    gpu_type: str
+    mode: str
+    slots: Annotated[int, Field(ge=1)] | None = None
+    response_ms: Positive | None = None
+    response_cv: Cv | None = None
+    scale_from: str | None = None
+
+
 class ServiceProfile(_Frozen):
     name: str = ""
     description: str
     cpu_request: str
     cpu_limit: str
     memory: str
-    gpu: Annotated[int, Field(ge=0, le=8)]
-    slots: Annotated[int, Field(ge=1)]
-    first_response_ms: Positive
-    hold_ms: Positive
-    requests_per_channel_per_s: Positive
+    gpu: Annotated[int, Field(ge=0, le=8)] = 0
+    requires: GpuRequirement | None = None
+    slots: Annotated[int, Field(ge=1)] = 1
+    response_ms: Positive | None = None
+    response_cv: Cv = 0.0
+    hold_ms: Positive | None = None
+    hold_cv: Cv | None = None
+    response_is_hold: bool
+    utilisation_cap: Fraction
+    routing: Literal["random", "least-request", "shared"]
     availability: Annotated[float, Field(gt=0, lt=1)]
-    leans_on: dict[str, Annotated[float, Field(gt=0)]]
+    gpu_runs: list[GpuRun] = Field(default_factory=list)
+    llm_profile: str | None = None
     storage_gb_per_channel: Annotated[float, Field(ge=0)]
     storage_gb_per_replica: Annotated[float, Field(ge=0)]
 
@@ -116,18 +149,94 @@ class ServiceProfile(_Frozen):
     def _memory_quantity(cls, v: str) -> str:
         return _checked(parse_memory_mib, v)
 
-    @field_validator("leans_on")
-    @classmethod
-    def _known_services(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(SERVICES))
-        if unknown:
-            raise ValueError(f"leans on unknown services: {', '.join(unknown)}")
-        return v
+    @model_validator(mode="after")
+    def _runs_where_it_can(self) -> ServiceProfile:
+        if self.gpu and not self.gpu_runs:
+            raise ValueError("a GPU service needs gpu_runs")
+        if not self.gpu and (self.response_ms is None or self.gpu_runs):
+            raise ValueError("a CPU service needs response_ms and no gpu_runs")
+        if not self.response_is_hold and (self.hold_ms is None or self.hold_cv is None):
+            raise ValueError("hold_ms and hold_cv are needed unless response_is_hold")
+        return self
 
 
 class GpuProfile(_Frozen):
     memory_gb: Positive
+    compute_capability: Positive
     relative_throughput: Positive
+
+
+class LlmRun(_Frozen):
+    concurrency: Annotated[int, Field(ge=1)]
+    ttft_ms: Positive
+    itl_ms: Positive
+
+
+class LlmProfile(_Frozen):
+    weights_gb: Positive
+    kv_cache_mib_per_token: Positive
+    gpu_memory_utilisation: Fraction
+    overhead_gb: Annotated[float, Field(ge=0)]
+    tokens_in: Annotated[int, Field(ge=1)]
+    tokens_out: Annotated[int, Field(ge=1)]
+    ttft_cv: Cv
+    hold_cv: Cv
+    min_compute_capability: Positive
+    cpu_request: str
+    cpu_limit: str
+    memory: str
+    storage_gb_per_replica: Annotated[float, Field(ge=0)]
+    runs: dict[str, list[LlmRun]]
+
+    @cached_property
+    def cpu_request_m(self) -> int:
+        return parse_cpu(self.cpu_request)
+
+    @cached_property
+    def cpu_limit_m(self) -> int:
+        return parse_cpu(self.cpu_limit)
+
+    @cached_property
+    def memory_mib(self) -> int:
+        return parse_memory_mib(self.memory)
+
+    def sequences_on(self, gpu: GpuProfile) -> int:
+        """Sequences whose KV cache fits beside the weights on one GPU (rounded down)."""
+        free_gb = gpu.memory_gb * self.gpu_memory_utilisation - self.weights_gb - self.overhead_gb
+        per_sequence_mib = (self.tokens_in + self.tokens_out) * self.kv_cache_mib_per_token
+        return max(0, math.floor(free_gb * 1024 / per_sequence_mib))
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu_quantity(cls, v: str) -> str:
+        return _checked(parse_cpu, v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_quantity(cls, v: str) -> str:
+        return _checked(parse_memory_mib, v)
+
+
+class PathStage(_Frozen):
+    service: str
+
+
+class PathDef(_Frozen):
+    name: str = ""
+    label: str
+    entry: str
+    requests_per_channel_per_s: Positive
+    stages: Annotated[list[PathStage], Field(min_length=1)]
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return tuple(stage.service for stage in self.stages)
+
+
+class SizingPolicy(_Frozen):
+    default_percentile: Annotated[float, Field(ge=50, le=99.9)]
+    wait_share: Annotated[float, Field(ge=0, lt=1)]
+    rollout_hours_per_month: Annotated[float, Field(ge=0)]
 
 
 class Prices(_Frozen):
@@ -149,7 +258,16 @@ class Catalogue(_Frozen):
     redis_url: str
     gpus: dict[str, GpuProfile]
     prices: Prices
+    paths: dict[str, PathDef]
+    sizing_policy: SizingPolicy
+    llm_profiles: dict[str, LlmProfile]
     digest: str = Field(description="sha256 over the preset files, for incremental compiles")
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """Scratch space for figures sizing derives from this catalogue alone (idle floors per
+        hardware combination): computed once per loaded catalogue, read by nothing else."""
+        return {}
 
     def tiers_ascending(self) -> list[Tier]:
         return [self.tiers[name] for name in PRESETS]
@@ -211,8 +329,11 @@ def load_catalogue(presets_dir: Path) -> Catalogue:
             for name, entry in merged[key].items():
                 if isinstance(entry, dict) and key != "gpus":
                     entry.setdefault("name", name)
+    for name, entry in (merged.get("paths") or {}).items():
+        if isinstance(entry, dict):
+            entry.setdefault("name", name)
     try:
-        return Catalogue.model_validate({**merged, "digest": digest.hexdigest()})
+        catalogue = Catalogue.model_validate({**merged, "digest": digest.hexdigest()})
     except ValidationError as exc:
         first = exc.errors()[0]
         top = str(first["loc"][0]) if first["loc"] else ""
@@ -222,3 +343,87 @@ def load_catalogue(presets_dir: Path) -> Catalogue:
             record["message"],
             location=Location(file=record["file"], line=record["line"], field=record["field"]),
         ) from exc
+    check_consistency(catalogue, presets_dir, texts, owner)
+    return catalogue
+
+
+def _problem(
+    presets_dir: Path,
+    texts: dict[str, str],
+    owner: dict[str, str],
+    loc: tuple[str | int, ...],
+    message: str,
+) -> PresetDataInvalid:
+    filename = owner.get(str(loc[0]), PRESET_FILES[0])
+    return PresetDataInvalid(
+        message,
+        location=Location(
+            file=str(presets_dir / filename),
+            line=line_of(texts[filename], loc),
+            field=".".join(str(p) for p in loc),
+        ),
+    )
+
+
+def check_consistency(
+    catalogue: Catalogue, presets_dir: Path, texts: dict[str, str], owner: dict[str, str]
+) -> None:
+    """Cross-file rules: paths name known services; every GPU run is on a type that can run the
+    service's model; every LLM profile fits the GPUs it lists (and at least one)."""
+
+    def fail(loc: tuple[str | int, ...], message: str) -> PresetDataInvalid:
+        return _problem(presets_dir, texts, owner, loc, message)
+
+    for name, path in catalogue.paths.items():
+        for i, service in enumerate((path.entry, *path.services)):
+            if service not in SERVICES:
+                at: tuple[str | int, ...] = ("paths", name, "entry")
+                raise fail(
+                    at if i == 0 else ("paths", name, "stages", i - 1), f"unknown {service!r}"
+                )
+    for name, profile in catalogue.services.items():
+        for i, run in enumerate(profile.gpu_runs):
+            loc = ("services", name, "gpu_runs", i)
+            gpu = catalogue.gpus.get(run.gpu_type)
+            if gpu is None:
+                raise fail((*loc, "gpu_type"), f"unknown GPU type {run.gpu_type!r}")
+            need = profile.requires
+            if need and (
+                gpu.compute_capability < need.compute_capability
+                or gpu.memory_gb < need.gpu_memory_gb
+            ):
+                raise fail(
+                    (*loc, "gpu_type"),
+                    f"{run.gpu_type} (compute capability {gpu.compute_capability:g}, "
+                    f"{gpu.memory_gb:g} GB) cannot run {name}'s model (needs >= "
+                    f"{need.compute_capability:g} and >= {need.gpu_memory_gb:g} GB)",
+                )
+            if run.scale_from is not None:
+                if not any(
+                    r.gpu_type == run.scale_from and r.mode == run.mode and r.slots
+                    for r in profile.gpu_runs
+                ):
+                    raise fail((*loc, "scale_from"), f"no {run.scale_from} {run.mode} run to scale")
+            elif run.slots is None or run.response_ms is None or run.response_cv is None:
+                raise fail(loc, "a run needs slots, response_ms and response_cv (or scale_from)")
+        llm = profile.llm_profile
+        if llm is not None and llm not in catalogue.llm_profiles:
+            raise fail(("services", name, "llm_profile"), f"unknown {llm!r}")
+    for name, model in catalogue.llm_profiles.items():
+        for gpu_type in model.runs:
+            gpu = catalogue.gpus.get(gpu_type)
+            where: tuple[str | int, ...] = ("llm_profiles", name, "runs", gpu_type)
+            if gpu is None:
+                raise fail(where, f"unknown GPU type {gpu_type!r}")
+            if gpu.compute_capability < model.min_compute_capability:
+                raise fail(
+                    where,
+                    f"{gpu_type} is below compute capability {model.min_compute_capability:g}",
+                )
+            if model.sequences_on(gpu) < 1:
+                raise fail(
+                    ("llm_profiles", name, "weights_gb"),
+                    f"{name} does not fit {gpu_type}'s {gpu.memory_gb:g} GB: "
+                    f"{model.weights_gb:g} GB of weights + {model.overhead_gb:g} GB overhead "
+                    "+ one sequence's KV cache exceed it",
+                )

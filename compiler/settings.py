@@ -33,6 +33,9 @@ class ClusterCapacity(BaseModel):
     memory_gib: int = 1000
     gpu: int = 50
     storage_tb: float = 50.0
+    # Zone names (topology.kubernetes.io/zone) when the cluster spans zones: replicas are then
+    # spread across zones as well as nodes (DoNotSchedule). Empty: nodes only.
+    zones: tuple[str, ...] = ()
 
 
 class Settings(BaseModel):

@@ -24,7 +24,7 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): CI can tell a crash from a findi
 LAZY_COMMANDS = {
     "compile": "compiler.cli.compile_cmd",
     "validate": "compiler.cli.compile_cmd",
-    "calc": "compiler.cli.compile_cmd",
+    "calc": "compiler.cli.calc_cmd",
     "new": "compiler.cli.compile_cmd",
     "schema": "compiler.cli.compile_cmd",
     "publish": "compiler.cli.publish_cmd",

@@ -1,25 +1,21 @@
-"""`ecp compile`, `ecp validate`, `ecp calc`, `ecp new`: thin shells over the compiler stages."""
+"""`ecp compile`, `ecp validate`, `ecp new`: thin shells over the compiler stages."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
-from compiler.catalogue import load_catalogue
 from compiler.cli.app import EXIT_FINDINGS, cli, settings_from
 from compiler.cli.output import error_line, print_json, progress_bar, table
-from compiler.errors import Location, OrchestratorError, SpecInvalid, TenantAlreadyExists
+from compiler.errors import OrchestratorError, TenantAlreadyExists
 from compiler.pipeline import CompileReport, compile_workspace
-from compiler.sizing import calculate
 from compiler.spec.edit import new_spec_text
 from compiler.spec.ids import tenant_id_problem
-from compiler.spec.loader import spec_errors, spec_from_mapping, spec_path
-from compiler.spec.models import PRESETS, SERVICES, CalculateRequest
+from compiler.spec.loader import spec_from_mapping, spec_path
+from compiler.spec.models import PRESETS, SERVICES
 from compiler.spec.schema import SCHEMA_FILE, tenant_schema_text
 from compiler.validating import ManifestValidator, PolicyContext, load_documents, resource_summary
 from compiler.validating.documents import finding_lines
@@ -201,96 +197,6 @@ def validate_command(
         )
     if errors:
         ctx.exit(EXIT_FINDINGS)
-
-
-@cli.command("calc")
-@click.option(
-    "-f",
-    "--file",
-    "file",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="A calculate-resources request body (JSON or YAML); '-' reads stdin.",
-)
-@click.option("--explain", is_flag=True, help="Print every step of the sizing.")
-@FORMAT
-@click.pass_context
-def calc_command(ctx: click.Context, file: Path, explain: bool, fmt: str) -> None:
-    """Size a request: the reference's calculate-resources, offline."""
-    settings = settings_from(ctx)
-    source = "<stdin>" if str(file) == "-" else str(file)
-    try:
-        text = sys.stdin.read() if source == "<stdin>" else file.read_text(encoding="utf-8")
-        body = yaml.safe_load(text)  # JSON is YAML; one parser covers both
-    except OSError as exc:
-        raise click.BadParameter(f"{file}: {exc.strerror}", param_hint="-f") from exc
-    except yaml.YAMLError as exc:
-        raise SpecInvalid(f"not JSON or YAML: {exc}", location=Location(file=source)) from exc
-    if not isinstance(body, dict):
-        raise SpecInvalid("the request body must be a JSON object", location=Location(file=source))
-    request = _calculate_request(body, source, text)
-    result = calculate(request, load_catalogue(settings.presets_dir), explain=explain)
-    if fmt == "json":
-        response = result.to_response()
-        if explain:
-            response["explanation"] = result.explanation
-        print_json(response)
-        return
-    if explain:
-        for line in result.explanation:
-            click.echo(line)
-        click.echo()
-    _print_calculation(result.to_response())
-
-
-def _print_calculation(answer: dict[str, Any]) -> None:
-    """The calculate-resources answer for people (`--format json` gives the API's body)."""
-    r = answer["resources"]
-    gpus = f", {answer['gpu_type']} GPUs" if answer["gpu_type"] else ""
-    click.echo(
-        f"recommended preset: {answer['recommended_preset']} ({r['cpu']} CPU, {r['memory']} "
-        f"memory, {r['gpu']} GPU, {r['storage']} storage{gpus})"
-    )
-    need = answer["required_resources"]
-    click.echo(
-        f"required: {need['cpu']} CPU, {need['memory']} memory, {need['gpu']} GPU, "
-        f"{need['storage']} storage; estimated cost {answer['estimated_cost']}"
-    )
-    click.echo()
-    rows = [
-        [
-            s["service_name"],
-            f"{s['channels']:g}",
-            s["replicas"],
-            s["replicas_for_capacity"],
-            f"{s['predicted_response_time_ms']:.1f}ms",
-            f"{s['availability']:.6f}",
-        ]
-        for s in answer["services"]
-    ]
-    click.echo(
-        table(["SERVICE", "CHANNELS", "REPLICAS", "FOR CAPACITY", "RESPONSE", "AVAILABILITY"], rows)
-    )
-    click.echo()
-    if not answer["alternatives"]:
-        click.echo("alternatives: none cheaper one tier down")
-    for alt in answer["alternatives"]:
-        click.echo(f"alternative: {alt['preset']}, {alt['cost']}: {alt['performance_impact']}")
-
-
-def _calculate_request(body: dict[str, Any], source: str, text: str) -> CalculateRequest:
-    from pydantic import ValidationError
-
-    try:
-        return CalculateRequest.model_validate(body)
-    except ValidationError as exc:
-        records = spec_errors(exc, text, source)
-        first = records[0]
-        raise SpecInvalid(
-            first["message"],
-            details={"errors": records},
-            location=Location(file=source, line=first["line"], field=first["field"]),
-        ) from exc
 
 
 @cli.command("new")

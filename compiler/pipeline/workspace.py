@@ -70,13 +70,15 @@ class Workspace:
             self.catalogue,
             self.alert_rules,
             cache_dir=settings.cache_dir / "templates" / fingerprint[:16],
+            zones=settings.cluster.zones,
         )
         self.validator = ManifestValidator(
             settings.kubernetes_version, cache_dir=settings.cache_dir / "schemas"
         )
         self.policy = PolicyContext(cluster_gpu=settings.cluster.gpu)
         self._salt = hashlib.sha256(
-            f"{fingerprint}\0{self.catalogue.digest}\0{settings.kubernetes_version}\0".encode()
+            f"{fingerprint}\0{self.catalogue.digest}\0{settings.kubernetes_version}\0"
+            f"{','.join(settings.cluster.zones)}\0".encode()
             + (alerts.read_bytes() if alerts.is_file() else b"")
         ).digest()
 

@@ -97,8 +97,13 @@ class Renderer:
     """Holds the compiled template; create one per run and reuse it for every tenant."""
 
     def __init__(
-        self, catalogue: Catalogue, alert_rules: AlertRules, cache_dir: Path | None = None
+        self,
+        catalogue: Catalogue,
+        alert_rules: AlertRules,
+        cache_dir: Path | None = None,
+        zones: tuple[str, ...] = (),
     ) -> None:
+        self._zones = zones
         # Compiling the template costs ~25 ms; Jinja's bytecode cache (keyed by the template's
         # source checksum) makes that a one-off per template change, not per run.
         cache = None
@@ -248,7 +253,8 @@ class Renderer:
             "requests": requests,
             "limits": limits,
             "gpu": s.gpu_per_replica,
-            "node_selector": {"ecp.ai/gpu-type": plan.gpu_type or ""},
+            "node_selector": {"ecp.ai/gpu-type": s.gpu_type or ""},
+            "spread": self._spread(s),
             # With spare replicas a rollout may take one down; without, it must add one first.
             "rolling_update": {"maxSurge": 0, "maxUnavailable": 1}
             if redundant
@@ -261,6 +267,24 @@ class Renderer:
             else {"maxUnavailable": 1, "selector": {"matchLabels": {"app": s.name}}},
             "max_replicas": self._max_replicas(s, plan),
         }
+
+    def _spread(self, s: ServicePlan) -> list[dict[str, Any]]:
+        """Replicas on distinct nodes (and zones, when the cluster names them), REQUIRED: the
+        sizing's k-of-n availability assumes replicas fail independently (README, Sizing)."""
+        if s.replicas < 2:
+            return []
+        keys = ["kubernetes.io/hostname"]
+        if self._zones:
+            keys.append("topology.kubernetes.io/zone")
+        return [
+            {
+                "maxSkew": 1,
+                "topologyKey": key,
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"app": s.name}},
+            }
+            for key in keys
+        ]
 
     def _max_replicas(self, s: ServicePlan, plan: ResourcePlan) -> int:
         """Planned replicas plus what the tier's spare room holds for this service alone."""

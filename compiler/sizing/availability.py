@@ -39,3 +39,24 @@ def replicas_for_availability(k: int, availability: float, target: float, floor:
     while at_least_k_up(k, n, availability) + TOLERANCE < target:
         n += 1
     return n
+
+
+def with_rollouts(k: int, n: int, availability: float, rollout_share: float) -> float:
+    """P(at least k of n serving) when a rollout takes maxUnavailable pods down on purpose for
+    `rollout_share` of the time: 1 with spares (maxUnavailable 1), 0 without (surge first)."""
+    unavailable = 1 if n > k else 0
+    steady = at_least_k_up(k, n, availability)
+    if rollout_share <= 0 or unavailable == 0:
+        return steady
+    rolling = at_least_k_up(k, n - unavailable, availability)
+    return (1 - rollout_share) * steady + rollout_share * rolling
+
+
+def replicas_for_target(
+    k: int, availability: float, target: float, rollout_share: float, floor: int = 1
+) -> int:
+    """Smallest n >= max(k, floor) meeting `target` with rollouts counted."""
+    n = max(k, floor)
+    while with_rollouts(k, n, availability, rollout_share) + TOLERANCE < target:
+        n += 1
+    return n

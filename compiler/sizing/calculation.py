@@ -1,14 +1,20 @@
-"""calculate-resources: the recommended plan, its alternative, and the reference's answer shape."""
+"""calculate-resources: the recommended plan, its alternative, and the reference's answer shape.
+
+The answer is the reference's body plus the plan behind it: `paths[]` and `services[].queue`
+(I8-CONTRACT.md), enough for anyone to re-simulate the plan without reading this code.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from compiler.catalogue import Catalogue
-from compiler.sizing.choose import alternative, choose, demand_of
-from compiler.sizing.models import Alternative, ResourcePlan
-from compiler.spec.models import PRESETS, CalculateRequest
+from compiler.sizing.alternative import alternative, impact_text
+from compiler.sizing.choose import Sizer, choose, demand_of
+from compiler.sizing.explain import explain as explain_lines
+from compiler.sizing.models import Alternative, ResourcePlan, path_json, service_json
+from compiler.spec.models import PRESETS, CalculateRequest, TenantSpec
 
 
 @dataclass(frozen=True)
@@ -25,10 +31,14 @@ class Calculation:
             lines.append(self.alternative_note)
         for alt in self.alternatives:
             lines.append(
-                f"alternative {alt.tier}: replicas squeezed to fit; load-weighted response "
-                f"{alt.baseline_response_ms:.1f}ms -> {alt.predicted_response_ms:.1f}ms "
-                f"({alt.response_increase_pct:+.0f}%), "
-                f"availability {alt.achieved_availability:.5f}, {alt.cost.label()}"
+                f"alternative {alt.tier}: pods squeezed to fit (never above a utilisation cap), "
+                f"{alt.cost.label()}: "
+                + "; ".join(
+                    f"{p.name} p{p.percentile:g} {p.predicted_ms:.1f}ms "
+                    f"({'meets' if p.meets_sla else 'misses'} {p.sla_ms:g}ms), "
+                    f"availability {p.availability:.6f}"
+                    for p in alt.paths
+                )
             )
         return lines
 
@@ -48,51 +58,46 @@ class Calculation:
                     },
                     "cost": alt.cost.label(),
                     "performance_impact": impact_text(alt, plan.availability_target),
+                    "monthly_cost_usd": round(alt.cost.total, 2),
+                    "required_resources": alt.totals.as_resources(),
+                    "paths": [path_json(p) for p in alt.paths],
+                    "services": [service_json(s) for s in alt.services],
                 }
                 for alt in self.alternatives
             ],
             "required_resources": plan.totals.as_resources(),
             "monthly_cost_usd": round(plan.cost.total, 2),
-            "services": [
-                {
-                    "service_name": s.name,
-                    "channels": s.effective_channels,
-                    "replicas": s.replicas,
-                    "replicas_for_capacity": s.replicas_for_capacity,
-                    "predicted_response_time_ms": round(s.predicted_response_ms, 1),
-                    "availability": round(s.achieved_availability, 6),
-                }
-                for s in plan.services
-            ],
+            "percentile": plan.percentile,
+            "paths": [path_json(p) for p in plan.paths],
+            "services": [service_json(s) for s in plan.services],
+            "warnings": list(plan.warnings),
         }
 
 
-def impact_text(alt: Alternative, availability_target: float) -> str:
-    """The reference's wording: '응답시간 20% 증가 예상' (response time expected to rise 20%),
-    plus the expected availability when the squeezed plan falls short of the SLA's."""
-    pct = max(0, round(alt.response_increase_pct))
-    text = f"응답시간 {pct}% 증가 예상"
-    if alt.achieved_availability + 1e-12 < availability_target:
-        text += (
-            f", 가용성 {alt.achieved_availability * 100:.2f}% 예상 "
-            f"(목표 {availability_target * 100:g}%)"
-        )
-    return text
+def plan_tenant(spec: TenantSpec, catalogue: Catalogue, *, explain: bool = False) -> ResourcePlan:
+    plan, sizer = choose(demand_of(spec), catalogue)
+    return _explained(plan, sizer, catalogue) if explain else plan
+
+
+def _explained(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> ResourcePlan:
+    return replace(plan, explanation=tuple(explain_lines(plan, sizer, catalogue)))
 
 
 def calculate(
     request: CalculateRequest, catalogue: Catalogue, *, explain: bool = False
 ) -> Calculation:
-    demand = demand_of(request)
-    plan = choose(demand, catalogue, explain=explain)
-    alt = alternative(demand, plan, catalogue)
+    plan, sizer = choose(demand_of(request), catalogue)
+    if explain:
+        plan = _explained(plan, sizer, catalogue)
+    alt = alternative(plan, sizer, catalogue)
     note = ""
     if alt is None:
         index = PRESETS.index(plan.tier)
         note = (
             "alternative: none, there is no smaller tier"
             if index == 0
-            else f"alternative: none, no plan fits {PRESETS[index - 1]} for less"
+            else f"alternative: none, no squeeze of this plan fits {PRESETS[index - 1]} "
+            "for less without exceeding a utilisation cap"
         )
     tiers = {
         name: {"cpu": t.cpu, "memory": t.memory, "gpu": t.gpu, "storage": t.storage}

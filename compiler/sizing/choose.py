@@ -1,22 +1,37 @@
-"""Pick the tier for a tenant, and the cheaper alternative one tier down.
+"""Choose the hardware per service and the tier: the cheapest plan whose every path meets the SLA.
 
-plan_tenant(spec) and calculate(request) share `choose`: try each tier from the smallest (or only
-the explicit preset), with the spec's GPU type or else the tier's node-pool GPU type; the first
-tier whose envelope holds the plan wins.
+A service's pods depend only on its own option, load and budget (paths.py), so a plan's cost
+is a sum over services and its feasibility a rule per path over the options of the path's
+stages. Services linked by paths are searched together (every combination of their options);
+unlinked groups independently. Tiers are quota envelopes: the recommended tier is the smallest
+that holds the cheapest plan; an explicit preset (or the largest tier) restricts the search to
+plans that fit it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from compiler.catalogue import Catalogue, Tier
-from compiler.errors import InsufficientResources
-from compiler.sizing.availability import at_least_k_up
-from compiler.sizing.cost import monthly_cost
-from compiler.sizing.models import Alternative, ResourcePlan, ServicePlan
-from compiler.sizing.plan import effective_channels, misfits, plan_service, predict, totals_of
-from compiler.spec.models import PRESETS, CalculateRequest, SlaTarget, TenantSpec
+from compiler.errors import InsufficientResources, SlaUnachievable
+from compiler.sizing.cost import plan_cost, service_cost
+from compiler.sizing.models import ResourcePlan, ServicePlan
+from compiler.sizing.options import ServiceOption, options_for
+from compiler.sizing.paths import (
+    Budget,
+    TenantPath,
+    budget,
+    check_percentile,
+    idle_percentile,
+    tenant_paths,
+)
+from compiler.sizing.plan import misfits, plan_service, predict_paths, totals_of
+from compiler.spec.models import SERVICES, CalculateRequest, SlaTarget, TenantSpec
+
+MAX_JOINT_PLANS = 20_000  # combinations tried when the cheapest plan does not fit the tier
+USER_FACING = ("callbot", "chatbot", "advisor")  # services whose every channel has a person
 
 
 @dataclass(frozen=True)
@@ -27,102 +42,165 @@ class Demand:
     sla: SlaTarget
     preset: str | None
     gpu_type: str | None
+    engines: Mapping[str, str]
     images: Mapping[str, str]
 
 
-def _gpu_type_for(
-    demand: Demand, tier: Tier, catalogue: Catalogue, channels: Mapping[str, float]
-) -> str | None:
-    """The spec's GPU type, else the tier's node pool's; None when no service uses a GPU."""
-    if not any(catalogue.services[n].gpu for n, c in channels.items() if c > 0):
-        return None
-    return demand.gpu_type or tier.gpu_type
+Combo = tuple[ServiceOption, ...]
 
 
-class _Planner:
-    """Plans one demand under several GPU types, planning each service once per GPU type.
-
-    A service's plan does not depend on the tier, and a CPU service's not on the GPU type, so
-    trying every tier x GPU type costs one plan per (service, GPU type) at most.
-    """
+class Sizer:
+    """One demand against one catalogue: options, budget, and service plans per option."""
 
     def __init__(self, demand: Demand, catalogue: Catalogue) -> None:
         self.demand = demand
         self.catalogue = catalogue
-        self.channels = effective_channels(demand.requested, catalogue)
-        self._memo: dict[tuple[str, str | None], ServicePlan] = {}
-
-    def gpu_type(self, tier: Tier) -> str | None:
-        return _gpu_type_for(self.demand, tier, self.catalogue, self.channels)
-
-    def service(self, name: str, gpu_type: str | None, explain: list[str] | None) -> ServicePlan:
-        profile = self.catalogue.services[name]
-        key = (name, gpu_type if profile.gpu else None)
-        if explain is None and key in self._memo:
-            return self._memo[key]
-        d = self.demand
-        plan = plan_service(
-            name,
-            d.requested.get(name, 0),
-            self.channels[name],
-            self.catalogue,
-            key[1],
-            d.sla.availability_fraction,
-            d.sla.response_time_ms,
-            explain,
-            image=d.images.get(name),
+        self.percentile = demand.sla.percentile_value(catalogue.sizing_policy.default_percentile)
+        self.sla_ms = demand.sla.response_time_ms
+        self.paths = tenant_paths(demand.requested, catalogue)
+        used = {s for p in self.paths for s in p.services}
+        self.names = tuple(s for s in SERVICES if s in used)
+        self.options = {
+            s: options_for(s, demand.engines.get(s, "nlu"), demand.gpu_type, catalogue)
+            for s in self.names
+        }
+        self.budget: Budget = budget(
+            self.paths, self.options, self.sla_ms, self.percentile, catalogue
         )
-        self._memo[key] = plan
-        return plan
+        self.rate = {s: sum(p.rate_per_s for p in self.paths if s in p.services) for s in used}
+        self.reach = {
+            s: float(
+                sum(demand.requested[p.definition.entry] for p in self.paths if s in p.services)
+            )
+            for s in used
+        }
+        self.longest = {
+            s: max(len(p.services) for p in self.paths if s in p.services) for s in used
+        }
+        self._plans: dict[tuple[str, str], ServicePlan] = {}
 
-    def plan(
-        self, tier: Tier, source: str, gpu_type: str | None, explain: list[str] | None = None
-    ) -> ResourcePlan:
-        services = tuple(
-            self.service(name, gpu_type, explain)
-            for name, count in self.channels.items()
-            if count > 0
-        )
-        totals = totals_of(services)
-        return ResourcePlan(
-            services=services,
-            totals=totals,
-            tier=tier.name,
-            tier_source=source,
-            gpu_type=gpu_type,
-            cost=monthly_cost(totals, gpu_type, self.catalogue),
-            availability_target=self.demand.sla.availability_fraction,
-            response_target_ms=self.demand.sla.response_time_ms,
-            explanation=tuple(explain or ()),
-        )
+    def service(self, option: ServiceOption) -> ServicePlan:
+        key = (option.service, option.key)
+        if key not in self._plans:
+            name = option.service
+            self._plans[key] = plan_service(
+                option,
+                direct=self.demand.requested.get(name, 0),
+                effective_channels=self.reach[name],
+                rate_per_s=self.rate[name],
+                allowance_ms=self.budget.allowance_ms[name],
+                tail=self.budget.tail[name],
+                availability_target=self.demand.sla.availability_fraction,
+                longest_path=self.longest[name],
+                catalogue=self.catalogue,
+                image=self.demand.images.get(name) or self.catalogue.image(name),
+            )
+        return self._plans[key]
+
+    def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
+        room = self.sla_ms - sum(self.budget.allowance_ms[s] for s in path.services)
+        options = [chosen[s] for s in path.services]
+        floor = idle_percentile(options, check_percentile(self.percentile), self.catalogue)
+        return floor <= room + 1e-9
+
+    def groups(self) -> list[tuple[str, ...]]:
+        """Services linked by a path, as connected groups in catalogue order."""
+        group_of = {s: {s} for s in self.names}
+        for path in self.paths:
+            merged = set().union(*(group_of[s] for s in path.services))
+            for s in merged:
+                group_of[s] = merged
+        seen: list[tuple[str, ...]] = []
+        for s in self.names:
+            g = tuple(n for n in self.names if n in group_of[s])
+            if g not in seen:
+                seen.append(g)
+        return seen
+
+    def group_plans(self, group: tuple[str, ...]) -> list[tuple[float, Combo]]:
+        """Every feasible combination of the group's options, cheapest first."""
+        paths = [p for p in self.paths if p.services[0] in group]
+        found = []
+        for combo in itertools.product(*(self.options[s] for s in group)):
+            chosen = dict(zip(group, combo, strict=True))
+            if all(self.path_feasible(p, chosen) for p in paths):
+                cost = sum(service_cost(self.service(o), self.catalogue) for o in combo)
+                found.append((round(cost, 2), combo))
+        if not found:
+            raise SlaUnachievable(
+                f"no combination of hardware for {', '.join(group)} meets {self.sla_ms:g}ms at "
+                f"p{self.percentile:g} on every path at once",
+                details={"field": "sla_target.response_time"},
+            )
+        return sorted(found, key=lambda f: f[0])  # stable: catalogue order breaks ties
+
+    def finish(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
+        ordered = sorted(combo, key=lambda o: SERVICES.index(o.service))
+        return tuple(self.service(option) for option in ordered)
 
 
-def choose(demand: Demand, catalogue: Catalogue, *, explain: bool = False) -> ResourcePlan:
-    planner = _Planner(demand, catalogue)
-    tiers = [catalogue.tiers[demand.preset]] if demand.preset else catalogue.tiers_ascending()
-    source = "explicit" if demand.preset else "recommended"
-    plan: ResourcePlan | None = None
-    for tier in tiers:
-        plan = planner.plan(tier, source, planner.gpu_type(tier))
-        if misfits(plan.totals, tier):
+def _joint(
+    sizer: Sizer, lists: list[list[tuple[float, Combo]]], tier: Tier
+) -> tuple[ServicePlan, ...] | None:
+    """The cheapest joint plan (one combination per group) that fits `tier`."""
+    cheapest = tuple(o for group in lists for o in group[0][1])
+    services = tuple(sizer.service(o) for o in cheapest)
+    if not misfits(totals_of(services), tier):
+        return services
+    best: tuple[float, tuple[ServicePlan, ...]] | None = None
+    for count, pick in enumerate(itertools.product(*lists)):
+        if count >= MAX_JOINT_PLANS:
+            break
+        cost = sum(c for c, _ in pick)
+        if best is not None and cost >= best[0]:
             continue
-        if not explain:
-            return plan
-        lines: list[str] = []
-        full = planner.plan(tier, source, plan.gpu_type, lines)
-        lines.extend(_tier_lines(full, tiers))
-        lines.extend(_cost_lines(full))
-        return replace(full, explanation=tuple(lines))
-    assert plan is not None  # at least one tier was tried
-    tier = tiers[-1]
-    problems = misfits(plan.totals, tier)
+        trial = tuple(sizer.service(o) for _, combo in pick for o in combo)
+        if not misfits(totals_of(trial), tier):
+            best = (cost, trial)
+    return best[1] if best else None
+
+
+def choose(demand: Demand, catalogue: Catalogue) -> tuple[ResourcePlan, Sizer]:
+    sizer = Sizer(demand, catalogue)
+    lists = [sizer.group_plans(g) for g in sizer.groups()]
+    tiers = [catalogue.tiers[demand.preset]] if demand.preset else catalogue.tiers_ascending()
+    envelope = tiers[-1]
+    chosen = _joint(sizer, lists, envelope)
+    if chosen is None:
+        cheapest = tuple(sizer.service(o) for group in lists for o in group[0][1])
+        raise _too_big(demand, envelope, cheapest)
+    services = sizer.finish([s.option for s in chosen])
+    totals = totals_of(services)
+    tier = next(t for t in tiers if not misfits(totals, t))
+    plan = ResourcePlan(
+        services=services,
+        paths=predict_paths(
+            sizer.paths, {s.name: s for s in services}, sizer.sla_ms, sizer.percentile, catalogue
+        ),
+        totals=totals,
+        tier=tier.name,
+        tier_source="explicit" if demand.preset else "recommended",
+        cost=plan_cost(services, catalogue),
+        availability_target=demand.sla.availability_fraction,
+        response_target_ms=sizer.sla_ms,
+        percentile=sizer.percentile,
+        warnings=tuple(_warnings(demand)),
+    )
+    return plan, sizer
+
+
+def _too_big(
+    demand: Demand, tier: Tier, services: tuple[ServicePlan, ...]
+) -> InsufficientResources:
+    totals = totals_of(services)
+    problems = misfits(totals, tier)
     what = f"preset {tier.name}" if demand.preset else f"the largest tier ({tier.name})"
-    raise InsufficientResources(
-        f"{what} cannot hold the plan: {'; '.join(problems)}",
+    return InsufficientResources(
+        f"{what} cannot hold any plan that meets the SLA: the cheapest needs {'; '.join(problems)}",
         details={
             "preset": tier.name,
-            "gpu_type": plan.gpu_type,
-            "required": plan.totals.as_resources(),
+            "gpu_types": {s.name: s.gpu_type for s in services if s.gpu_type},
+            "required": totals.as_resources(),
             "available": {
                 "cpu": tier.cpu,
                 "memory": tier.memory,
@@ -135,92 +213,16 @@ def choose(demand: Demand, catalogue: Catalogue, *, explain: bool = False) -> Re
     )
 
 
-def _tier_lines(plan: ResourcePlan, tiers: list[Tier]) -> list[str]:
-    t = plan.totals
-    lines = [
-        f"totals: CPU {t.cpu_millicores}m, memory {t.memory_mib}Mi, GPU {t.gpu}"
-        + (f" ({plan.gpu_type})" if plan.gpu_type else "")
-        + f", storage {t.storage_gb:g}GB"
-    ]
-    for tier in tiers:
-        problems = misfits(t, tier)
-        verdict = "fits" if not problems else "does not fit: " + "; ".join(problems)
-        lines.append(
-            f"tier {tier.name} ({tier.cpu}, {tier.memory}, {tier.gpu} GPU, {tier.storage}): "
-            f"{verdict}"
-        )
-        if not problems:
-            break
-    return lines
-
-
-def _cost_lines(plan: ResourcePlan) -> list[str]:
-    c = plan.cost
-    return [
-        f"cost: CPU ${c.cpu:,.2f} + memory ${c.memory:,.2f} + GPU ${c.gpu:,.2f} "
-        f"+ storage ${c.storage:,.2f} = ${c.total:,.2f}/month"
-    ]
-
-
-def _weighted_response(services: list[ServicePlan] | tuple[ServicePlan, ...]) -> float:
-    load = sum(s.offered_load for s in services)
-    if load <= 0:
-        return sum(s.predicted_response_ms for s in services) / len(services)
-    return sum(s.predicted_response_ms * s.offered_load for s in services) / load
-
-
-def _with_replicas(plan: ServicePlan, replicas: int, catalogue: Catalogue) -> ServicePlan | None:
-    servers = replicas * plan.slots_per_replica
-    if plan.offered_load >= servers:
-        return None  # the queue would grow without bound
-    profile = catalogue.services[plan.name]
-    p_wait, response = predict(profile, plan.offered_load, servers)
-    storage = plan.storage_gb - (plan.replicas - replicas) * profile.storage_gb_per_replica
-    return replace(
-        plan,
-        replicas=replicas,
-        p_wait=p_wait,
-        predicted_response_ms=response,
-        achieved_availability=at_least_k_up(
-            min(replicas, plan.replicas_for_capacity), replicas, profile.availability
-        ),
-        storage_gb=round(storage, 3),
-    )
-
-
-def alternative(demand: Demand, plan: ResourcePlan, catalogue: Catalogue) -> Alternative | None:
-    """The next smaller tier: squeeze replicas until the plan fits, and predict the slowdown."""
-    index = PRESETS.index(plan.tier)
-    if index == 0:
-        return None
-    tier = catalogue.tiers[PRESETS[index - 1]]
-    planner = _Planner(demand, catalogue)
-    gpu = planner.gpu_type(tier)
-    services = list(planner.plan(tier, "alternative", gpu).services)
-    while misfits(totals_of(services), tier):
-        options = []
-        for i, service in enumerate(services):
-            if service.replicas > 1:
-                smaller = _with_replicas(service, service.replicas - 1, catalogue)
-                if smaller is not None:
-                    trial = [*services[:i], smaller, *services[i + 1 :]]
-                    options.append((_weighted_response(trial), i, smaller))
-        if not options:
-            return None  # even one replica each (or a stable queue) does not fit the tier
-        _, i, smaller = min(options, key=lambda o: (o[0], o[1]))
-        services[i] = smaller
-    totals = totals_of(services)
-    candidate = Alternative(
-        tier=tier.name,
-        totals=totals,
-        cost=monthly_cost(totals, gpu, catalogue),
-        predicted_response_ms=_weighted_response(services),
-        baseline_response_ms=_weighted_response(plan.services),
-        achieved_availability=min(s.achieved_availability for s in services),
-    )
-    # A smaller tier that costs more (a pricier GPU type carrying the load alone) is no
-    # alternative to offer: it would be both slower and dearer.
-    return candidate if candidate.cost.total < plan.cost.total else None
+def _warnings(demand: Demand) -> list[str]:
+    users = demand.sla.concurrent_users
+    facing = sum(demand.requested.get(s, 0) for s in USER_FACING)
+    if users is not None and users < facing:
+        return [
+            f"sla_target.concurrent_users {users} is below the {facing} user-facing channels "
+            f"({', '.join(USER_FACING)}): each such channel has a person in it, so the plan is "
+            "sized for the channels"
+        ]
+    return []
 
 
 def demand_of(spec: TenantSpec | CalculateRequest) -> Demand:
@@ -229,9 +231,6 @@ def demand_of(spec: TenantSpec | CalculateRequest) -> Demand:
         sla=spec.sla_target,
         preset=spec.preset,
         gpu_type=spec.gpu_type,
+        engines={str(k): str(v) for k, v in spec.engines.items()},
         images=getattr(spec, "images", {}),
     )
-
-
-def plan_tenant(spec: TenantSpec, catalogue: Catalogue, *, explain: bool = False) -> ResourcePlan:
-    return choose(demand_of(spec), catalogue, explain=explain)

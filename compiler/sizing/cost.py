@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from compiler.catalogue import Catalogue
-from compiler.sizing.models import Cost, Totals
+from compiler.sizing.models import Cost, ServicePlan, Totals
 
 
 def monthly_cost(totals: Totals, gpu_type: str | None, catalogue: Catalogue) -> Cost:
+    """Cost of totals whose GPUs are all of one type (or of an unknown type when None)."""
     prices = catalogue.prices
     hours = prices.hours_per_month
     gpu_hour = catalogue.gpu_price(gpu_type) if gpu_type else prices.gpu_hour_default
@@ -16,3 +19,30 @@ def monthly_cost(totals: Totals, gpu_type: str | None, catalogue: Catalogue) -> 
         gpu=round(totals.gpu * gpu_hour * hours, 2),
         storage=round(totals.storage_gb * prices.storage_gb_month, 2),
     )
+
+
+def plan_cost(services: Sequence[ServicePlan], catalogue: Catalogue) -> Cost:
+    """Cost of a plan whose services may run on different GPU types."""
+    prices = catalogue.prices
+    hours = prices.hours_per_month
+    gpu = sum(
+        s.replicas * s.gpu_per_replica * catalogue.gpu_price(s.gpu_type)
+        for s in services
+        if s.gpu_type
+    )
+    cpu_m = sum(s.replicas * s.cpu_request_m for s in services)
+    memory = sum(s.replicas * s.memory_mib for s in services)
+    storage = round(sum(s.storage_gb for s in services), 3)
+    return Cost(
+        cpu=round(cpu_m / 1000 * prices.cpu_core_hour * hours, 2),
+        memory=round(memory / 1024 * prices.memory_gib_hour * hours, 2),
+        gpu=round(gpu * hours, 2),
+        storage=round(storage * prices.storage_gb_month, 2),
+    )
+
+
+def service_cost(service: ServicePlan, catalogue: Catalogue) -> float:
+    """One service's monthly cost; plan_cost is the sum of these (up to cent rounding)."""
+    hours = catalogue.prices.hours_per_month
+    pods = service.replicas * service.option.hourly_price(catalogue) * hours
+    return pods + service.storage_gb * catalogue.prices.storage_gb_month

@@ -19,6 +19,7 @@ GPU_TYPES: tuple[str, ...] = ("t4", "v100", "l4", "a10", "a100", "h100")
 PresetName = Literal["micro", "small", "medium", "large"]
 GpuType = Literal["t4", "v100", "l4", "a10", "a100", "h100"]
 ServiceName = Literal["callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa"]
+Engine = Literal["nlu", "llm"]
 
 # 100,000 concurrent channels per service is far beyond any single-namespace tenant; larger
 # numbers are typos (10^9) and would only produce absurd plans.
@@ -26,6 +27,7 @@ MAX_CHANNELS = 100_000
 Channels = Annotated[StrictInt, Field(ge=0, le=MAX_CHANNELS)]
 
 _PERCENT = re.compile(r"(?P<value>\d{1,3}(\.\d{1,4})?)%")
+_PERCENTILE = re.compile(r"p(?P<value>\d{2}(\.\d{1,2})?)")
 _DURATION = re.compile(r"(?P<value>\d+(\.\d+)?)(?P<unit>ms|s)")
 _LABEL_KEY = re.compile(
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
@@ -69,7 +71,30 @@ class ServiceRequirements(_Strict):
 class SlaTarget(_Strict):
     availability: StrictStr = "99.9%"
     response_time: StrictStr = "200ms"
-    concurrent_users: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+    concurrent_users: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = Field(
+        default=None,
+        description="People connected at once. Sizing uses the channels; a figure below the "
+        "user-facing channels contradicts them and is reported as a warning.",
+    )
+    percentile: StrictStr | None = Field(
+        default=None,
+        description="The percentile of each path's end-to-end time that response_time bounds, "
+        "'p50' to 'p99.9' (default p95).",
+    )
+
+    @field_validator("percentile")
+    @classmethod
+    def _percentile_is_p50_to_p999(cls, value: str | None) -> str | None:
+        match = _PERCENTILE.fullmatch(value) if value is not None else None
+        if value is not None and (not match or not 50 <= float(match["value"]) <= 99.9):
+            raise ValueError(
+                f"percentile must be 'p50' to 'p99.9', like 'p95' or 'p99.9' (got {value!r})"
+            )
+        return value
+
+    def percentile_value(self, default: float) -> float:
+        """The percentile as a number (95.0), or `default` when the spec names none."""
+        return default if self.percentile is None else float(self.percentile[1:])
 
     @field_validator("availability")
     @classmethod
@@ -116,7 +141,14 @@ class TenantSpec(_Strict):
     sla_target: SlaTarget = SlaTarget()
     description: Annotated[StrictStr, Field(max_length=2000)] = ""
     gpu_type: GpuType | None = Field(
-        default=None, description="Override the catalogue's GPU type for GPU services."
+        default=None,
+        description="Pin every GPU service to this GPU type (default: the cheapest that meets "
+        "the SLA, per service).",
+    )
+    engines: dict[ServiceName, Engine] = Field(
+        default_factory=dict,
+        description="How a bot answers: 'nlu' (CPU intent model, the default) or 'llm' (the "
+        "catalogue's LLM profile on GPUs), e.g. {callbot: llm, chatbot: llm}.",
     )
     images: dict[ServiceName, StrictStr] = Field(
         default_factory=dict,
@@ -172,5 +204,6 @@ class CalculateRequest(_Strict):
     sla_target: SlaTarget = SlaTarget()
     preset: PresetName | None = None
     gpu_type: GpuType | None = None
+    engines: dict[ServiceName, Engine] = Field(default_factory=dict)
 
     _some_service = field_validator("service_requirements")(_at_least_one_service)
