@@ -211,7 +211,7 @@ def validate_command(
     help=f"Concurrent channels, repeatable; services: {', '.join(SERVICES)}.",
 )
 @click.option("--availability", default="99.9%", show_default=True)
-@click.option("--response-time", default="200ms", show_default=True)
+@click.option("--response-time", default="300ms", show_default=True)
 @click.option("--description", default="")
 @click.pass_context
 def new_command(

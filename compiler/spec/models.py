@@ -70,7 +70,7 @@ class ServiceRequirements(_Strict):
 
 class SlaTarget(_Strict):
     availability: StrictStr = "99.9%"
-    response_time: StrictStr = "200ms"
+    response_time: StrictStr = "300ms"
     concurrent_users: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = Field(
         default=None,
         description="People connected at once. Sizing uses the channels; a figure below the "
