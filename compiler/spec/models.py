@@ -122,7 +122,8 @@ class SlaTarget(_Strict):
 
     @property
     def availability_fraction(self) -> float:
-        return float(self.availability.rstrip("%")) / 100
+        # Rounded so that "99.9%" is exactly the float 0.999 (99.9 / 100 is 0.9990000000000001).
+        return round(float(self.availability.rstrip("%")) / 100, 12)
 
     @property
     def response_time_ms(self) -> float:
