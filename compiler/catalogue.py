@@ -228,7 +228,7 @@ class PathDef(_Frozen):
     requests_per_channel_per_s: Positive
     stages: Annotated[list[PathStage], Field(min_length=1)]
 
-    @property
+    @cached_property
     def services(self) -> tuple[str, ...]:
         return tuple(stage.service for stage in self.stages)
 

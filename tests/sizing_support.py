@@ -76,3 +76,34 @@ def corpus(count: int = 60, seed: int = 8) -> list[dict[str, Any]]:
             continue
         plans.append(answer)
     return plans
+
+
+def balanced_corpus(count: int = 50, seed: int = 11) -> list[dict[str, Any]]:
+    """`count` varied feasible plans whose paths run at similar rates (so that a simulation of
+    each path's requests stays short): 1-4 entry services, each given the channels that start
+    2-40 requests/s along its path; SLAs, percentiles, engines and GPU pins vary."""
+    rng = random.Random(seed)
+    catalogue = shipped()
+    per_channel = {p.entry: p.requests_per_channel_per_s for p in catalogue.paths.values()}
+    plans: list[dict[str, Any]] = []
+    while len(plans) < count:
+        rate = rng.choice([2, 5, 10, 20, 40])
+        chosen = rng.sample(sorted(per_channel), rng.randint(1, 4))
+        body: dict[str, Any] = {
+            "service_requirements": {n: max(1, round(rate / per_channel[n])) for n in chosen},
+            "sla_target": {
+                "availability": rng.choice(["99%", "99.5%", "99.9%", "99.95%"]),
+                "response_time": rng.choice(["300ms", "400ms", "600ms", "1s", "3s"]),
+                "percentile": rng.choice(["p50", "p90", "p95", "p99", "p99.9"]),
+            },
+        }
+        if rng.random() < 0.3:
+            body["engines"] = {"callbot": "llm", "chatbot": "llm"}
+        if rng.random() < 0.15:
+            body["gpu_type"] = rng.choice(["a100", "h100", "l4"])
+        try:
+            answer = calculate(CalculateRequest.model_validate(body), catalogue).to_response()
+        except OrchestratorError:
+            continue
+        plans.append(answer)
+    return plans

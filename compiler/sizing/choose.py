@@ -28,6 +28,7 @@ from compiler.sizing.paths import (
     tenant_paths,
 )
 from compiler.sizing.plan import misfits, plan_service, predict_paths, totals_of
+from compiler.sizing.queueing import pods_under_cap
 from compiler.spec.models import SERVICES, CalculateRequest, SlaTarget, TenantSpec
 
 MAX_JOINT_PLANS = 20_000  # combinations tried when the cheapest plan does not fit the tier
@@ -99,9 +100,18 @@ class Sizer:
 
     def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
         room = self.sla_ms - sum(self.budget.allowance_ms[s] for s in path.services)
-        options = [chosen[s] for s in path.services]
-        floor = idle_percentile(options, check_percentile(self.percentile), self.catalogue)
+        options = tuple(chosen[s] for s in path.services)
+        key = ("check", tuple(o.key for o in options), path.services, self.percentile)
+        memo = self.catalogue.memo
+        if key not in memo:
+            memo[key] = idle_percentile(options, check_percentile(self.percentile), self.catalogue)
+        floor: float = memo[key]
         return floor <= room + 1e-9
+
+    def lower_bound(self, option: ServiceOption) -> float:
+        """A cost no plan on `option` can undercut: the pods the utilisation cap alone needs."""
+        pods = pods_under_cap(option, self.rate[option.service])
+        return pods * option.hourly_price(self.catalogue) * self.catalogue.prices.hours_per_month
 
     def groups(self) -> list[tuple[str, ...]]:
         """Services linked by a path, as connected groups in catalogue order."""
@@ -117,22 +127,31 @@ class Sizer:
                 seen.append(g)
         return seen
 
-    def group_plans(self, group: tuple[str, ...]) -> list[tuple[float, Combo]]:
-        """Every feasible combination of the group's options, cheapest first."""
+    def group_plans(self, group: tuple[str, ...], every: bool = False) -> list[tuple[float, Combo]]:
+        """The group's feasible combinations of options, cheapest first: only the cheapest (and
+        its ties) unless `every`; combinations whose lower bound already costs more are not
+        planned."""
         paths = [p for p in self.paths if p.services[0] in group]
-        found = []
-        for combo in itertools.product(*(self.options[s] for s in group)):
+        bounded = []
+        for index, combo in enumerate(itertools.product(*(self.options[s] for s in group))):
             chosen = dict(zip(group, combo, strict=True))
             if all(self.path_feasible(p, chosen) for p in paths):
-                cost = sum(service_cost(self.service(o), self.catalogue) for o in combo)
-                found.append((round(cost, 2), combo))
+                bounded.append((sum(self.lower_bound(o) for o in combo), index, combo))
+        bounded.sort(key=lambda b: (b[0], b[1]))
+        found: list[tuple[float, int, Combo]] = []
+        for bound, index, combo in bounded:
+            if not every and found and bound > found[0][0] + 0.01:
+                break
+            cost = round(sum(service_cost(self.service(o), self.catalogue) for o in combo), 2)
+            found.append((cost, index, combo))
+            found.sort(key=lambda f: (f[0], f[1]))
         if not found:
             raise SlaUnachievable(
                 f"no combination of hardware for {', '.join(group)} meets {self.sla_ms:g}ms at "
                 f"p{self.percentile:g} on every path at once",
                 details={"field": "sla_target.response_time"},
             )
-        return sorted(found, key=lambda f: f[0])  # stable: catalogue order breaks ties
+        return [(cost, combo) for cost, _, combo in found]  # ties: catalogue order
 
     def finish(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
         ordered = sorted(combo, key=lambda o: SERVICES.index(o.service))
@@ -147,6 +166,7 @@ def _joint(
     services = tuple(sizer.service(o) for o in cheapest)
     if not misfits(totals_of(services), tier):
         return services
+    lists = [sizer.group_plans(g, every=True) for g in sizer.groups()]
     best: tuple[float, tuple[ServicePlan, ...]] | None = None
     for count, pick in enumerate(itertools.product(*lists)):
         if count >= MAX_JOINT_PLANS:

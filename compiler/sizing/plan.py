@@ -57,7 +57,10 @@ def plan_service(
     floor = HA_MIN_REPLICAS if availability_target >= HA_THRESHOLD else 1
     rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
     target = service_target(availability_target, longest_path)
-    replicas = replicas_for_target(k, option.availability, target, rollout, floor)
+    key = ("replicas", k, option.availability, target, rollout, floor)
+    if key not in catalogue.memo:  # a pure function of these: shared by every tenant
+        catalogue.memo[key] = replicas_for_target(k, option.availability, target, rollout, floor)
+    replicas: int = catalogue.memo[key]
     profile = catalogue.services[option.service]
     storage = effective_channels * profile.storage_gb_per_channel
     storage += replicas * option.storage_gb_per_replica
