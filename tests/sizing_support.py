@@ -35,7 +35,7 @@ def edited(tmp_path: Path, filename: str, edit: Any) -> Catalogue:
 
 def request(services: dict[str, int], **sla: Any) -> CalculateRequest:
     body: dict[str, Any] = {"service_requirements": services}
-    extra = {k: sla.pop(k) for k in ("preset", "gpu_type", "engines") if k in sla}
+    extra: dict[str, Any] = {k: sla.pop(k) for k in ("preset", "gpu_type", "engines") if k in sla}
     body.update(extra)
     if sla:
         body["sla_target"] = sla

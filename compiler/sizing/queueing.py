@@ -6,7 +6,8 @@ a request sees, P(W > t) = C * exp(-t / theta), from Erlang C per pod (M/M/c), t
 arrivals wait or more) and moves linearly to (1 + AC) / 2, halfway to M/M/c, as waiting gets
 rare: AC is a heavy-traffic result, and where waits are rare the real tail is longer (the
 simulator shows AC 10-25 % optimistic at p99.9 for 4-slot TTS and 70-stream STT pods, M/M/c
-15-40 % pessimistic). The blend is calibrated against the simulator, not derived: README, Sizing. Random routing splits a Poisson stream into independent Poisson streams per pod, so
+15-40 % pessimistic). The blend is calibrated against the simulator, not derived: README, Sizing.
+Random routing splits a Poisson stream into independent Poisson streams per pod, so
 every pod is the same M/G/c queue; "shared" is one queue in front of all pods x slots, and
 "least-request" is modelled as it (join-the-shortest-queue is close to a pooled queue).
 Pure functions; nothing here picks hardware.
