@@ -124,7 +124,7 @@ def idle_distribution(responses: Sequence[tuple[float, float]]) -> IdleDistribut
 # When waits are rare, the percentile is bounded above by the idle sum's at a raised level:
 # P(T <= t) >= P(idle <= t) x P(no stage waits). Used when that bound is this close to the
 # idle percentile itself (a lower bound), else the full convolution decides.
-BOUND_SLACK = 0.01
+BOUND_SLACK = 0.03
 
 
 def percentile_with_waits(

@@ -155,7 +155,18 @@ def _llm_options(name: str, p: ServiceProfile, catalogue: Catalogue) -> list[Ser
 def options_for(
     name: str, engine: str, gpu_pin: str | None, catalogue: Catalogue
 ) -> tuple[ServiceOption, ...]:
-    """Every way `name` can run under the spec's engine and GPU pin, catalogue order."""
+    """Every way `name` can run under the spec's engine and GPU pin, catalogue order (derived
+    from the catalogue alone, so memoised on it)."""
+    key = ("options", name, engine, gpu_pin)
+    if key not in catalogue.memo:
+        catalogue.memo[key] = _options(name, engine, gpu_pin, catalogue)
+    options: tuple[ServiceOption, ...] = catalogue.memo[key]
+    return options
+
+
+def _options(
+    name: str, engine: str, gpu_pin: str | None, catalogue: Catalogue
+) -> tuple[ServiceOption, ...]:
     p = catalogue.services[name]
     if engine == "llm":
         if p.llm_profile is None:

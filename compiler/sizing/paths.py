@@ -86,8 +86,7 @@ def budget(
     longest: dict[str, int] = {}
     fastest: dict[str, float] = {}
     for path in paths:
-        combos = itertools.product(*(options[s] for s in path.services))
-        floor = min(idle_percentile(c, check, catalogue) for c in combos)
+        floor = _fastest(path, options, check, catalogue)
         fastest[path.name] = floor
         if floor > sla_ms:
             raise unachievable(path, floor, sla_ms, percentile, options, catalogue)
@@ -99,6 +98,23 @@ def budget(
     return Budget(allowance, tail, fastest)
 
 
+def _fastest(
+    path: TenantPath,
+    options: Mapping[str, Sequence[ServiceOption]],
+    level: float,
+    catalogue: Catalogue,
+) -> float:
+    """The path's idle percentile on its fastest combination of options (memoised)."""
+    lists = [tuple(options[s]) for s in path.services]
+    key = ("fastest", path.services, tuple(tuple(o.key for o in opts) for opts in lists), level)
+    if key not in catalogue.memo:
+        catalogue.memo[key] = min(
+            idle_percentile(c, level, catalogue) for c in itertools.product(*lists)
+        )
+    floor: float = catalogue.memo[key]
+    return floor
+
+
 def unachievable(
     path: TenantPath,
     check_floor: float,
@@ -107,8 +123,7 @@ def unachievable(
     options: Mapping[str, Sequence[ServiceOption]],
     catalogue: Catalogue,
 ) -> SlaUnachievable:
-    combos = itertools.product(*(options[s] for s in path.services))
-    idle = min(idle_percentile(c, percentile, catalogue) for c in combos)
+    idle = _fastest(path, options, percentile, catalogue)
     nearest = int(check_floor) + 1
     p = f"p{percentile:g}"
     return SlaUnachievable(
