@@ -311,3 +311,18 @@ def test_an_availability_met_exactly_is_met_despite_floating_point() -> None:
 def test_rollouts_count_as_planned_downtime(catalogue: Catalogue) -> None:
     assert replicas_for_target(2, 0.99, 0.99966, 0.0) == 3
     assert replicas_for_target(2, 0.99, 0.99966, 2 / 730) == 4
+
+
+def test_a_compile_reports_concurrent_users_below_the_channels_as_a_warning(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from compiler.pipeline import Workspace
+    from compiler.settings import Settings
+
+    shutil.copytree(ROOT / "presets", tmp_path / "presets")
+    body = spec({"chatbot": 100}, sla_target={"concurrent_users": 40})
+    build = Workspace(Settings(root=tmp_path)).build(body)
+    (finding,) = [f for f in build.findings if f.rule == "sizing"]
+    assert finding.severity == "warning" and finding.path == "sla_target.concurrent_users"

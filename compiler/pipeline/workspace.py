@@ -94,6 +94,10 @@ class Workspace:
         plan = plan_tenant(spec, self.catalogue)
         objects = self.renderer.render(spec, plan, options or RenderOptions())
         findings = self.validator.validate(objects, unknown_kind="error", policy=self.policy)
+        findings += [  # the sizing's own warnings (concurrent_users against the channels)
+            Finding("warning", "sizing", w, 0, None, None, "sla_target.concurrent_users")
+            for w in plan.warnings
+        ]
         text = dump_documents(objects)
         tier = self.catalogue.tiers[plan.tier]
         quota = {"cpu": tier.cpu, "memory": tier.memory, "gpu": tier.gpu, "storage": tier.storage}

@@ -56,7 +56,7 @@ def explain(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> list[str]
         verdict = "fits" if not problems else "does not fit: " + "; ".join(problems)
         lines.append(
             f"tier {tier.name} ({tier.cpu}, {tier.memory}, {tier.gpu} GPU, {tier.storage}): "
-            f"{verdict}" + (" -> recommended" if tier.name == plan.tier else "")
+            f"{verdict}" + (f" -> {_chosen(plan)}" if tier.name == plan.tier else "")
         )
         if not problems:
             break
@@ -68,6 +68,10 @@ def explain(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> list[str]
     for w in plan.warnings:
         lines.append(f"warning: {w}")
     return lines
+
+
+def _chosen(plan: ResourcePlan) -> str:
+    return "the spec's preset" if plan.tier_source == "explicit" else "recommended"
 
 
 def _service_lines(
