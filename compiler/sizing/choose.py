@@ -142,7 +142,10 @@ class Sizer:
         for bound, index, combo in bounded:
             if not every and found and bound > found[0][0] + 0.01:
                 break
-            cost = round(sum(service_cost(self.service(o), self.catalogue) for o in combo), 2)
+            try:
+                cost = round(sum(service_cost(self.service(o), self.catalogue) for o in combo), 2)
+            except InsufficientResources:
+                continue  # a run that would need more pods than any namespace holds
             found.append((cost, index, combo))
             found.sort(key=lambda f: (f[0], f[1]))
         if not found:

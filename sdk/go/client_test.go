@@ -75,12 +75,12 @@ func TestListFiltersAndPaginationReachTheServer(t *testing.T) {
 	if err != nil || page.Pagination.Skip != 1 || page.Pagination.Limit != 2 || len(page.Tenants) > 2 {
 		t.Fatalf("page = %+v, %v", page, err)
 	}
-	medium, err := c.GetTenants(&orchestrator.ListOptions{Preset: "medium"})
+	medium, err := c.GetTenants(&orchestrator.ListOptions{Preset: "large"})
 	if err != nil || len(medium.Tenants) == 0 {
 		t.Fatalf("medium = %+v, %v", medium, err)
 	}
 	for _, tenant := range medium.Tenants {
-		if tenant.Preset != "medium" {
+		if tenant.Preset != "large" {
 			t.Errorf("%s has preset %s", tenant.TenantID, tenant.Preset)
 		}
 	}
@@ -93,7 +93,7 @@ func TestListFiltersAndPaginationReachTheServer(t *testing.T) {
 func TestCalculateResourcesAnswersAPresetAndTotals(t *testing.T) {
 	estimate, err := newClient().CalculateResources(&orchestrator.ResourceRequest{
 		ServiceRequirements: map[string]int{"callbot": 100, "chatbot": 200, "advisor": 50},
-		SLATarget:           &orchestrator.SLATarget{Availability: "99.9%", ResponseTime: "150ms"},
+		SLATarget:           &orchestrator.SLATarget{Availability: "99.9%", ResponseTime: "300ms"},
 	})
 	if err != nil || estimate.RecommendedPreset == "" || !strings.HasSuffix(estimate.Resources.CPU, "m") {
 		t.Fatalf("estimate = %+v, %v", estimate, err)

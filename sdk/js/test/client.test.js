@@ -72,9 +72,9 @@ describe('tenants', () => {
     assert.equal(page.pagination.skip, 1);
     assert.equal(page.pagination.limit, 2);
     assert.ok(page.tenants.length <= 2);
-    const medium = await client.getTenants({ preset: 'medium' });
+    const medium = await client.getTenants({ preset: 'large' });
     assert.ok(medium.tenants.length > 0);
-    assert.ok(medium.tenants.every((t) => t.preset === 'medium'));
+    assert.ok(medium.tenants.every((t) => t.preset === 'large'));
   });
 
   test('calculateResources gives the same numbers as the CLI', async () => {
