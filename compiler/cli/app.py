@@ -31,6 +31,8 @@ LAZY_COMMANDS = {
     "diff": "compiler.cli.publish_cmd",
     "deployments": "compiler.cli.publish_cmd",
     "serve": "compiler.cli.serve_cmd",
+    "token": "compiler.cli.token_cmd",
+    "audit": "compiler.cli.token_cmd",
 }
 
 

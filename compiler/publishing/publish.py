@@ -28,7 +28,12 @@ from compiler.publishing.deploy_repo import (
 )
 from compiler.publishing.plan import PublishPlan, plan_publish
 from compiler.publishing.push import ensure_remote, push_branch
-from compiler.publishing.records import TenantChange, commit_message, deployment_id_for
+from compiler.publishing.records import (
+    CommitAuthor,
+    TenantChange,
+    commit_message,
+    deployment_id_for,
+)
 from compiler.publishing.state import load_state, save_state
 from compiler.publishing.target import resolve_target
 from compiler.settings import Settings
@@ -65,12 +70,14 @@ def publish(
     branch: str | None = None,
     push: bool = False,
     request_id: str | None = None,
+    author: CommitAuthor | None = None,
 ) -> PublishResult:
     """Publish settings.output_dir into the deploy repo; commit only when something changed.
 
     `repo` overrides the configured deploy repo (a path, relative to settings.root, or a URL) and
     must already exist; `branch` overrides settings.deploy_branch. With `push`, the branch is
-    pushed to the remote (settings.deploy_remote or the repo's origin). Raises DeployRepoError for
+    pushed to the remote (settings.deploy_remote or the repo's origin). `author` (who asked)
+    authors the commit and names it in an `Ecp-Principal:` trailer. Raises DeployRepoError for
     a dirty, detached, mid-rebase or conflicting repo and DeploymentFailed for a failed push.
     """
     target = resolve_target(settings, repo, branch)
@@ -89,7 +96,13 @@ def publish(
         plan = plan_publish(compiled, settings.output_dir, state, config, _work_tree(git_repo))
         commit = previous
         if plan.touches_files:
-            commit = _commit_plan(locked, plan, request_id=request_id, identity=identity)
+            commit = _commit_plan(
+                locked,
+                plan,
+                request_id=request_id,
+                identity=_authored(identity, author),
+                author=author,
+            )
         save_state(git_repo, plan.new_state.model_copy(update={"head": commit}))
         pushed = False
         if push:
@@ -116,8 +129,20 @@ def _work_tree(repo: git.Repo) -> Path:
     return Path(str(repo.working_dir))
 
 
+def _authored(identity: dict[str, str], author: CommitAuthor | None) -> dict[str, str]:
+    """The principal as git author; the committer stays the orchestrator."""
+    if author is None:
+        return identity
+    return {**identity, "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email}
+
+
 def _commit_plan(
-    locked: LockedRepo, plan: PublishPlan, *, request_id: str | None, identity: dict[str, str]
+    locked: LockedRepo,
+    plan: PublishPlan,
+    *,
+    request_id: str | None,
+    identity: dict[str, str],
+    author: CommitAuthor | None = None,
 ) -> str:
     repo = locked.repo
     work = _work_tree(repo)
@@ -137,7 +162,9 @@ def _commit_plan(
         tracked = {p.split("/", 1)[0] for p in paths}
         paths = [p for p in OWNED_PATHS if p in tracked]
     if plan.changes:
-        message = commit_message(plan.changes, previous=plan.previous_totals, request_id=request_id)
+        message = commit_message(
+            plan.changes, previous=plan.previous_totals, request_id=request_id, author=author
+        )
     else:
         message = "ecp publish: regenerate GitOps consumer files\n"
     sha = stage_and_commit(locked, paths, message, identity=identity)
