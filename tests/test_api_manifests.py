@@ -7,13 +7,13 @@ import json
 import httpx
 import pytest
 import yaml
-from api_server import LiveServer, live_server
+from api_server import AUTH, LiveServer, live_server
 
 from ecp_orchestrator import ECPClient, ManifestInvalidError, TenantNotFoundError
 
 __all__ = ["live_server"]
 
-REAL = {"X-Demo-Mode": "false"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
 ALIAS_BOMB = (
     'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
     "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"

@@ -116,7 +116,12 @@ class TokenStore:
         if not _TOKEN.fullmatch(token):
             return None
         self._refresh()
-        record = self._by_id.get(token[len(PREFIX) : len(PREFIX) + _ID_CHARS])
+        token_id = token[len(PREFIX) : len(PREFIX) + _ID_CHARS]
+        record = self._by_id.get(token_id)
+        if record is None:
+            # A token made a moment ago: one stat tells (unknown ids are rare and rate-limited).
+            self._refresh(force=True)
+            record = self._by_id.get(token_id)
         if record is None or not hmac.compare_digest(record.sha256, _digest(token)):
             return None
         return record
