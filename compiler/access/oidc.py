@@ -26,7 +26,7 @@ from compiler.errors import Unauthorized
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 TTL_S = 300.0
-REFETCH_S = 10.0
+REFETCH_S = 2.0  # an unknown kid refetches the JWKS at most this often
 FETCH_TIMEOUT_S = 5.0
 _SAFE = re.compile(r"[^A-Za-z0-9@._+ -]")
 
