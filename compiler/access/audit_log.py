@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS refusals (
 CREATE INDEX IF NOT EXISTS refusals_at ON refusals(at);
 """
 _TRIM_EVERY = 100
+# A flood of the same refusal (a client retrying in a loop, a password-guessing script) is
+# recorded once per caller and code per this many seconds: the log stays useful and cheap.
+REPEAT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class AuditLog:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._writes = 0
+        self._last: dict[tuple[str, str, str], float] = {}
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -65,13 +69,20 @@ class AuditLog:
         return self._db
 
     def record(self, refusal: Refusal, at: float | None = None) -> None:
+        now = time.time() if at is None else at
+        key = (refusal.principal, refusal.client, refusal.code)
         with self._lock:
+            if now - self._last.get(key, -REPEAT_S) < REPEAT_S:
+                return
+            if len(self._last) > 10_000:
+                self._last.clear()
+            self._last[key] = now
             db = self._conn()
             db.execute(
                 "INSERT INTO refusals (at, status, code, principal, client, method, path,"
                 " tenant_id, reason, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    time.time() if at is None else at,
+                    now,
                     refusal.status,
                     refusal.code,
                     refusal.principal,

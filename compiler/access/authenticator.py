@@ -75,7 +75,7 @@ class Authenticator:
         state = record.state(time.time())
         if state != "active":
             raise Unauthorized(f"the token {record.name!r} is {state}", details={"token": state})
-        return record.principal()
+        return self.tokens.principal(record)
 
     def still_valid(self, principal: Principal) -> str | None:
         """Why a principal authenticated earlier may no longer act (for long-lived streams)."""

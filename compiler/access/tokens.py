@@ -104,6 +104,7 @@ class TokenStore:
         self._key: tuple[int, int, int] | None = None
         self._checked = -1.0
         self._by_id: dict[str, TokenRecord] = {}
+        self._principals: dict[str, Principal] = {}  # by token id, rebuilt with the file
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -126,6 +127,13 @@ class TokenStore:
             return None
         return record
 
+    def principal(self, record: TokenRecord) -> Principal:
+        """The record's Principal, built once per load of the file (a few µs per request)."""
+        found = self._principals.get(record.token_id)
+        if found is None:
+            found = self._principals[record.token_id] = record.principal()
+        return found
+
     def current(self, token_id: str) -> TokenRecord | None:
         self._refresh()
         return self._by_id.get(token_id)
@@ -138,11 +146,12 @@ class TokenStore:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
-            self._key, self._by_id = None, {}
+            self._key, self._by_id, self._principals = None, {}, {}
             return
         key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if key != self._key:
             self._by_id = {r.token_id: r for r in self._load()}
+            self._principals = {}
             self._key = key
 
     def _load(self) -> list[TokenRecord]:

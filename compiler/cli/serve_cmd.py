@@ -11,6 +11,7 @@ import ipaddress
 import click
 import uvicorn
 
+from compiler.access.tokens import TokenStore
 from compiler.cli.app import cli, settings_from
 from compiler.errors import UsageError
 from compiler.service.app import create_app
@@ -32,6 +33,13 @@ def is_loopback(host: str) -> bool:
 def check_auth(settings: Settings, host: str) -> None:
     """auth = "none" lets anyone who reaches the port do anything: loopback only, and said."""
     if settings.auth != "none":
+        tokens = TokenStore(settings.resolve(settings.tokens_path))
+        if not settings.oidc_issuer and not tokens.records():
+            click.echo(
+                "note: no API tokens yet: every real-mode call will be 401; create one with "
+                "`ecp token create --name NAME --role admin` (make run does it for you)",
+                err=True,
+            )
         return
     if not is_loopback(host):
         raise UsageError(

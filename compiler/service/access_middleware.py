@@ -91,15 +91,19 @@ class AccessMiddleware:
             return
         state["principal"] = sandboxed(principal) if demo else principal
         rate_headers = decision.headers()
+        forbidden = False
 
         async def send_with_limits(message: Message) -> None:
+            nonlocal forbidden
             if message["type"] == "http.response.start":
                 out = MutableHeaders(scope=message)
                 for key, value in rate_headers.items():
                     out[key] = value
-                if message["status"] == 403:
-                    refusal = Forbidden("refused by the route guard or the editor policy")
-                    _log(control, scope, refusal, principal.name, client, request_id)
+                forbidden = message["status"] == 403
+            elif message["type"] == "http.response.body" and forbidden:
+                forbidden = False  # error bodies are one small message: log its reason
+                refusal = Forbidden(_reason_of(message.get("body", b"")))
+                _log(control, scope, refusal, principal.name, client, request_id)
             await send(message)
 
         await self.app(scope, receive, send_with_limits)
@@ -120,7 +124,8 @@ class AccessMiddleware:
             _check_origin(control, headers, scope)
             credential = _ws_credential(headers, query, offered)
             principal = await _authenticate(control, credential, demo, client)
-            decision = control.limiter.spend(principal.rate_key, principal.role, False)
+            role = "anonymous" if principal.kind == "anonymous" else principal.role
+            decision = control.limiter.spend(principal.rate_key, role, False)
             if not decision.allowed:
                 raise _rate_limited(decision)
         except OrchestratorError as exc:
@@ -213,6 +218,14 @@ def _check_origin(control: AccessControl, headers: Headers, scope: Scope) -> Non
             f"origin {origin[:100]!r} may not open streams here",
             details={"header": "Origin", "permission": "origin"},
         )
+
+
+def _reason_of(body: bytes) -> str:
+    try:
+        error = json.loads(body)["error"]
+        return f"{error['message']} ({error['details'].get('permission', '')})"
+    except (ValueError, KeyError, TypeError):
+        return "forbidden"
 
 
 def _rate_limited(decision: RateDecision) -> RateLimited:
