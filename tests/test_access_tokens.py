@@ -158,3 +158,17 @@ def test_an_expired_token_closes_its_stream_4401(server: LiveServer) -> None:
     outcome = ws_probe(url, headers={"Authorization": f"Bearer {token}"}, timeout=6)
     assert outcome.first is not None and outcome.first["error"]["code"] == "UNAUTHORIZED"
     assert outcome.close_code == 4401
+
+
+def test_a_damaged_token_file_keeps_a_server_closed_without_telling_why(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path / "tokens.json")
+    token, _ = store.create("ci", "viewer")
+    server_side = TokenStore(store.path)
+    assert server_side.lookup(token) is not None
+    store.path.write_text("{not json", encoding="utf-8")
+    time.sleep(0.3)  # past CHECK_S
+    assert server_side.lookup(token) is not None  # the last good tokens stay
+    fresh = TokenStore(store.path)
+    assert fresh.lookup(token) is None  # nothing good was ever read: closed
+    with pytest.raises(UsageError, match="cannot read the token file"):
+        fresh.records()  # the CLI says what is wrong

@@ -174,7 +174,7 @@ class OidcVerifier:
             groups = [groups]
         groups = tuple(str(g) for g in groups if isinstance(g, str | int))
         subject = _clean(str(claims["sub"]))
-        email = _clean(str(claims.get("email") or ""))
+        email = _clean(str(claims.get("email") or "")).replace(" ", "")
         username = _clean(str(claims.get("preferred_username") or email or subject))
         return Principal(
             name=f"oidc:{username}",

@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -36,6 +37,7 @@ _ALPHABET = string.ascii_letters + string.digits
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _TOKEN = re.compile(rf"{PREFIX}[A-Za-z0-9]{{{_ID_CHARS + _SECRET_CHARS}}}")
 CHECK_S = 0.25
+log = logging.getLogger("ecp.access")
 FILE_NAME = "tokens.json"
 
 
@@ -109,7 +111,7 @@ class TokenStore:
     # -- reading ---------------------------------------------------------------------------
 
     def records(self) -> list[TokenRecord]:
-        self._refresh(force=True)
+        self._refresh(force=True, strict=True)
         return sorted(self._by_id.values(), key=lambda r: r.name)
 
     def lookup(self, token: str) -> TokenRecord | None:
@@ -138,7 +140,7 @@ class TokenStore:
         self._refresh()
         return self._by_id.get(token_id)
 
-    def _refresh(self, force: bool = False) -> None:
+    def _refresh(self, force: bool = False, strict: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._checked < CHECK_S:
             return
@@ -150,7 +152,17 @@ class TokenStore:
             return
         key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if key != self._key:
-            self._by_id = {r.token_id: r for r in self._load()}
+            try:
+                records = self._load()
+            except UsageError as exc:
+                if strict:
+                    raise  # the CLI: say what is wrong
+                # A server keeps its last good tokens (none: every call is 401) rather than
+                # answering with the file's path or problem; the operator sees it in the log.
+                log.error("%s; keeping the tokens read before", exc)
+                self._key = key
+                return
+            self._by_id = {r.token_id: r for r in records}
             self._principals = {}
             self._key = key
 
