@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 from compiler.access.roles import TenantScope
 from compiler.access.tokens import TokenStore
 from compiler.errors import UsageError
+from ecp_orchestrator import ECPClient, ForbiddenError, UnauthorizedError
 
 
 def test_a_created_token_is_stored_only_as_its_sha256_in_a_private_file(tmp_path: Path) -> None:
@@ -172,3 +173,22 @@ def test_a_damaged_token_file_keeps_a_server_closed_without_telling_why(tmp_path
     assert fresh.lookup(token) is None  # nothing good was ever read: closed
     with pytest.raises(UsageError, match="cannot read the token file"):
         fresh.records()  # the CLI says what is wrong
+
+
+def test_the_sdk_sends_its_token_and_raises_typed_access_errors(server: LiveServer) -> None:
+    viewer = create_token(server.root, "sdk-viewer", "viewer")
+    with ECPClient(server.api, token=viewer) as client:
+        assert client.get_tenants()["total_count"] >= 1
+        with pytest.raises(ForbiddenError) as forbidden:
+            client.update_tenant("my-ai-service", {"description": "no"})
+        assert forbidden.value.details["permission"] == "tenants:write"
+        alerts = client.subscribe_alerts("my-ai-service")
+        with pytest.raises(UnauthorizedError):  # after revocation the stream is refused too
+            revoke_token(server.root, "sdk-viewer")
+            time.sleep(0.3)
+            next(alerts)
+    with (
+        ECPClient(server.api, token="ecp_" + "x" * 48) as stranger,
+        pytest.raises(UnauthorizedError),
+    ):
+        stranger.get_tenants()

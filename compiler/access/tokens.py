@@ -107,6 +107,7 @@ class TokenStore:
         self._checked = -1.0
         self._by_id: dict[str, TokenRecord] = {}
         self._principals: dict[str, Principal] = {}  # by token id, rebuilt with the file
+        self._bad_key: tuple[int, int, int] | None = None  # a damaged version, logged once
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -151,7 +152,7 @@ class TokenStore:
             self._key, self._by_id, self._principals = None, {}, {}
             return
         key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        if key != self._key:
+        if key != self._key and (strict or key != self._bad_key):
             try:
                 records = self._load()
             except UsageError as exc:
@@ -160,7 +161,7 @@ class TokenStore:
                 # A server keeps its last good tokens (none: every call is 401) rather than
                 # answering with the file's path or problem; the operator sees it in the log.
                 log.error("%s; keeping the tokens read before", exc)
-                self._key = key
+                self._bad_key = key
                 return
             self._by_id = {r.token_id: r for r in records}
             self._principals = {}
