@@ -4,7 +4,8 @@ them do, how fast they may go, and what is recorded about them.
 Input: a request's credentials and what it asks for (an action, a tenant, a spec body). Output: a
 Principal, an allow / Forbidden / not-found decision, a rate-limit decision, audit entries. The
 service calls this package through one middleware and one guard per route; nothing here knows
-HTTP routing, and nothing here reads or writes tenant specs.
+HTTP routing, and nothing here opens or writes a tenant spec (labels come from spec text the
+service hands over).
 """
 
 from compiler.access.authenticator import Authenticator
