@@ -9,10 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 from access_support import ws_probe
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 from test_monitoring_support import LiveServer, live_server, make_workspace, write_spec
 
 from compiler.access.roles import TenantScope
 from compiler.access.tokens import TokenStore
+from compiler.service.app import create_app
 
 POLICY = """\
 [access.editor]
@@ -197,3 +200,15 @@ def test_auth_none_lets_every_local_call_through(tmp_path: Path) -> None:
         answer = httpx.get(f"{live.http}/api/v1/tenants/", headers={"X-Demo-Mode": "false"})
     assert answer.status_code == 200
     assert answer.json()["total_count"] == 2
+
+
+def test_a_protected_route_without_a_guard_rule_stops_the_app_from_being_built(
+    tmp_path: Path,
+) -> None:
+    async def sneaky(request: object) -> PlainTextResponse:
+        return PlainTextResponse("no guard")
+
+    settings = make_workspace(tmp_path)
+    with pytest.raises(RuntimeError, match="ROUTE_ACTIONS"):
+        create_app(settings, extra_routes=[Route("/api/v1/sneaky", sneaky)])
+    create_app(settings, extra_routes=[Route("/public", sneaky)])  # not protected: fine
