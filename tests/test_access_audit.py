@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -106,3 +107,8 @@ def test_ecp_audit_shows_the_same_trail(audited: Audited) -> None:
     assert any(r["principal"] == "token:shop-viewer" for r in trail["refused"])
     text = ecp(audited.server.root, "audit").stdout
     assert "token:release-bot" in text and "changed my-ai-service" in text
+
+
+def test_the_refusal_log_is_private(audited: Audited) -> None:
+    for path in (audited.server.root / ".ecp").glob("audit.sqlite3*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

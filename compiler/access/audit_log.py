@@ -7,6 +7,7 @@ Who changed what is not here: that is git history (see history.py).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -61,6 +62,9 @@ class AuditLog:
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Who tried what from where is for admins: private, like the token file (SQLite
+            # gives its -wal and -shm files the database file's mode).
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
