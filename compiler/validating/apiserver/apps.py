@@ -77,7 +77,7 @@ def deployment(spec: Mapping[str, Any], path: str = "spec") -> Iterator[FieldErr
 
 def replica_set(spec: Mapping[str, Any], path: str = "spec") -> Iterator[FieldError]:
     yield from nonnegative(spec, "replicas", path)
-    yield from _selector(spec, "replicaset", path)
+    yield from _selector(spec, "deployment", path)  # sic: ValidateReplicaSetSpec says deployment
     yield from _template_matches(spec, path)
     yield from pods.template(spec.get("template"), child(path, "template"))
     yield from _always_restart(spec, "ReplicaSet", path)

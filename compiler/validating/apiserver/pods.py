@@ -57,7 +57,8 @@ def pod_spec(spec: Mapping[str, Any], path: str) -> Iterator[FieldError]:
     containers = spec.get("containers") or []
     if not containers:
         yield required(child(path, "containers"))
-    for field in ("initContainers", "containers"):
+    # regular containers first: an init container reusing their name is the duplicate
+    for field in ("containers", "initContainers"):
         for index, container in enumerate(spec.get(field) or ()):
             yield from _container(
                 container, f"{child(path, field)}[{index}]", volumes, seen_names,
