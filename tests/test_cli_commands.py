@@ -169,8 +169,10 @@ def test_validate_a_broken_hand_written_manifest_exits_one_with_file_and_line(
     path.write_text(BROKEN_MANIFEST, encoding="utf-8")
     run = ecp("validate", str(path))
     assert run.code == 1
-    errors = [line for line in run.stderr.splitlines() if ": error: " in line]
-    assert len(errors) == 2, run.stderr
+    # errors, warnings and the summary share stdout, so `> report.txt` keeps them all
+    errors = [line for line in run.stdout.splitlines() if ": error: " in line]
+    assert len(errors) == 2, run.stdout
+    assert run.stdout.splitlines()[-1].endswith(": 2 error(s), 3 warning(s)")
     # each error names the line of its field (a missing field: the line of its parent)
     assert f'{path}:15: error: doc 1 Deployment/web: spec.replicaz: unknown field "replicaz"' in (
         errors

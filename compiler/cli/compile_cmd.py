@@ -1,4 +1,4 @@
-"""`ecp compile`, `ecp validate`, `ecp calc`, `ecp new`: thin shells over the compiler stages."""
+"""`ecp compile`, `ecp calc`, `ecp new`, `ecp schema`: thin shells over the compiler stages."""
 
 from __future__ import annotations
 
@@ -21,9 +21,6 @@ from compiler.spec.ids import tenant_id_problem
 from compiler.spec.loader import spec_errors, spec_from_mapping, spec_path
 from compiler.spec.models import PRESETS, SERVICES, CalculateRequest
 from compiler.spec.schema import SCHEMA_FILE, tenant_schema_text
-from compiler.validating import ManifestValidator, PolicyContext, load_documents, resource_summary
-from compiler.validating.documents import finding_lines
-from compiler.validating.findings import Finding
 
 FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -117,90 +114,6 @@ def _print_report(report: CompileReport, check: bool) -> None:
         click.echo(f"failed: {', '.join(failed)}", err=True)
     verb = "checked" if check else "compiled"
     click.echo(f"{len(report.results)} tenant(s) {verb} in {report.seconds:.2f}s", err=True)
-
-
-def _manifest_files(paths: tuple[Path, ...]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.suffix in (".yaml", ".yml")
-                    and p.is_file()
-                    and p.name != "kustomization.yaml"
-                    # hidden folders: VCS data and our own interrupted staging output
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise click.BadParameter(f"{path}: no such file or directory", param_hint="PATH")
-    return files
-
-
-@cli.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kubernetes-version", default=None, help="Schemas to validate against (1.25-1.37).")
-@FORMAT
-@click.pass_context
-def validate_command(
-    ctx: click.Context, paths: tuple[Path, ...], kubernetes_version: str | None, fmt: str
-) -> None:
-    """Validate any manifest files or folders, ours or hand-written."""
-    settings = settings_from(ctx, kubernetes_version=kubernetes_version)
-    validator = ManifestValidator(settings.kubernetes_version)
-    policy = PolicyContext(cluster_gpu=settings.cluster.gpu)
-    results: list[dict[str, Any]] = []
-    errors = 0
-    for file in _manifest_files(paths):
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            findings = [Finding("error", "read", f"cannot read: {exc}", 0, None, None, "")]
-            objects: list[dict[str, Any]] = []
-            lines: list[int | None] = [None]
-        else:
-            objects, findings = load_documents(text, str(file))
-            findings = findings + validator.validate(objects, unknown_kind="warning", policy=policy)
-            lines = finding_lines(text, objects, findings)
-        errors += sum(1 for f in findings if f.severity == "error")
-        results.append(
-            {"file": str(file), "objects": objects, "findings": findings, "lines": lines}
-        )
-    if fmt == "json":
-        print_json(
-            {
-                "valid": errors == 0,
-                "kubernetes_version": settings.kubernetes_version,
-                "files": [
-                    {
-                        "file": r["file"],
-                        "documents": len(r["objects"]),
-                        "findings": [
-                            {**f.to_dict(), "line": line}
-                            for f, line in zip(r["findings"], r["lines"], strict=True)
-                        ],
-                        "resource_summary": resource_summary(r["objects"]),
-                    }
-                    for r in results
-                ],
-            }
-        )
-    else:
-        for r in results:
-            for f, line in zip(r["findings"], r["lines"], strict=True):
-                where = f"{r['file']}:{line}" if line else r["file"]
-                click.echo(f"{where}: {f.severity}: {f}", err=f.severity == "error")
-        documents = sum(len(r["objects"]) for r in results)
-        click.echo(
-            f"{len(results)} file(s), {documents} document(s): {errors} error(s), "
-            f"{sum(len(r['findings']) for r in results) - errors} warning(s)"
-        )
-    if errors:
-        ctx.exit(EXIT_FINDINGS)
 
 
 @cli.command("calc")

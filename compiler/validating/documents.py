@@ -132,7 +132,9 @@ def _error(doc_index: int, message: str, line: int | None) -> Finding:
     return Finding("error", "yaml", message, doc_index, None, None, "", line or None)
 
 
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# Path steps in both spellings we produce: json_path's `.key`, `[0]`, `["nvidia.com/gpu"]`, and
+# the API server's `[nvidia.com/gpu]` (field.Path keys are unquoted).
+_PATH_PART = re.compile(r'\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|\[([^\]]*)\]|([^.\[\]]+)')
 
 
 def finding_lines(
@@ -160,6 +162,9 @@ def finding_lines(
         if found is None or not finding.path:
             lines.append(start)
             continue
-        loc = tuple(int(index) if index else key for key, index in _PATH_PART.findall(finding.path))
+        loc = tuple(
+            int(index) if index else quoted.replace('\\"', '"') or bare or plain
+            for quoted, index, bare, plain in _PATH_PART.findall(finding.path)
+        )
         lines.append(node_line(found, loc))
     return lines
