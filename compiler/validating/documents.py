@@ -145,6 +145,8 @@ def finding_lines(
     not run on text the loader refused (aliases, deep nesting)."""
     starts = [getattr(doc, "line", None) for doc in documents]
     nodes: dict[int, Any] = {}
+    if not findings:
+        return []
     if not any(f.rule in ("yaml", "document") for f in findings):
         try:
             for root in yaml.compose_all(text, Loader=_BaseLoader):

@@ -55,6 +55,8 @@ def label_map(values: Mapping[str, Any] | None, path: str) -> Iterator[FieldErro
     if not values:
         return
     for label_key, value in values.items():
+        if names.valid_label(label_key, value):
+            continue
         for msg in names.qualified_name(label_key):
             yield invalid(path, label_key, msg)
         if isinstance(value, str):

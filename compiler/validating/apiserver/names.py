@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -31,6 +32,7 @@ _CONFIG_KEY = re.compile(_CONFIG_KEY_FMT)
 _PERCENT = re.compile(_PERCENT_FMT)
 _PORT_NAME_CHARS = re.compile("[-a-z0-9]+")
 _LETTER = re.compile("[a-z]")
+_PRINTABLE_NO_EQUALS = re.compile("[ -<>-~]+")  # printable ASCII except '=' (0x3d)
 _WILDCARD = re.compile("\\*\\." + _SUBDOMAIN_FMT)
 
 NameCheck = Callable[[str, bool], list[str]]
@@ -123,6 +125,12 @@ _KEY_MESSAGE = (
 
 def qualified_name(value: str) -> list[str]:
     """A label key (content.IsLabelKey): optional DNS subdomain prefix, '/', a name part."""
+    return list(_qualified_name(value))
+
+
+# The checks below are pure, and the same few label keys and values recur on every object.
+@lru_cache(maxsize=4096)
+def _qualified_name(value: str) -> tuple[str, ...]:
     errors: list[str] = []
     parts = value.split("/")
     if len(parts) == 1:
@@ -134,11 +142,11 @@ def qualified_name(value: str) -> list[str]:
         else:
             errors.extend("prefix part " + msg for msg in dns1123_subdomain(prefix))
     else:
-        return [
+        return (
             "a valid label key "
             + regex_error(_KEY_MESSAGE, _QUALIFIED_FMT, "MyName", "my.name", "123-abc")
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
+            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+        )
     if not name:
         errors.append("name part must be non-empty")
     elif len(name) > LABEL_VALUE_MAX:
@@ -147,10 +155,20 @@ def qualified_name(value: str) -> list[str]:
         errors.append(
             "name part " + regex_error(_KEY_MESSAGE, _QUALIFIED_FMT, "MyName", "my.name", "123-abc")
         )
-    return errors
+    return tuple(errors)
+
+
+def valid_label(label_key: str, value: object) -> bool:
+    """The common case in one cached step: a well-formed key with a well-formed value."""
+    return isinstance(value, str) and not _qualified_name(label_key) and not _label_value(value)
 
 
 def label_value(value: str) -> list[str]:
+    return list(_label_value(value))
+
+
+@lru_cache(maxsize=4096)
+def _label_value(value: str) -> tuple[str, ...]:
     errors = []
     if len(value) > LABEL_VALUE_MAX:
         errors.append(max_len_error(LABEL_VALUE_MAX))
@@ -159,7 +177,7 @@ def label_value(value: str) -> list[str]:
             "a valid label must be an empty string or consist of alphanumeric characters, '-', "
             "'_' or '.', and must start and end with an alphanumeric character",
             _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))  # fmt: skip
-    return errors
+    return tuple(errors)
 
 
 def port_name(value: str) -> list[str]:
@@ -215,7 +233,7 @@ def relaxed_env_var_name(value: str) -> list[str]:
     """Kubernetes 1.32+ (RelaxedEnvironmentVariableValidation on by default)."""
     if not value:
         return ["environment variable name must be non-empty"]
-    if any(not (" " <= ch <= "~") or ch == "=" for ch in value):
+    if not _PRINTABLE_NO_EQUALS.fullmatch(value):
         return [
             "a valid environment variable name must consist only of printable ASCII characters "
             "other than '='"

@@ -247,14 +247,13 @@ def _resources(resources: Mapping[str, Any], path: str) -> Iterator[FieldError]:
             limit = quantities.value(limits[name])
             if request is None or limit is None:
                 continue
-            shown, limit_shown = quantities.canonical(amount), quantities.canonical(limits[name])
             if request != limit and not overcommit:
-                yield invalid(
-                    requests_path, shown, f"must be equal to {name} limit of {limit_shown}"
-                )
+                detail = f"must be equal to {name} limit of {quantities.canonical(limits[name])}"
+                yield invalid(requests_path, quantities.canonical(amount), detail)
             elif request > limit:
-                detail = f"must be less than or equal to {name} limit of {limit_shown}"
-                yield invalid(requests_path, shown, detail)
+                shown = quantities.canonical(limits[name])
+                detail = f"must be less than or equal to {name} limit of {shown}"
+                yield invalid(requests_path, quantities.canonical(amount), detail)
         elif not overcommit:
             yield required(limits_path, "Limit must be set for non overcommitable resources")
 

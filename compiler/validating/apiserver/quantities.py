@@ -7,6 +7,7 @@ reports that); canonical() gives Quantity.String(): "0.5" -> "500m", "1024Mi" ->
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 from compiler.errors import ValidationFailed
 from compiler.quantity import parse_quantity
@@ -20,6 +21,13 @@ _BINARY_SUFFIX = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("
 def value(quantity: object) -> Fraction | None:
     if isinstance(quantity, bool) or not isinstance(quantity, str | int | float):
         return None
+    return _parsed(quantity)
+
+
+# Pure and bounded: the same few quantity strings ("500m", "1Gi") recur in every workload, and
+# parsing them exactly (Fractions) is most of what the resource rules cost.
+@lru_cache(maxsize=4096)
+def _parsed(quantity: str | int | float) -> Fraction | None:
     try:
         return parse_quantity(quantity)
     except ValidationFailed:
