@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
+from compiler.spec.ids import SERVICES as SERVICES  # re-exported: the spec names the services
 from compiler.spec.ids import tenant_id_problem
 
-SERVICES: tuple[str, ...] = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
 PRESETS: tuple[str, ...] = ("micro", "small", "medium", "large")
 GPU_TYPES: tuple[str, ...] = ("t4", "v100", "l4", "a10", "a100", "h100")
 PresetName = Literal["micro", "small", "medium", "large"]
