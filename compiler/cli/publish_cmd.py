@@ -40,6 +40,8 @@ def publish_command(
 ) -> None:
     """Copy output/ into the deploy repo and commit what changed (one deployment record)."""
     result = publish(settings_from(ctx), repo=_repo_argument(repo), branch=branch, push=push)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if fmt == "json":
         print_json(result.model_dump(mode="json"))
         return
