@@ -54,6 +54,8 @@ class Settings(BaseModel):
     # The URL Argo CD and Flux clone; unset means deploy_remote (or a URL deploy_repo). With
     # neither, publish writes no consumer files rather than a placeholder a cluster would sync.
     repo_url_for_consumers: str | None = None
+    # Refuse to compile a tenant whose images are not all pinned by digest (r/stt@sha256:...).
+    require_image_digests: bool = False
     git_author_name: str = "ecp-orchestrator"
     git_author_email: str = "ecp-orchestrator@localhost"
     database: str = ".ecp/ecp.sqlite3"

@@ -13,6 +13,7 @@ from typing import Any
 from compiler import __version__
 from compiler.alerting import ALERTS_FILE, load_alert_rules
 from compiler.catalogue import Catalogue, load_catalogue
+from compiler.errors import Location, SpecInvalid
 from compiler.output import dump_documents
 from compiler.rendering import Renderer, RenderOptions
 from compiler.settings import Settings
@@ -90,6 +91,8 @@ class Workspace:
         self, spec: TenantSpec, options: RenderOptions | None = None, input_hash: str = ""
     ) -> TenantBuild:
         plan = plan_tenant(spec, self.catalogue)
+        if self.settings.require_image_digests:
+            _require_digests(plan)
         objects = self.renderer.render(spec, plan, options or RenderOptions())
         findings = self.validator.validate(objects, unknown_kind="error", policy=self.policy)
         text = dump_documents(objects)
@@ -97,6 +100,18 @@ class Workspace:
         quota = {"cpu": tier.cpu, "memory": tier.memory, "gpu": tier.gpu, "storage": tier.storage}
         entry = index_entry(spec, plan, quota, text, len(objects), input_hash)
         return TenantBuild(spec, plan, objects, text, findings, entry)
+
+
+def _require_digests(plan: ResourcePlan) -> None:
+    unpinned = [s for s in plan.services if "@sha256:" not in s.image]
+    if unpinned:
+        first = unpinned[0]
+        raise SpecInvalid(
+            f"image {first.image!r} of {first.name} is not pinned by digest and "
+            f"require_image_digests is set: give images.{first.name} as <image>@sha256:<digest>",
+            details={"unpinned": {s.name: s.image for s in unpinned}},
+            location=Location(field=f"images.{first.name}"),
+        )
 
 
 def index_entry(

@@ -87,6 +87,21 @@ class RenderOptions:
     namespace: str | None = None
 
 
+def image_version(image: str) -> str:
+    """The tag, else a digest's first 12 hex digits, for the app.kubernetes.io/version label."""
+    reference, _, digest = image.partition("@")
+    last = reference.rsplit("/", 1)[-1]
+    if ":" in last:
+        return last.rsplit(":", 1)[1]
+    return f"sha256-{digest.removeprefix('sha256:')[:12]}" if digest else "unversioned"
+
+
+def pull_policy(image: str) -> str:
+    """Explicit, never the API server's guess: a digest never changes, so IfNotPresent; a tag
+    can be moved, so Always (the node re-resolves it; unchanged layers are not downloaded)."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
 def install_order_key(obj: dict[str, Any]) -> tuple[int, str, str]:
     kind = str(obj.get("kind", ""))
     name = str(obj.get("metadata", {}).get("name", ""))
@@ -205,7 +220,7 @@ class Renderer:
         common: dict[str, str],
         sla: dict[str, str],
     ) -> dict[str, Any]:
-        version = s.image.rsplit(":", 1)[1] if ":" in s.image.rsplit("/", 1)[-1] else "unversioned"
+        version = image_version(s.image)
         labels = {
             **common,
             "app": s.name,
@@ -245,6 +260,7 @@ class Renderer:
                 "app.kubernetes.io/instance": labels["app.kubernetes.io/instance"],
             },
             "image": s.image,
+            "pull_policy": pull_policy(s.image),
             "requests": requests,
             "limits": limits,
             "gpu": s.gpu_per_replica,

@@ -33,6 +33,7 @@ _LABEL_KEY = re.compile(
 )
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 _IMAGE = re.compile(r"[a-z0-9]+([._/:@-][A-Za-z0-9_.+-]+)*")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _HOST = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
 
 
@@ -145,6 +146,11 @@ class TenantSpec(_Strict):
         for service, image in value.items():
             if not _IMAGE.fullmatch(image) or len(image) > 255:
                 raise ValueError(f"images.{service}: {image!r} is not an image reference")
+            if "@" in image and not _DIGEST.fullmatch(image.split("@", 1)[1]):
+                raise ValueError(
+                    f"images.{service}: {image!r}: a digest is 'sha256:' and 64 lowercase hex "
+                    "digits (registry/stt@sha256:...)"
+                )
         return value
 
     @field_validator("ingress_host")
