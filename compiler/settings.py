@@ -56,6 +56,8 @@ class Settings(BaseModel):
     repo_url_for_consumers: str | None = None
     # Refuse to compile a tenant whose images are not all pinned by digest (r/stt@sha256:...).
     require_image_digests: bool = False
+    # One external Redis for every tenant whose spec names none (else each gets its own).
+    redis_url: str | None = None
     git_author_name: str = "ecp-orchestrator"
     git_author_email: str = "ecp-orchestrator@localhost"
     database: str = ".ecp/ecp.sqlite3"

@@ -15,9 +15,10 @@ from typing import Any
 import jinja2
 
 from compiler.alerting import AlertRules, prometheus_rule_groups
-from compiler.catalogue import Catalogue
+from compiler.catalogue import Catalogue, RedisSize
 from compiler.errors import ValidationFailed
 from compiler.quantity import format_cpu, format_memory, storage_quantity
+from compiler.rendering.redis import redis_context, redis_url
 from compiler.sizing.models import ResourcePlan, ServicePlan
 from compiler.spec.ids import namespace_for, tenant_id_problem
 from compiler.spec.models import TenantSpec
@@ -138,9 +139,26 @@ class Renderer:
         self._alert_rules = alert_rules
 
     def render(
-        self, spec: TenantSpec, plan: ResourcePlan, options: RenderOptions
+        self,
+        spec: TenantSpec,
+        plan: ResourcePlan,
+        options: RenderOptions,
+        *,
+        redis: RedisSize | None = None,
+        external_redis_url: str | None = None,
     ) -> list[dict[str, Any]]:
+        """The tenant's objects; with `redis`, its own Redis too (REDIS_URL names it), else
+        REDIS_URL is `external_redis_url` or the catalogue's."""
         context = self._context(spec, plan, options)
+        preset = self._catalogue.redis
+        context["redis"] = None
+        if redis is not None and preset is not None:
+            context["redis"] = redis_context(
+                preset, redis, context["common_labels"], spec.tenant_id, pull_policy(preset.image)
+            )
+            context["redis_url"] = redis_url(preset)
+        elif external_redis_url is not None:
+            context["redis_url"] = external_redis_url
         objects: list[dict[str, Any]] = json.loads(self._template.render(context))
         objects.sort(key=install_order_key)
         return objects
