@@ -410,3 +410,34 @@ def test_a_progress_bar_appears_when_stderr_is_a_terminal(workspace: Path) -> No
         os.close(leader)
     assert done.returncode == 0
     assert "compiling" in b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_new_sizes_the_spec_before_writing_it_and_refuses_a_preset_too_small(
+    workspace: Path, ecp: EcpRunner
+) -> None:
+    run = ecp("new", "big-voice", "--preset", "small", "--service", "callbot=60",
+              "--service", "stt=40")  # fmt: skip
+    assert run.code == 1
+    assert "preset small cannot hold the plan" in run.stderr
+    assert not (workspace / "tenants" / "big-voice.yaml").exists()
+    run = ecp("new", "big-voice", "--service", "callbot=60", "--service", "stt=40")
+    assert run.code == 0, run.stderr
+    assert "created tenants/big-voice.yaml (preset " in run.stdout
+    assert ecp("compile", "big-voice").code == 0
+
+
+def test_compile_counts_failed_tenants_apart_and_suggests_the_field_meant(
+    workspace: Path, ecp: EcpRunner
+) -> None:
+    (workspace / "tenants" / "acme.yaml").write_text(
+        "tenant_id: acme\nname: Acme\nservice_requirements:\n  callbott: 3\n", encoding="utf-8"
+    )
+    run = ecp("compile")
+    assert run.code == 1
+    assert (
+        "error: tenants/acme.yaml:4: service_requirements.callbott: unknown field; "
+        "did you mean 'callbot'?" in run.stderr
+    )
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"{len(shipped_tenants()) + 1} tenant(s) in ")
+    assert last.endswith(f": {len(shipped_tenants())} compiled, 1 failed")

@@ -14,7 +14,7 @@ from compiler.catalogue import load_catalogue
 from compiler.cli.app import EXIT_FINDINGS, cli, settings_from
 from compiler.cli.output import error_line, print_json, progress_bar, table
 from compiler.errors import Location, OrchestratorError, SpecInvalid, TenantAlreadyExists
-from compiler.pipeline import CompileReport, compile_workspace
+from compiler.pipeline import CompileReport, Workspace, compile_workspace
 from compiler.sizing import calculate
 from compiler.spec.edit import new_spec_text
 from compiler.spec.ids import tenant_id_problem
@@ -60,12 +60,22 @@ def compile_command(
     if fmt == "json":
         print_json(report.to_dict(), compact=True)
     else:
-        _print_report(report, check)
+        _print_report(report, check, settings.root)
     if not report.ok:
         ctx.exit(EXIT_FINDINGS)
 
 
-def _print_report(report: CompileReport, check: bool) -> None:
+def _shown(path: str | None, root: Path) -> str:
+    """A path as the README shows it: relative to the workspace when inside it."""
+    if not path:
+        return "<input>"
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
+def _print_report(report: CompileReport, check: bool, root: Path) -> None:
     rows = []
     for r in report.results:
         e = r.entry or {}
@@ -103,17 +113,23 @@ def _print_report(report: CompileReport, check: bool) -> None:
     )
     for r in report.results:
         for w in r.warnings:
-            click.echo(f"warning: {r.source}: {w}", err=True)
+            click.echo(f"warning: {_shown(r.source, root)}: {w}", err=True)
         for e in r.errors:
-            click.echo(f"error: {error_line(e)}", err=True)
+            click.echo(f"error: {error_line({**e, 'file': _shown(e.get('file'), root)})}", err=True)
     stale = [r.tenant_id for r in report.results if r.status == "stale"]
     failed = [r.tenant_id for r in report.results if r.status == "failed"]
     if stale:
         click.echo(f"stale: {', '.join(stale)} (run `ecp compile` and commit output/)", err=True)
     if failed:
         click.echo(f"failed: {', '.join(failed)}", err=True)
-    verb = "checked" if check else "compiled"
-    click.echo(f"{len(report.results)} tenant(s) {verb} in {report.seconds:.2f}s", err=True)
+    verb = " checked" if check else ""
+    counts: dict[str, int] = {}
+    for r in report.results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    click.echo(
+        f"{len(report.results)} tenant(s){verb} in {report.seconds:.2f}s: {detail}", err=True
+    )
 
 
 @cli.command("calc")
@@ -197,7 +213,7 @@ def _calculate_request(body: dict[str, Any], source: str, text: str) -> Calculat
     try:
         return CalculateRequest.model_validate(body)
     except ValidationError as exc:
-        records = spec_errors(exc, text, source)
+        records = spec_errors(exc, text, source, CalculateRequest)
         first = records[0]
         raise SpecInvalid(
             first["message"],
@@ -260,6 +276,12 @@ def new_command(
     path = spec_path(settings.tenants_dir, spec.tenant_id)
     if path.exists():
         raise TenantAlreadyExists(f"{path} already exists", details={"tenant_id": tenant_id})
+    # Sized and compiled before anything is written: a spec the next `ecp compile` would refuse
+    # (a preset too small for the plan, an SLA no replica meets) is refused here instead.
+    build = Workspace(settings).build(spec)
+    refused = [f for f in build.findings if f.is_error]
+    if refused:
+        raise SpecInvalid(f"the spec would not compile: {refused[0]}", details={"field": "spec"})
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as handle:
@@ -268,7 +290,11 @@ def new_command(
         raise TenantAlreadyExists(f"{path} already exists") from exc
     except OSError as exc:
         raise OrchestratorError(f"cannot write {path}: {exc.strerror}") from exc
-    click.echo(f"created {path}; run `ecp compile {spec.tenant_id}`")
+    plan = build.index_entry
+    click.echo(
+        f"created {_shown(str(path), settings.root)} (preset {plan['preset']}, "
+        f"{plan['pods']} pods, {plan['estimated_cost']}); run `ecp compile {spec.tenant_id}`"
+    )
 
 
 @cli.command("schema")
