@@ -441,3 +441,22 @@ def test_compile_counts_failed_tenants_apart_and_suggests_the_field_meant(
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith(f"{len(shipped_tenants()) + 1} tenant(s) in ")
     assert last.endswith(f": {len(shipped_tenants())} compiled, 1 failed")
+
+
+def test_diff_says_output_is_stale_for_edited_specs_not_yet_compiled(
+    workspace: Path, ecp: EcpRunner
+) -> None:
+    assert ecp("compile").code == 0
+    human = ["-c", "user.name=dev", "-c", "user.email=dev@example.com"]
+    for args in (["init", "--quiet"], ["add", "-A"], [*human, "commit", "--quiet", "-m", "base"]):
+        subprocess.run(["git", *args], cwd=workspace, check=True, capture_output=True)
+    spec = workspace / "tenants" / "shop-chat-lite.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("chatbot: 40", "chatbot: 400"))
+    run = ecp("diff", "--base", "HEAD")
+    assert run.code == 0, run.stderr
+    assert "0 changed" in run.stdout  # output/ itself did not move...
+    assert "output/ is stale for shop-chat-lite" in run.stderr  # ...and the diff says why
+    assert ecp("compile").code == 0
+    run = ecp("diff", "--base", "HEAD")
+    assert "stale" not in run.stderr
+    assert "1 changed" in run.stdout
