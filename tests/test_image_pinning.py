@@ -71,9 +71,13 @@ def test_require_image_digests_refuses_a_tenant_with_an_unpinned_image(
         Workspace(settings).build(spec)
     assert caught.value.location is not None
     assert caught.value.location.field == "images.chatbot"
-    pinned = spec_from_mapping(
-        _body(stt=f"registry.local/stt@{DIGEST}", chatbot=f"registry.local/chatbot:2.0@{DIGEST}")
-    )
+    images = {"stt": f"registry.local/stt@{DIGEST}", "chatbot": f"r.local/chatbot:2.0@{DIGEST}"}
+    # the tenant's own Redis runs the preset's image, a tag: pinned services are not enough
+    with pytest.raises(SpecInvalid, match="Redis image") as caught:
+        Workspace(settings).build(spec_from_mapping(_body(**images)))
+    assert caught.value.location is not None
+    assert caught.value.location.field == "redis.image"
+    pinned = spec_from_mapping({**_body(**images), "redis_url": "redis://cache.example:6379"})
     build = Workspace(settings).build(pinned)
     assert {c["imagePullPolicy"] for c in _containers(build.objects).values()} == {"IfNotPresent"}
     assert (

@@ -118,12 +118,7 @@ class Workspace:
 
 
 def _require_digests(plan: ResourcePlan, redis_image: str | None) -> None:
-    if redis_image is not None and "@sha256:" not in redis_image:
-        raise SpecInvalid(
-            f"the Redis image {redis_image!r} (presets/redis.yaml) is not pinned by digest and "
-            "require_image_digests is set",
-            location=Location(file="presets/redis.yaml", field="redis.image"),
-        )
+    """Refuse unpinned images: the spec's own services first, then the Redis preset's."""
     unpinned = [s for s in plan.services if "@sha256:" not in s.image]
     if unpinned:
         first = unpinned[0]
@@ -132,6 +127,12 @@ def _require_digests(plan: ResourcePlan, redis_image: str | None) -> None:
             f"require_image_digests is set: give images.{first.name} as <image>@sha256:<digest>",
             details={"unpinned": {s.name: s.image for s in unpinned}},
             location=Location(field=f"images.{first.name}"),
+        )
+    if redis_image is not None and "@sha256:" not in redis_image:
+        raise SpecInvalid(
+            f"the Redis image {redis_image!r} (presets/redis.yaml) is not pinned by digest and "
+            "require_image_digests is set: pin it there, or set redis_url to an external Redis",
+            location=Location(file="presets/redis.yaml", field="redis.image"),
         )
 
 
