@@ -143,3 +143,35 @@ def test_a_redis_url_that_would_leak_a_password_or_is_no_redis_url_is_refused(
 ) -> None:
     with pytest.raises(OrchestratorError, match=problem):
         _spec(redis_url=url)
+
+
+def _big_micro_redis(workspace: Path) -> Settings:
+    """A Redis preset whose micro size fills most of the micro tier's CPU."""
+    presets = workspace / "presets" / "redis.yaml"
+    text = presets.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.strip().startswith("micro:"))
+    presets.write_text(text.replace(line, line.replace("cpu_request: 100m", "cpu_request: 3900m")))
+    return Settings.load(workspace)
+
+
+def test_a_recommended_tier_that_cannot_hold_redis_too_moves_one_tier_up(
+    bare_workspace: Path,
+) -> None:
+    small_spec = spec_from_mapping(
+        {"tenant_id": "tiny", "name": "tiny", "service_requirements": {"chatbot": 5},
+         "sla_target": {"availability": "99.5%", "response_time": "500ms"}}
+    )  # fmt: skip
+    assert Workspace(Settings.load(bare_workspace)).build(small_spec).plan.tier == "micro"
+    build = Workspace(_big_micro_redis(bare_workspace)).build(small_spec)
+    assert (build.plan.tier, build.plan.tier_source) == ("small", "recommended")
+    assert build.index_entry["preset"] == "small"
+
+
+def test_an_explicit_preset_that_cannot_hold_redis_too_is_refused(bare_workspace: Path) -> None:
+    spec = spec_from_mapping(
+        {"tenant_id": "tiny", "name": "tiny", "preset": "micro",
+         "service_requirements": {"chatbot": 5},
+         "sla_target": {"availability": "99.5%", "response_time": "500ms"}}
+    )  # fmt: skip
+    with pytest.raises(OrchestratorError, match="cannot hold the plan with its Redis"):
+        Workspace(_big_micro_redis(bare_workspace)).build(spec)

@@ -18,7 +18,7 @@ from compiler.output import dump_documents
 from compiler.rendering import Renderer, RenderOptions
 from compiler.settings import Settings
 from compiler.sizing import ResourcePlan, plan_tenant
-from compiler.sizing.redis import add_redis
+from compiler.sizing.redis import plan_with_redis
 from compiler.spec.ids import namespace_for
 from compiler.spec.models import TenantSpec, redis_url_problem
 from compiler.validating.findings import Finding
@@ -96,11 +96,12 @@ class Workspace:
     def build(
         self, spec: TenantSpec, options: RenderOptions | None = None, input_hash: str = ""
     ) -> TenantBuild:
-        plan = plan_tenant(spec, self.catalogue)
         external = spec.redis_url or self.settings.redis_url
         redis = None
         if external is None:
-            plan, redis = add_redis(plan, self.catalogue)
+            plan, redis = plan_with_redis(spec, self.catalogue)
+        else:
+            plan = plan_tenant(spec, self.catalogue)
         if self.settings.require_image_digests:
             preset = self.catalogue.redis
             _require_digests(plan, preset.image if redis is not None and preset else None)
