@@ -27,6 +27,7 @@ LAZY_COMMANDS = {
     "calc": "compiler.cli.compile_cmd",
     "new": "compiler.cli.compile_cmd",
     "schema": "compiler.cli.compile_cmd",
+    "init": "compiler.cli.init_cmd",
     "publish": "compiler.cli.publish_cmd",
     "diff": "compiler.cli.publish_cmd",
     "deployments": "compiler.cli.publish_cmd",
