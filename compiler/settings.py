@@ -119,7 +119,13 @@ class Settings(BaseModel):
     demo: bool = False
     demo_root: str = ".ecp/demo"
     consumers: tuple[Literal["argocd", "flux"], ...] = ("argocd", "flux")
-    repo_url_for_consumers: str = "https://git.example.com/platform/ecp-deploy.git"
+    # The URL Argo CD and Flux clone; unset means deploy_remote (or a URL deploy_repo). With
+    # neither, publish writes no consumer files rather than a placeholder a cluster would sync.
+    repo_url_for_consumers: str | None = None
+    # Refuse to compile a tenant whose images are not all pinned by digest (r/stt@sha256:...).
+    require_image_digests: bool = False
+    # One external Redis for every tenant whose spec names none (else each gets its own).
+    redis_url: str | None = None
     git_author_name: str = "ecp-orchestrator"
     git_author_email: str = "ecp-orchestrator@localhost"
     database: str = ".ecp/ecp.sqlite3"

@@ -94,6 +94,18 @@ def test_validate_manifest_reports_schema_errors_as_invalid(live_server: LiveSer
     ]
 
 
+def test_the_references_own_validate_manifest_body_is_invalid_as_an_api_server_says(
+    live_server: LiveServer,
+) -> None:
+    # the reference's example body: a Namespace with no name, which every API server rejects
+    with ECPClient(live_server.api) as client:
+        answer = client.validate_manifest("apiVersion: v1\nkind: Namespace\n...")
+    assert answer["valid"] is False
+    assert answer["errors"] == [
+        "line 1: doc 0 Namespace/?: metadata.name: Required value: name or generateName is required"
+    ]
+
+
 @pytest.mark.parametrize("content", [ALIAS_BOMB, DEEP_NESTING], ids=["alias-bomb", "deep-nesting"])
 def test_hostile_yaml_is_refused_with_422_quickly(live_server: LiveServer, content: str) -> None:
     with ECPClient(live_server.api) as client, pytest.raises(ManifestInvalidError) as caught:

@@ -8,12 +8,14 @@ paths are staged and committed, so a kill at any moment leaves the last good com
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import git
 from pydantic import BaseModel, ConfigDict
 
+from compiler.errors import UsageError
 from compiler.publishing.compiled import read_compiled_output
 from compiler.publishing.consumers import ConsumerConfig
 from compiler.publishing.deploy_repo import (
@@ -35,7 +37,7 @@ from compiler.publishing.records import (
     deployment_id_for,
 )
 from compiler.publishing.state import load_state, save_state
-from compiler.publishing.target import resolve_target
+from compiler.publishing.target import redact, resolve_target
 from compiler.settings import Settings
 
 # Past this many paths one pathspec per top-level folder is shorter and stages the same set.
@@ -57,10 +59,38 @@ class PublishResult(BaseModel):
     repo: str
     branch: str
     recovered_from_crash: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def committed(self) -> bool:
         return self.commit != self.previous_commit
+
+
+NO_CONSUMER_URL = (
+    "GitOps consumer files (argocd/, flux/) not written: no https:// or ssh:// repo URL for "
+    "Argo CD and Flux to sync from; set repo_url_for_consumers, or a deploy_remote of that form, "
+    "in ecp.toml (or ECP_REPO_URL_FOR_CONSUMERS)"
+)
+# What both Argo CD and Flux's GitRepository (its schema: ^(http|https|ssh)://) can clone.
+_CLONEABLE = re.compile(r"^(https?|ssh)://[^\s]+$")
+
+
+def consumer_repo_url(settings: Settings, remote_url: str | None) -> str | None:
+    """The URL the consumer files name: repo_url_for_consumers, else the remote publish pushes
+    to (deploy_remote, or deploy_repo when it is a URL) when a cluster can clone it; None when
+    neither is known, so that no placeholder is ever written for a cluster to sync."""
+    explicit = settings.repo_url_for_consumers
+    if explicit:
+        if not _CLONEABLE.fullmatch(explicit):
+            raise UsageError(
+                f"repo_url_for_consumers {redact(explicit)!r} is not an https:// or ssh:// URL "
+                "that Argo CD and Flux can clone",
+                details={"setting": "repo_url_for_consumers"},
+            )
+        return explicit
+    if remote_url is not None and _CLONEABLE.fullmatch(remote_url):
+        return remote_url
+    return None
 
 
 def publish(
@@ -81,9 +111,13 @@ def publish(
     a dirty, detached, mid-rebase or conflicting repo and DeploymentFailed for a failed push.
     """
     target = resolve_target(settings, repo, branch)
+    repo_url = consumer_repo_url(settings, target.remote_url)
+    warnings: tuple[str, ...] = ()
+    if repo_url is None and settings.consumers:
+        warnings = (NO_CONSUMER_URL,)
     config = ConsumerConfig(
-        consumers=tuple(settings.consumers),
-        repo_url=settings.repo_url_for_consumers,
+        consumers=tuple(settings.consumers) if repo_url is not None else (),
+        repo_url=repo_url or "",
         branch=target.branch,
     )
     identity = identity_env(settings.git_author_name, settings.git_author_email)
@@ -122,6 +156,7 @@ def publish(
         repo=str(target.path),
         branch=target.branch,
         recovered_from_crash=locked.recovered,
+        warnings=warnings,
     )
 
 
