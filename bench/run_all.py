@@ -11,7 +11,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("compile", "validate", "emit", "publish", "api", "monitoring", "simulation", "sizing")
+ORDER = (
+    "compile",
+    "validate",
+    "emit",
+    "publish",
+    "api",
+    "access",
+    "monitoring",
+    "simulation",
+    "sizing",
+)
 
 
 def main() -> int:

@@ -181,7 +181,7 @@ def _calculate_request(body: dict[str, Any], source: str, text: str) -> Calculat
     try:
         return CalculateRequest.model_validate(body)
     except ValidationError as exc:
-        records = spec_errors(exc, text, source)
+        records = spec_errors(exc, text, source, CalculateRequest)
         first = records[0]
         raise SpecInvalid(
             first["message"],

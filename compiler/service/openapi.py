@@ -24,11 +24,14 @@ from compiler.service.schemas import ErrorBody
 _REF = "#/components/schemas/{model}"
 _ERROR_STATUSES = {
     "400": "Malformed request or missing X-Demo-Mode",
+    "401": "No bearer token, or one unknown, expired or revoked (WWW-Authenticate: Bearer)",
+    "403": "The token's role or the editor policy does not allow this (details name it)",
     "404": "Not found",
     "409": "Conflict",
     "412": "If-Match does not match the current ETag",
     "413": "Body over the size limit",
     "422": "Validation failed (details.errors lists field paths)",
+    "429": "Rate limited (Retry-After; RateLimit-* headers on every answer)",
 }
 
 
@@ -182,7 +185,17 @@ def build_openapi(routes: Sequence[BaseRoute], extra: DocTable | None = None) ->
             "description": "Implements the ECP-AI Kubernetes Orchestrator API reference v1.51.",
         },
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": schemas.get("$defs", {})},
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (ecp token create) or an OIDC JWT",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
     }
 
 

@@ -25,6 +25,7 @@ from compiler.service.bodies import (
     validate_model,
 )
 from compiler.service.error_responses import request_id_of
+from compiler.service.guard import access_of, author_of, principal_of, visible_tenants
 from compiler.service.openapi import ApiRoute, QueryParam, RouteDoc
 from compiler.service.read_model import TenantReadModel
 from compiler.service.replies import debug_enabled, debug_info, json_reply, timed
@@ -68,14 +69,16 @@ def _explanation(read: TenantReadModel, spec: TenantSpec) -> list[str]:
 
 
 async def get_tenants(request: Request) -> Response:
+    ws = workspace_for(request)
     query = ListQuery(
         skip=query_int(request, "skip", 0, 0, 10**9),
         limit=query_int(request, "limit", 100, 1, MAX_PAGE),
         preset=query_choice(request, "preset", PRESETS, error=InvalidPreset),
         status=query_choice(request, "status", TENANT_STATUSES),
+        visible=visible_tenants(request, ws),
     )
     with timed(request, "list"):
-        answer = list_tenants(workspace_for(request), query, is_demo(request))
+        answer = list_tenants(ws, query, is_demo(request))
     return json_reply(answer)
 
 
@@ -97,14 +100,16 @@ async def get_tenant(request: Request) -> Response:
 async def create_tenant(request: Request) -> Response:
     ws = workspace_for(request)
     body = await read_json_object(request)
+    spec = spec_from_mapping(body)
+    access_of(request).check_create(principal_of(request), spec.tenant_id, spec.labels, body)
     with timed(request, "create"):
         outcome = await run_in_threadpool(
-            tenant_writes.create_tenant, ws, body, request_id_of(request)
+            tenant_writes.create_tenant, ws, body, request_id_of(request), author_of(request)
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
     debug = None
     if debug_enabled(request):
-        debug = debug_info(request, explanation=_explanation(ws.read, spec_from_mapping(body)))
+        debug = debug_info(request, explanation=_explanation(ws.read, spec))
     answer = TenantCreated(
         tenant_id=outcome.tenant_id,
         status="pending",
@@ -133,6 +138,7 @@ async def update_tenant(request: Request) -> Response:
             details={"field": "tenant_id"},
         )
     patch = update.model_dump(exclude_unset=True, exclude={"tenant_id"})
+    access_of(request).check_update(principal_of(request), tenant_id, patch)
     with timed(request, "update"):
         outcome = await run_in_threadpool(
             tenant_writes.update_tenant,
@@ -141,6 +147,7 @@ async def update_tenant(request: Request) -> Response:
             patch,
             request.headers.get("if-match"),
             request_id_of(request),
+            author_of(request),
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
     answer = TenantUpdated(
@@ -173,6 +180,7 @@ async def delete_tenant(request: Request) -> Response:
             force,
             request.headers.get("if-match"),
             request_id_of(request),
+            author_of(request),
         )
     return json_reply(
         DeleteResult(

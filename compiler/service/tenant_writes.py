@@ -26,7 +26,7 @@ from compiler.errors import (
 )
 from compiler.output import INDEX_FILE
 from compiler.pipeline import compile_workspace
-from compiler.publishing import publish
+from compiler.publishing import CommitAuthor, publish
 from compiler.service.error_responses import utc_now
 from compiler.service.read_model import etag_of
 from compiler.service.state import Workspace
@@ -143,6 +143,7 @@ def _apply(
     request_id: str,
     action: str,
     old: bytes | None,
+    author: CommitAuthor | None = None,
 ) -> WriteOutcome:
     """Write (or remove) the spec, compile, commit, publish; a failed compile puts it back."""
     path = spec_path(ws.settings.tenants_dir, tenant_id)
@@ -154,15 +155,18 @@ def _apply(
     try:
         entry = _compile(ws, tenant_id, removing=text is None)
         if ws.read.is_git():
-            message = f"{action} tenant {tenant_id}\n\nRequest-Id: {request_id}\n"
-            commit_paths(ws.settings, _written_paths(ws, tenant_id), message, at)
+            message = f"{action} tenant {tenant_id}\n\n"
+            if author is not None:
+                message += f"Ecp-Principal: {author.principal}\n"
+            message += f"Ecp-Request-Id: {request_id}\n"
+            commit_paths(ws.settings, _written_paths(ws, tenant_id), message, at, author)
     except BaseException:
         _roll_back(ws, path, old)
         raise
     ws.read.forget(tenant_id, committed_at=at, removed=text is None)
     try:
         fresh = ws.ledger.is_fresh()
-        result = publish(ws.settings, request_id=request_id)
+        result = publish(ws.settings, request_id=request_id, author=author)
         ws.ledger.published(result.deployment_id, fresh)
     except OrchestratorError as exc:
         # The spec is accepted and compiled; the next publish carries it. Say so, and show
@@ -174,7 +178,9 @@ def _apply(
     return WriteOutcome(tenant_id, result.deployment_id, entry, at)
 
 
-def create_tenant(ws: Workspace, body: Mapping[str, Any], request_id: str) -> WriteOutcome:
+def create_tenant(
+    ws: Workspace, body: Mapping[str, Any], request_id: str, author: CommitAuthor | None = None
+) -> WriteOutcome:
     spec = spec_from_mapping(body)
     plan_tenant(spec, ws.read.catalogue())  # sizing errors (422) before anything is written
     text = new_spec_text(spec)
@@ -185,11 +191,16 @@ def create_tenant(ws: Workspace, body: Mapping[str, Any], request_id: str) -> Wr
                 f"tenant {spec.tenant_id} already exists",
                 details={"tenant_id": spec.tenant_id},
             )
-        return _apply(ws, spec.tenant_id, text, request_id, "create", None)
+        return _apply(ws, spec.tenant_id, text, request_id, "create", None, author)
 
 
 def update_tenant(
-    ws: Workspace, tenant_id: str, patch: Mapping[str, Any], if_match: str | None, request_id: str
+    ws: Workspace,
+    tenant_id: str,
+    patch: Mapping[str, Any],
+    if_match: str | None,
+    request_id: str,
+    author: CommitAuthor | None = None,
 ) -> WriteOutcome:
     with ws.lock, _in_flight(ws, tenant_id):
         path = spec_path(ws.settings.tenants_dir, tenant_id)
@@ -201,11 +212,16 @@ def update_tenant(
         if text.encode("utf-8") == old:
             entry = ws.read.index().get(tenant_id, {})
             return WriteOutcome(tenant_id, None, entry, utc_now(), changed=False)
-        return _apply(ws, tenant_id, text, request_id, "update", old)
+        return _apply(ws, tenant_id, text, request_id, "update", old, author)
 
 
 def delete_tenant(
-    ws: Workspace, tenant_id: str, force: bool, if_match: str | None, request_id: str
+    ws: Workspace,
+    tenant_id: str,
+    force: bool,
+    if_match: str | None,
+    request_id: str,
+    author: CommitAuthor | None = None,
 ) -> WriteOutcome:
     # A publish still running for this tenant would race the removal; force waits for it instead.
     if tenant_id in ws.in_flight and not force:
@@ -219,7 +235,7 @@ def delete_tenant(
         _check_if_match(path, old, if_match)
         ws.deleting.add(tenant_id)
         try:
-            return _apply(ws, tenant_id, None, request_id, "delete", old)
+            return _apply(ws, tenant_id, None, request_id, "delete", old, author)
         finally:
             ws.deleting.discard(tenant_id)
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from compiler.errors import OrchestratorError
+from compiler.publishing import CommitAuthor
 from compiler.settings import Settings
 
 _GIT_TIMEOUT = 60
@@ -26,11 +27,17 @@ class SpecDates:
 
 
 def _git(
-    cwd: Path, *args: str, check: bool = True, date: str | None = None
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    date: str | None = None,
+    author: CommitAuthor | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     if date is not None:
         env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    if author is not None:  # who asked; the committer stays the orchestrator (user.name)
+        env |= {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email}
     result = subprocess.run(
         ["git", *args],
         cwd=cwd,
@@ -56,7 +63,13 @@ def _committable(cwd: Path, rel: str) -> bool:
     return _git(cwd, "check-ignore", "-q", "--", rel, check=False).returncode != 0
 
 
-def commit_paths(settings: Settings, paths: list[Path], message: str, date: str) -> str | None:
+def commit_paths(
+    settings: Settings,
+    paths: list[Path],
+    message: str,
+    date: str,
+    author: CommitAuthor | None = None,
+) -> str | None:
     """Commit exactly `paths` (added, changed or removed; ignored ones skipped) dated `date`
     (ISO-8601): the spec and, where the workspace tracks it, its compiled output, so the
     workspace's own `ecp compile --check` passes on the commit. The new commit, or None."""
@@ -83,6 +96,7 @@ def commit_paths(settings: Settings, paths: list[Path], message: str, date: str)
         "--",
         *keep,
         date=date,
+        author=author,
     )
     return _git(cwd, "rev-parse", "HEAD").stdout.strip()
 
