@@ -219,7 +219,7 @@ def _too_big(
     problems = misfits(totals, tier)
     what = f"preset {tier.name}" if demand.preset else f"the largest tier ({tier.name})"
     return InsufficientResources(
-        f"{what} cannot hold any plan that meets the SLA: the cheapest needs {'; '.join(problems)}",
+        f"{what} cannot hold the plan: the cheapest that meets the SLA needs {'; '.join(problems)}",
         details={
             "preset": tier.name,
             "gpu_types": {s.name: s.gpu_type for s in services if s.gpu_type},
