@@ -1,8 +1,9 @@
 """The app factory: create_app(settings) -> Starlette, with every route and the one error mapper.
 
-Mounts the tenant and manifest routes, /openapi.json and /docs, /health, the static dashboard, and the monitoring
+Mounts the tenant and manifest routes, /openapi.json and /docs, /health, and the monitoring
 engineer's route modules when they are present (each exposes `routes(state) -> list[BaseRoute]`
-and may add startup/shutdown hooks to the AppState). No request logic here.
+and may add startup/shutdown hooks to the AppState), and the static dashboard at /dashboard/.
+No request logic here.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ export class MetricChart {
         series: [{}, { label: this.metric, stroke: '#1b5fb3', width: 2, fill: 'rgba(27,95,179,0.08)' }],
         axes: [{ stroke: '#333' }, { stroke: '#333' }],
         legend: { show: false },
+        // One point would stretch the time axis over years: show at least ten minutes.
+        scales: { x: { time: true, range: (u, min, max) => (max - min < 600 ? [max - 600, max + 30] : [min, max]) } },
       },
       [this.xs, this.ys],
       this.el,

@@ -39,7 +39,7 @@ export function servicesTable(services, caption = t('per_service'), id = 'servic
         h('th', { scope: 'row' }, s.service_name),
         h('td', { class: 'num' }, s.channels ?? s.count ?? '—'),
         h('td', { class: 'num' }, s.replicas ?? '—'),
-        h('td', {}, s.gpu_type ?? (s.resources ? (s.resources.gpu ? `GPU × ${s.resources.gpu}` : 'CPU') : '—')),
+        h('td', {}, s.gpu_type ?? '—'),
         h('td', { class: 'num' }, typeof util === 'number'
           ? [pct(util), ' ', h('meter', { min: 0, max: 1, high: 0.85, optimum: 0.5, value: util, 'aria-label': `${s.service_name} ${t('utilisation')}` })]
           : '—'),
@@ -74,4 +74,17 @@ export function planView(answer) {
     pathsTable(answer.paths),
     servicesTable(answer.services),
     alternativesTable(answer.alternatives));
+}
+
+/** The tenant's services as deployed: replicas and each pod's requests and limits. */
+export function deployedTable(services) {
+  if (!Array.isArray(services) || services.length === 0) return null;
+  return table('deployed-services', t('deployed'), [t('service'), t('channels'), t('replicas'), 'CPU', 'Memory', 'GPU'],
+    services.map((s) => h('tr', {},
+      h('th', { scope: 'row' }, s.service_name),
+      h('td', { class: 'num' }, s.count ?? '—'),
+      h('td', { class: 'num' }, s.replicas ?? '—'),
+      h('td', {}, `${s.resources?.cpu_request ?? '—'} / ${s.resources?.cpu_limit ?? '—'}`),
+      h('td', {}, `${s.resources?.memory_request ?? '—'} / ${s.resources?.memory_limit ?? '—'}`),
+      h('td', { class: 'num' }, s.resources?.gpu ?? 0))));
 }

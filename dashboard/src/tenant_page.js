@@ -5,7 +5,7 @@
 import { clear, h } from './dom.js';
 import { t } from './i18n.js';
 import { errorBox } from './errors_view.js';
-import { planView, servicesTable } from './plan_view.js';
+import { deployedTable, planView } from './plan_view.js';
 import { CHART_METRICS, MetricChart } from './charts.js';
 import { highlightYaml } from './yaml_view.js';
 
@@ -48,7 +48,7 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
       h('dt', {}, t('gpu_type')), h('dd', {}, tenant.gpu_type ?? '—'),
       h('dt', {}, t('monthly_cost')), h('dd', { id: 'tenant-cost' }, tenant.estimated_cost ?? '—')),
     actions,
-    section('plan-section', t('plan'), planSlot, servicesTable(tenant.services, t('deployed'), 'deployed-services')),
+    section('plan-section', t('plan'), planSlot, deployedTable(tenant.services)),
     section('metrics-section', t('live'), streamState, chartGrid),
     section('alerts-section', t('alerts'), alertList),
     section('manifest-section', t('manifest'), manifestSlot));
