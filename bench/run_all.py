@@ -11,7 +11,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("compile", "validate", "emit", "publish", "api", "access", "monitoring", "simulation")
+ORDER = (
+    "compile",
+    "validate",
+    "emit",
+    "publish",
+    "api",
+    "access",
+    "monitoring",
+    "simulation",
+    "dashboard",
+)
 
 
 def main() -> int:

@@ -55,7 +55,10 @@ export class MetricChart {
     }
     this.el.dataset.points = String(this.xs.length);
     this.el.dataset.last = String(y);
-    if (redraw) this.redraw();
+    if (redraw) {
+      this.redraw();
+      this.el.dataset.drawnAt = String(Date.now()); // wall clock, for bench/bench_dashboard.py
+    }
   }
 
   redraw() {
