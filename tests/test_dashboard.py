@@ -251,6 +251,18 @@ def test_language_follows_the_browser_and_the_switch(browser: Browser, server: L
 def test_demo_mode_is_visibly_separate_and_lists_the_sandbox(
     page: Page, server: LiveServer
 ) -> None:
+    demo = {"X-Demo-Mode": "true", **AUTH}
+    made = httpx.post(
+        f"{server.api}/tenants/",
+        headers=demo,
+        json={
+            "tenant_id": "demo-shop",
+            "name": "Demo shop",
+            "service_requirements": {"chatbot": 5},
+        },
+        timeout=120,
+    )
+    assert made.status_code in (201, 409), made.text  # 409: a rerun in the same module
     open_signed_in(page, server)
     assert page.is_hidden("#demo-banner")
     page.select_option("#mode-select", "true")
@@ -261,8 +273,10 @@ def test_demo_mode_is_visibly_separate_and_lists_the_sandbox(
         "() => getComputedStyle(document.getElementById('top')).backgroundColor"
     )
     assert colours != "rgb(15, 47, 87)"  # the real mode's header colour
-    sandbox = httpx.get(f"{server.api}/tenants/", headers={"X-Demo-Mode": "true"}).json()
-    assert sorted(visible_tenants(page)) == sorted(t["tenant_id"] for t in sandbox["tenants"])[:50]
+    page.wait_for_selector("tr[data-tenant='demo-shop']")
+    sandbox = httpx.get(f"{server.api}/tenants/", headers=demo).json()
+    assert visible_tenants(page) == sorted(t["tenant_id"] for t in sandbox["tenants"])[:50]
+    assert "my-ai-service" not in visible_tenants(page)  # the real tenants stay out of the sandbox
     screenshot(page, "overview-demo")
 
 
