@@ -165,6 +165,19 @@ def test_calculator_recalculates_as_you_type_and_hands_over_to_the_form(
         "#alternatives tbody th", "cells => cells.map(c => c.textContent)"
     )
     assert shown == [a["preset"] for a in answer["alternatives"]]
+    paths = answer.get("paths") or []  # the path model's answer; older answers have none
+    if paths:
+        rows = page.eval_on_selector_all(
+            "#paths tbody tr",
+            "rows => rows.map(r => [r.cells[0].textContent, r.cells[3].textContent.trim(),"
+            " r.className])",
+        )
+        assert rows == [
+            [p["name"], f"{p['predicted_ms']:.1f} ms", "ok" if p["meets_sla"] else "bad"]
+            for p in paths
+        ]
+    else:
+        assert page.is_visible("#no-paths")
     screenshot(page, "calculator")
     page.click("#create-from-calc")
     page.wait_for_selector("#tenant-form")

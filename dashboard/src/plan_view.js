@@ -39,7 +39,7 @@ export function servicesTable(services, caption = t('per_service'), id = 'servic
         h('th', { scope: 'row' }, s.service_name),
         h('td', { class: 'num' }, s.channels ?? s.count ?? '—'),
         h('td', { class: 'num' }, s.replicas ?? '—'),
-        h('td', {}, s.gpu_type ?? '—'),
+        h('td', {}, s.gpu_type ?? (s.queue ? 'CPU' : '—')),
         h('td', { class: 'num' }, typeof util === 'number'
           ? [pct(util), ' ', h('meter', { min: 0, max: 1, high: 0.85, optimum: 0.5, value: util, 'aria-label': `${s.service_name} ${t('utilisation')}` })]
           : '—'),

@@ -24,7 +24,7 @@ export async function renderForm(main, { session, navigate }, tenantId) {
   }
   const draft = tenant ?? JSON.parse(sessionStorage.getItem('ecp.draft') || 'null') ?? {};
   const text = (value) => h('input', { type: 'text', value: value ?? '' });
-  const preset = h('select', {}, PRESETS.map((p) => h('option', { value: p, selected: (draft.preset ?? '') === p }, p || t('any'))));
+  const preset = h('select', {}, PRESETS.map((p) => h('option', { value: p, selected: (draft.preset ?? '') === p }, p || t('preset_auto'))));
   const form = h('form', { class: 'card tenant-form', id: 'tenant-form', novalidate: true },
     tenantId ? null : field('tenant_id', t('tenant_id'), text(draft.tenant_id), t('tenant_id_hint')),
     field('name', t('name'), text(draft.name)),
