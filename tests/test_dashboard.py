@@ -236,7 +236,9 @@ def test_edit_after_someone_else_changed_the_tenant_explains_the_412(
     )
     assert other.status_code == 200, other.text
     page.fill("[data-field=name]", "Shop chat (edited)")
-    page.click("#tenant-submit")
+    page.click("#tenant-submit")  # first press: the preview
+    page.wait_for_selector("#change-table")
+    page.click("#tenant-submit")  # second press: the save, refused with 412
     page.wait_for_selector("#conflict", timeout=120_000)
     screenshot(page, "form-conflict")
     page.click("#conflict button")  # reload: the form now carries the other writer's version
@@ -380,3 +382,44 @@ def test_a_viewer_is_not_offered_writes_and_sees_a_403_clearly(
     page.wait_for_selector(".error.forbidden")
     assert "403" in (page.text_content(".error.forbidden") or "")
     screenshot(page, "viewer-403")
+
+
+def test_calculator_applies_to_a_tenant_and_the_edit_previews_then_saves(
+    page: Page, server: LiveServer
+) -> None:
+    open_signed_in(page, server, "#/calc")
+    page.wait_for_selector("#calc-result[data-calls='1']")
+    page.fill("[data-field='service_requirements.chatbot']", "60")
+    page.wait_for_selector("#calc-result[data-calls='2']")
+    page.wait_for_selector("#apply-tenant option[value='my-ai-service']", state="attached")
+    page.select_option("#apply-tenant", "my-ai-service")
+    page.click("#apply-to-tenant")
+    page.wait_for_selector("#applied-note")
+    assert page.input_value("[data-field='service_requirements.chatbot']") == "60"
+    assert page.input_value("[data-field='service_requirements.advisor']") == "0"
+
+    before = httpx.get(f"{server.api}/tenants/my-ai-service", headers=REAL).json()
+    page.click("#tenant-submit")
+    page.wait_for_selector("#change-table")
+    request = page.evaluate("() => JSON.parse(sessionStorage.getItem('ecp.calc'))")
+    plan = httpx.post(
+        f"{server.api}/tenants/calculate-resources", headers=REAL, json=request
+    ).json()
+    cost = page.eval_on_selector_all(
+        "#change-table tbody tr:last-child td", "cells => cells.map(c => c.textContent)"
+    )
+    assert cost == [before["estimated_cost"], plan["estimated_cost"]]
+    chatbot = next(s for s in plan["services"] if s["service_name"] == "chatbot")
+    was = next(s for s in before["services"] if s["service_name"] == "chatbot")
+    shown = page.eval_on_selector_all(
+        "#change-table tr[data-row^='chatbot'] td", "cells => cells.map(c => c.textContent)"
+    )
+    assert shown == [str(was["replicas"]), str(chatbot["replicas"])]
+    screenshot(page, "form-preview")
+    assert httpx.get(f"{server.api}/tenants/my-ai-service", headers=REAL).json() == before
+
+    page.click("#tenant-submit")
+    page.wait_for_selector("#updated", timeout=120_000)
+    after = httpx.get(f"{server.api}/tenants/my-ai-service", headers=REAL).json()
+    # advisor, set to 0 in the calculator, is switched off too (an update merges per service)
+    assert after["service_requirements"] == {**request["service_requirements"], "advisor": 0}

@@ -53,8 +53,23 @@ export function renderCalculator(main, { session, navigate }) {
             navigate('#/new');
           } }, t('create_from'))
         : null),
+    session.canWrite ? applyControl() : null,
     problems,
     result);
   calculate();
+
+  function applyControl() {
+    const choice = h('select', { id: 'apply-tenant' });
+    client.getTenants({ limit: 1000 })
+      .then((list) => choice.append(...list.tenants.map((tenant) => h('option', { value: tenant.tenant_id }, tenant.tenant_id))))
+      .catch(() => {});
+    return h('div', { class: 'apply' },
+      h('label', { for: 'apply-tenant' }, t('apply_to')), ' ', choice, ' ',
+      h('button', { type: 'button', id: 'apply-to-tenant', onclick: () => {
+        if (!choice.value) return;
+        sessionStorage.setItem('ecp.apply', JSON.stringify({ tenant_id: choice.value, ...readRequirements(inputs) }));
+        navigate(`#/edit/${choice.value}`);
+      } }, t('apply_to')));
+  }
   return () => controller?.abort();
 }

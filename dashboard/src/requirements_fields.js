@@ -34,12 +34,13 @@ export function requirementsFields(initial = {}) {
       field('sla_target.concurrent_users', t('concurrent_users'), number(sla.concurrent_users))));
 }
 
-/** The request parts the inputs under `root` describe (zero channels left out). */
-export function readRequirements(root) {
+/** The request parts the inputs under `root` describe. Zero channels are left out, except for
+ * the services in `keep` (an update merges per service, so turning one off must send its 0). */
+export function readRequirements(root, keep = []) {
   const service_requirements = {};
   for (const name of SERVICES) {
     const value = Number(root.querySelector(`[data-field="service_requirements.${name}"]`).value);
-    if (value) service_requirements[name] = value;
+    if (value || keep.includes(name)) service_requirements[name] = value;
   }
   const text = (path) => root.querySelector(`[data-field="${path}"]`).value.trim();
   const sla_target = { availability: text('sla_target.availability'), response_time: text('sla_target.response_time') };
