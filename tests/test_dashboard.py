@@ -129,6 +129,13 @@ def test_tenant_page_shows_plan_manifest_and_a_chart_that_moves_on_a_post(
     assert deployed == [str(s["replicas"]) for s in tenant["services"]]
     assert page.get_attribute("#download-manifest", "download") == "my-ai-service.yaml"
     assert "kind: Namespace" in (page.text_content("#manifest") or "")
+    audit = httpx.get(f"{server.api}/audit", params={"tenant_id": "my-ai-service"}, headers=REAL)
+    if audit.status_code == 404:  # the history route comes with access control
+        page.wait_for_selector("#no-history")
+    else:
+        changes = audit.json()["changes"]
+        page.wait_for_selector("#history" if changes else "#history-section p")
+        assert page.locator("#history tbody tr").count() == len(changes)
 
     cpu = "figure[data-metric=cpu]"
     before = int(page.get_attribute(cpu, "data-points") or 0)

@@ -6,6 +6,7 @@
 import { clear, h } from './dom.js';
 import { t } from './i18n.js';
 import { errorBox } from './errors_view.js';
+import { RateLimitedError } from '@ecp-ai/orchestrator-client';
 
 const PAGE_SIZE = 50;
 const LIST_PAGE = 1000; // the API's largest page
@@ -18,6 +19,37 @@ const COLUMNS = [
   ['gpu_type', 'gpu_type'],
   ['services_count', 'services'],
 ];
+
+const DETAIL_CONCURRENCY = 6;
+
+/** Runs calls a few at a time, waiting out a 429 (Retry-After, else 1 s) up to three times, so
+ * a page of rows stays inside a rate budget (an anonymous demo caller has 10 reads/s). */
+class CallQueue {
+  constructor(limit) {
+    this.limit = limit;
+    this.active = 0;
+    this.waiting = [];
+  }
+
+  async run(call) {
+    while (this.active >= this.limit) await new Promise((resolve) => this.waiting.push(resolve));
+    this.active += 1;
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          return await call();
+        } catch (error) {
+          if (!(error instanceof RateLimitedError) || attempt >= 3) throw error;
+          const seconds = Number(error.details?.retry_after ?? 1) || 1;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(10, seconds) * 1000));
+        }
+      }
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+}
 
 export async function loadAllTenants(client, signal) {
   const tenants = [];
@@ -68,6 +100,7 @@ export async function renderOverview(main, { session }) {
   performance.mark('ecp-overview-loaded');
   const state = { query: '', preset: '', status: '', label: '', sort: 'tenant_id', direction: 1, page: 0 };
   const details = new Map();
+  const queue = new CallQueue(DETAIL_CONCURRENCY);
   const body = h('tbody', {});
   const head = h('thead', {});
   const pager = h('div', { class: 'pager' });
@@ -142,9 +175,10 @@ export async function renderOverview(main, { session }) {
 
   async function fillDetails(tenantId) {
     if (!details.has(tenantId)) {
+      const signal = controller.signal;
       details.set(tenantId, Promise.all([
-        client.getTenant(tenantId, { signal: controller.signal }),
-        client.getAlerts(tenantId, { hours: 24, signal: controller.signal }).catch(() => null),
+        queue.run(() => client.getTenant(tenantId, { signal })),
+        queue.run(() => client.getAlerts(tenantId, { hours: 24, signal })).catch(() => null),
       ]));
     }
     let tenant, alerts;

@@ -39,6 +39,7 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
   const streamState = h('p', { id: 'stream-state', class: 'hint', role: 'status' });
   const alertList = h('ul', { id: 'alert-list', class: 'alerts' });
   const manifestSlot = h('div', {});
+  const historySlot = h('div', {}, h('p', { role: 'status' }, t('loading')));
   clear(main,
     h('p', {}, h('a', { href: '#/' }, `← ${t('back')}`)),
     h('h1', {}, tenant.name, ' ', h('span', { class: 'muted' }, `(${tenant.tenant_id})`)),
@@ -51,6 +52,7 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
     section('plan-section', t('plan'), planSlot, deployedTable(tenant.services)),
     section('metrics-section', t('live'), streamState, chartGrid),
     section('alerts-section', t('alerts'), alertList),
+    section('history-section', t('history'), historySlot),
     section('manifest-section', t('manifest'), manifestSlot));
 
   client.calculateResources({ service_requirements: tenant.service_requirements, sla_target: tenant.sla_target })
@@ -95,6 +97,12 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
     .catch((error) => alertList.before(errorBox(error, session)));
   stops.push(client.subscribeToAlerts(tenantId, (alert) => addAlert(alert, true), { onError: () => {} }));
 
+  loadHistory(client, tenantId)
+    .then((changes) => clear(historySlot, historyTable(changes)))
+    .catch((error) => clear(historySlot, error?.code === 'NOT_FOUND'
+      ? h('p', { class: 'hint', id: 'no-history' }, t('no_history'))
+      : errorBox(error, session)));
+
   client.getManifest(tenantId)
     .then((yaml) => {
       const href = URL.createObjectURL(new Blob([yaml], { type: 'application/yaml' }));
@@ -106,4 +114,23 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
     .catch((error) => clear(manifestSlot, errorBox(error, session)));
   void navigate;
   return cleanup;
+}
+
+/** The tenant's changes from GET /api/v1/audit (the access-control work's route; the SDK has no
+ * method for it yet, so its transport is called directly). A server without it answers 404. */
+async function loadHistory(client, tenantId) {
+  const body = await client.transport.json('GET', '/audit', { query: { tenant_id: tenantId } });
+  return body.changes ?? [];
+}
+
+function historyTable(changes) {
+  if (!changes.length) return h('p', { class: 'hint' }, t('no_changes'));
+  return h('table', { id: 'history', class: 'plan-table' },
+    h('caption', { class: 'sr-only' }, t('history')),
+    h('thead', {}, h('tr', {}, [t('when'), t('action'), t('who'), 'commit'].map((text) => h('th', { scope: 'col' }, text)))),
+    h('tbody', {}, changes.map((change) => h('tr', {},
+      h('td', {}, h('time', { datetime: change.timestamp }, change.timestamp)),
+      h('td', {}, (change.tenants ?? []).map((c) => c.action).join(', ')),
+      h('td', {}, change.principal ?? '—'),
+      h('td', {}, h('code', {}, String(change.commit ?? '').slice(0, 10)))))));
 }
