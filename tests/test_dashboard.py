@@ -267,6 +267,14 @@ def test_language_follows_the_browser_and_the_switch(browser: Browser, server: L
     page.reload()
     page.wait_for_selector("#tenant-table")
     assert page.text_content("h1") == "Tenants"  # the choice outlives a reload
+    missing = page.evaluate(
+        """async () => {
+          const { TEXT_FOR_TESTS: text } = await import('./src/i18n.js');
+          const en = Object.keys(text.en), ko = Object.keys(text.ko);
+          return [en.filter((k) => !ko.includes(k)), ko.filter((k) => !en.includes(k))];
+        }"""
+    )
+    assert missing == [[], []]  # every English text has its Korean one and back
     context.close()
 
 

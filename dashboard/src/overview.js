@@ -116,7 +116,7 @@ export async function renderOverview(main, { session }) {
   search.addEventListener('input', () => update({ query: search.value, page: 0 }));
   const labelInput = h('input', {
     id: 'label-filter', type: 'text', placeholder: t('label_ph'), disabled: !hasLabels,
-    title: hasLabels ? undefined : 'the list answer carries no labels on this server',
+    title: hasLabels ? undefined : t('no_labels'),
   });
   labelInput.addEventListener('input', () => update({ label: labelInput.value, page: 0 }));
 

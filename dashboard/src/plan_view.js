@@ -79,7 +79,7 @@ export function planView(answer) {
 /** The tenant's services as deployed: replicas and each pod's requests and limits. */
 export function deployedTable(services) {
   if (!Array.isArray(services) || services.length === 0) return null;
-  return table('deployed-services', t('deployed'), [t('service'), t('channels'), t('replicas'), 'CPU', 'Memory', 'GPU'],
+  return table('deployed-services', t('deployed'), [t('service'), t('channels'), t('replicas'), 'CPU', t('metric_memory'), 'GPU'],
     services.map((s) => h('tr', {},
       h('th', { scope: 'row' }, s.service_name),
       h('td', { class: 'num' }, s.count ?? '—'),

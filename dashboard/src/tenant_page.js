@@ -9,7 +9,6 @@ import { deployedTable, planView } from './plan_view.js';
 import { CHART_METRICS, MetricChart } from './charts.js';
 import { highlightYaml } from './yaml_view.js';
 
-const METRIC_LABELS = { cpu: 'CPU', memory: 'Memory', gpu: 'GPU', response_time: 'Response time', error_rate: 'Error rate' };
 
 function section(id, title, ...children) {
   return h('section', { id, 'aria-labelledby': `${id}-h` }, h('h2', { id: `${id}-h` }, title), ...children);
@@ -61,7 +60,7 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
 
   const width = Math.max(280, Math.min(560, main.clientWidth / 2 - 24));
   for (const metric of CHART_METRICS) {
-    const chart = new MetricChart(metric, METRIC_LABELS[metric]);
+    const chart = new MetricChart(metric, t(`metric_${metric}`));
     chartGrid.append(chart.el);
     chart.mount(width);
     charts.push(chart);
