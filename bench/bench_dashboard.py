@@ -30,8 +30,8 @@ from api_server import make_workspace, running_server  # noqa: E402
 from browser_support import CHROMIUM, CHROMIUM_FLAGS, many_tenants_workspace  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-TOKEN: str = getattr(api_server, "ADMIN_TOKEN", "ecp_bench")
-HEADERS = {"X-Demo-Mode": "false", **getattr(api_server, "AUTH", {})}
+TOKEN: str = api_server.ADMIN_TOKEN
+HEADERS = {"X-Demo-Mode": "false", **api_server.AUTH}
 
 
 def sign_in(page: Page, url: str) -> None:

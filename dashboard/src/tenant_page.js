@@ -97,7 +97,7 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
   stops.push(client.subscribeToAlerts(tenantId, (alert) => addAlert(alert, true), { onError: () => {} }));
 
   loadHistory(client, tenantId)
-    .then((changes) => clear(historySlot, historyTable(changes)))
+    .then((changes) => clear(historySlot, historyTable(changes, tenantId)))
     .catch((error) => clear(historySlot, error?.code === 'NOT_FOUND'
       ? h('p', { class: 'hint', id: 'no-history' }, t('no_history'))
       : errorBox(error, session)));
@@ -122,14 +122,14 @@ async function loadHistory(client, tenantId) {
   return body.changes ?? [];
 }
 
-function historyTable(changes) {
+function historyTable(changes, tenantId) {
   if (!changes.length) return h('p', { class: 'hint' }, t('no_changes'));
   return h('table', { id: 'history', class: 'plan-table' },
     h('caption', { class: 'sr-only' }, t('history')),
     h('thead', {}, h('tr', {}, [t('when'), t('action'), t('who'), 'commit'].map((text) => h('th', { scope: 'col' }, text)))),
     h('tbody', {}, changes.map((change) => h('tr', {},
       h('td', {}, h('time', { datetime: change.timestamp }, change.timestamp)),
-      h('td', {}, (change.tenants ?? []).map((c) => c.action).join(', ')),
+      h('td', {}, (change.tenants ?? []).filter((c) => c.tenant_id === tenantId).map((c) => c.action).join(', ')),
       h('td', {}, change.principal ?? '—'),
       h('td', {}, h('code', {}, String(change.commit ?? '').slice(0, 10)))))));
 }
