@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JS_DEPS := sdk/js/node_modules/.package-lock.json
+DASHBOARD_DEPS := dashboard/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8001
 
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 
 ## make run: create the environment, compile tenants/ into output/, make (once) and print an admin
 ## token, serve the API on 127.0.0.1:8001 with anonymous access to the demo sandbox
-run: $(STAMP)
+run: $(STAMP) $(DASHBOARD_DEPS)
 	$(BIN)/ecp compile --all
 	$(BIN)/ecp token bootstrap --port $(PORT)
 	ECP_DEMO_ANONYMOUS=true $(BIN)/ecp serve --host $(HOST) --port $(PORT)
@@ -27,7 +28,7 @@ compile: $(STAMP)
 	$(BIN)/ecp compile --all
 
 ## make test: create the environment and run the whole suite (the JS and Go SDKs' suites too)
-test: $(STAMP) $(JS_DEPS)
+test: $(STAMP) $(JS_DEPS) $(DASHBOARD_DEPS)
 	$(BIN)/python -m pytest -q
 
 # The JS SDK's dev dependencies (ws, typescript) from its lock file. Without npm the JS tests
@@ -36,6 +37,13 @@ $(JS_DEPS): sdk/js/package.json sdk/js/package-lock.json
 	@if command -v npm >/dev/null; then \
 		cd sdk/js && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the JavaScript SDK tests cannot run" >&2; fi
+
+# The dashboard's browser packages (uPlot; axe-core for the audit) from its lock file; the JS SDK
+# is linked from sdk/js. `ecp serve` serves them from dashboard/node_modules.
+$(DASHBOARD_DEPS): dashboard/package.json dashboard/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd dashboard && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the dashboard has no charts and its tests cannot run" >&2; fi
 
 ## make check: lint, format check, types, layer contracts, tests
 check: lint typecheck contracts test

@@ -2,7 +2,8 @@
 
 Mounts the tenant and manifest routes, /openapi.json and /docs, /health, and the monitoring
 engineer's route modules when they are present (each exposes `routes(state) -> list[BaseRoute]`
-and may add startup/shutdown hooks to the AppState). No request logic here.
+and may add startup/shutdown hooks to the AppState), and the static dashboard at /dashboard/.
+No request logic here.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from compiler import __version__
 from compiler.service import audit_routes, manifest_routes, tenant_routes
@@ -58,8 +61,13 @@ async def _health(request: Request) -> Response:
 
 
 async def _root(request: Request) -> Response:
-    """Redirects to the offline API docs."""
-    return RedirectResponse("/docs")
+    """Redirects to the dashboard (the API docs stay at /docs)."""
+    return RedirectResponse("/dashboard/")
+
+
+# The dashboard's static ES modules; its node_modules (uPlot, the JS SDK as a symlink into
+# sdk/js) come from `npm ci` in dashboard/, hence follow_symlink.
+DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard"
 
 
 def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
@@ -72,6 +80,10 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         *(extra_routes or []),
         Route("/health", _health, methods=["GET"]),
         Route("/", _root, methods=["GET"], include_in_schema=False),
+        Mount(
+            "/dashboard",
+            StaticFiles(directory=DASHBOARD_DIR, html=True, check_dir=False, follow_symlink=True),
+        ),
     ]
     routes.extend(openapi_routes(lambda: routes, MONITORING_DOCS))
     guard_routes(routes)

@@ -1,0 +1,107 @@
+"""Dashboard bench: first paint of the overview with 1,000 tenants, and sample-to-chart latency.
+
+Usage: .venv/bin/python bench/bench_dashboard.py [--tenants 1000] [--loads 5] [--samples 20]
+
+1. First paint: a workspace of N tenants behind a real `ecp serve`; headless Chromium (Debian's,
+   via Playwright) loads /dashboard/ signed in, and the time from navigation start to the
+   overview's 'ecp-overview-painted' mark (list fetched, filtered, first page in the DOM) is read
+   from the page's own performance timeline. Target (issue 14): <= 1 s.
+2. Sample to chart: on a tenant page with its /ws/monitoring stream open (250 ms interval, the
+   server's minimum), a sample is POSTed and the wall-clock time until the CPU chart has drawn
+   that value is taken. Target: <= 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+import api_server  # noqa: E402
+from api_server import make_workspace, running_server  # noqa: E402
+from browser_support import CHROMIUM, CHROMIUM_FLAGS, many_tenants_workspace  # noqa: E402
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+TOKEN: str = api_server.ADMIN_TOKEN
+HEADERS = {"X-Demo-Mode": "false", **api_server.AUTH}
+
+
+def sign_in(page: Page, url: str) -> None:
+    page.goto(f"{url}/dashboard/#/signin")
+    page.fill("#token", TOKEN)
+    page.click("#sign-in-submit")
+    page.wait_for_selector("#tenant-table")
+
+
+def first_paint(page: Page, url: str, loads: int) -> list[float]:
+    sign_in(page, url)
+    figures = []
+    for _ in range(loads):
+        page.reload()
+        page.wait_for_selector("#tenant-table tbody tr")
+        figures.append(
+            page.evaluate("() => performance.getEntriesByName('ecp-overview-painted')[0].startTime")
+        )
+    return figures
+
+
+def sample_to_chart(page: Page, url: str, samples: int) -> list[float]:
+    sign_in(page, url)
+    page.goto(f"{url}/dashboard/#/tenant/my-ai-service")
+    page.wait_for_selector("#stream-state[data-state=open]")
+    figures = []
+    with httpx.Client(base_url=f"{url}/api/v1", headers=HEADERS) as http:
+        for i in range(samples):
+            value = 10.0 + i + 0.5
+            page.wait_for_timeout(300)  # a fresh second for the sample's timestamp
+            started = time.time() * 1000
+            http.post("/tenants/my-ai-service/monitoring", json={"metrics": {"cpu": value}})
+            selector = f"figure[data-metric=cpu][data-last='{value:g}']"
+            page.wait_for_selector(selector, timeout=10_000)
+            drawn = float(page.get_attribute(selector, "data-drawn-at") or 0)
+            figures.append(drawn - started)
+    return figures
+
+
+def summary(name: str, figures: list[float], target: float) -> None:
+    ordered = sorted(figures)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    print(
+        f"{name}: median {statistics.median(figures):.0f} ms, p95 {p95:.0f} ms, "
+        f"max {max(figures):.0f} ms over {len(figures)} (target <= {target:.0f} ms)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        root = many_tenants_workspace(Path(tmp) / "many", args.tenants)
+        with running_server(root) as server:
+            summary(
+                f"first paint, {args.tenants} tenants",
+                first_paint(page, server.url, args.loads),
+                1000,
+            )
+        root = make_workspace(Path(tmp) / "small")
+        with running_server(root) as server:
+            summary("sample to chart", sample_to_chart(page, server.url, args.samples), 200)
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+// Who is using the dashboard and against what: the token (sessionStorage, this tab only), the
+// demo/real mode, and what the token's role may do. Builds the one ECPClient the pages share.
+// The API has no "who am I" route yet, so whether writes are allowed is learned by a harmless
+// probe (an update of a tenant ID that cannot exist: 403 for a read-only role, 404 otherwise).
+
+import { ECPClient, ForbiddenError } from '@ecp-ai/orchestrator-client';
+
+const PROBE_TENANT = 'ecp-dashboard-role-probe';
+
+export class Session {
+  constructor(storage = sessionStorage) {
+    this.storage = storage;
+  }
+
+  get token() {
+    return this.storage.getItem('ecp.token') || '';
+  }
+
+  get demo() {
+    return this.storage.getItem('ecp.demo') === 'true';
+  }
+
+  /** 'write' | 'read' | 'unknown' (not probed yet). */
+  get access() {
+    return this.storage.getItem(`ecp.access.${this.demo}`) || 'unknown';
+  }
+
+  get canWrite() {
+    return this.access !== 'read';
+  }
+
+  signIn(token) {
+    this.storage.setItem('ecp.token', token.trim());
+    this.forgetAccess();
+  }
+
+  signOut() {
+    this.storage.removeItem('ecp.token');
+    this.forgetAccess();
+  }
+
+  setDemo(demo) {
+    this.storage.setItem('ecp.demo', String(Boolean(demo)));
+  }
+
+  forgetAccess() {
+    for (const mode of ['true', 'false']) this.storage.removeItem(`ecp.access.${mode}`);
+  }
+
+  /** A write the server refused with 403: stop offering writes in this mode. */
+  markReadOnly() {
+    this.storage.setItem(`ecp.access.${this.demo}`, 'read');
+  }
+
+  client() {
+    return new ECPClient({
+      baseUrl: `${location.origin}/api/v1`,
+      isDemo: this.demo,
+      token: this.token || undefined,
+      timeout: 120_000,
+    });
+  }
+
+  /** Learns (once per mode and token) whether this caller may write. */
+  async probeAccess() {
+    if (this.access !== 'unknown') return this.access;
+    let access = 'write';
+    try {
+      await this.client().updateTenant(PROBE_TENANT, { name: 'probe' }, { ifMatch: '"probe"' });
+    } catch (error) {
+      if (error instanceof ForbiddenError) access = 'read';
+    }
+    this.storage.setItem(`ecp.access.${this.demo}`, access);
+    return access;
+  }
+}
