@@ -50,7 +50,9 @@ class MonitoringService:
         self.raw_hours = raw_hours
         self.clock = clock
         self.hub = Hub(max_queue=max_queue)
-        self.exposition = Exposition()
+        tenants_dir = self.settings.tenants_dir
+        # A deleted tenant (its spec gone) leaves /metrics at the next scrape.
+        self.exposition = Exposition(lambda tenant: (tenants_dir / f"{tenant}.yaml").is_file())
         self._spaces: dict[str, MonitoringSpace] = {}
         self._lock = threading.Lock()
         self.deployments = DeploymentFeed(lambda: self.space(False).store, self.hub, clock)

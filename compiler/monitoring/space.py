@@ -8,6 +8,7 @@ the demo generator before they answer. Blocking: call from a worker thread.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ class MonitoringSpace:
         self.clock = clock
         self._ingest_lock = threading.Lock()
         self._sla_cache: dict[str, tuple[int, float]] = {}
+        self._gpu_index: tuple[int, dict[str, bool]] = (-1, {})
 
     @property
     def demo(self) -> bool:
@@ -129,6 +131,24 @@ class MonitoringSpace:
         self._sla_cache[tenant_id] = (mtime, value)
         return value
 
+    def has_gpu(self, tenant_id: str) -> bool:
+        """Whether the compiled plan gives the tenant GPU workloads (output/index.json totals):
+        GPU alert rules apply only then, as in its PrometheusRule. Not compiled yet: True, so
+        GPU alerts are not missed for a tenant whose output is still coming."""
+        path = self.settings.output_dir / "index.json"
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return True
+        if self._gpu_index[0] != mtime:
+            try:
+                tenants = json.loads(path.read_text(encoding="utf-8")).get("tenants", {})
+                known = {t: bool(e.get("totals", {}).get("gpu", 0)) for t, e in tenants.items()}
+            except (OSError, ValueError, AttributeError):
+                return True  # mid-replace or broken: judge every rule this time
+            self._gpu_index = (mtime, known)
+        return self._gpu_index[1].get(tenant_id, True)
+
     # -- ingest ---------------------------------------------------------------------------------
 
     def ingest(self, tenant_id: str, body: Any) -> dict[str, Any]:
@@ -146,7 +166,9 @@ class MonitoringSpace:
             previous = None
             if not self.engine.knows(tenant):
                 previous = self.store.latest(tenant, self.engine.watched_metrics)
-            evaluation = self.engine.evaluate(tenant, samples, sla, previous)
+            evaluation = self.engine.evaluate(
+                tenant, samples, sla, previous, has_gpu=self.has_gpu(tenant)
+            )
             self.store.write(tenant, samples, evaluation.alerts)
             self.engine.commit(evaluation)
         bodies = [alert_body(a) for a in evaluation.alerts]
