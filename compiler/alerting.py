@@ -8,6 +8,7 @@ import the store, the service or rendering.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,13 @@ MetricName = Literal[
     "response_time",
     "error_rate",
 ]
+
+
+def alert_id_for(tenant_id: str, metric_name: str, ts_ms: int, severity: str) -> str:
+    """Deterministic: the same sample re-sent after a failed response maps to the same alert,
+    and Prometheus's alert for the same firing gets the same ID as ours."""
+    key = f"{tenant_id}|{metric_name}|{ts_ms}|{severity}".encode()
+    return "alert-" + hashlib.blake2b(key, digest_size=6).hexdigest()
 
 
 def metric(name: str) -> MetricDef:

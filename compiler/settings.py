@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from compiler.errors import Location, UsageError
 
@@ -132,6 +132,11 @@ class Settings(BaseModel):
     # Generated schema-validator code, so an incremental compile does not regenerate it.
     cache_path: str = ".ecp/cache"
     metrics_retention_days: int = Field(default=30, ge=1)
+    # Where metrics live: the embedded SQLite file, or a Prometheus (or Mimir/Thanos) reached at
+    # prometheus_url: POSTed samples go there by remote-write, GET monitoring and alerts read it.
+    metrics_backend: Literal["sqlite", "prometheus"] = "sqlite"
+    prometheus_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    prometheus_timeout_s: float = Field(default=5.0, gt=0, le=60)
     cluster: ClusterCapacity = ClusterCapacity()
     # Real mode needs a bearer token; "none" is for local experiments and only on loopback.
     auth: Literal["token", "none"] = "token"
@@ -144,6 +149,12 @@ class Settings(BaseModel):
     oidc_audience: str | None = None
     oidc_jwks: str | None = None
     access: AccessSettings = AccessSettings()
+
+    @model_validator(mode="after")
+    def _prometheus_backend_has_a_url(self) -> Settings:
+        if self.metrics_backend == "prometheus" and not self.prometheus_url:
+            raise ValueError('metrics_backend = "prometheus" needs prometheus_url')
+        return self
 
     @property
     def tenants_dir(self) -> Path:

@@ -14,12 +14,11 @@ are stored, so a failed write never swallows an alert. No I/O here.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.alerting import AlertRules, ThresholdRule, Thresholds, metric
+from compiler.alerting import AlertRules, ThresholdRule, Thresholds, alert_id_for, metric
 from compiler.monitoring.samples import Sample, iso_z
 from compiler.monitoring.store import AlertRecord
 
@@ -71,12 +70,6 @@ class Evaluation:
     tenant_id: str
     alerts: list[AlertRecord] = field(default_factory=list)
     states: dict[str, LevelState] = field(default_factory=dict)
-
-
-def alert_id_for(tenant_id: str, metric_name: str, ts_ms: int, severity: str) -> str:
-    # Deterministic: the same sample re-sent after a failed response maps to the same alert.
-    key = f"{tenant_id}|{metric_name}|{ts_ms}|{severity}".encode()
-    return "alert-" + hashlib.blake2b(key, digest_size=6).hexdigest()
 
 
 def alert_body(record: AlertRecord) -> dict[str, Any]:

@@ -79,11 +79,14 @@ class TenantGauges:
 
 
 class Exposition:
-    def __init__(self, is_live: Callable[[str], bool] = _always) -> None:
+    def __init__(
+        self, is_live: Callable[[str], bool] = _always, *, export_gauges: bool = True
+    ) -> None:
         self._is_live = is_live
         self.registry = CollectorRegistry(auto_describe=True)
         self.gauges = TenantGauges(is_live)
-        self.registry.register(self.gauges)
+        if export_gauges:
+            self.registry.register(self.gauges)
         self.samples_total = Counter(
             "ecp_monitoring_samples", "Metric samples accepted", ["tenant"], registry=self.registry
         )

@@ -24,6 +24,7 @@ from compiler.monitoring.alerts import AlertEngine
 from compiler.monitoring.broadcast import Hub
 from compiler.monitoring.deployments import DeploymentFeed
 from compiler.monitoring.exposition import Exposition
+from compiler.monitoring.prometheus import PrometheusBackend, PrometheusClient
 from compiler.monitoring.space import DAY_MS, MonitoringSpace
 from compiler.monitoring.store import MetricsStore
 from compiler.monitoring.system import system_metrics
@@ -51,8 +52,19 @@ class MonitoringService:
         self.clock = clock
         self.hub = Hub(max_queue=max_queue)
         tenants_dir = self.settings.tenants_dir
-        # A deleted tenant (its spec gone) leaves /metrics at the next scrape.
-        self.exposition = Exposition(lambda tenant: (tenants_dir / f"{tenant}.yaml").is_file())
+        self.prometheus: PrometheusBackend | None = None
+        if self.settings.metrics_backend == "prometheus" and self.settings.prometheus_url:
+            client = PrometheusClient(
+                self.settings.prometheus_url, timeout_s=self.settings.prometheus_timeout_s
+            )
+            self.prometheus = PrometheusBackend(client, self.rules)
+        # A deleted tenant (its spec gone) leaves /metrics at the next scrape. With Prometheus
+        # as the backend the tenant gauges are already there (remote-write): a scrape of ours
+        # would only duplicate them under job/instance labels and fire every alert twice.
+        self.exposition = Exposition(
+            lambda tenant: (tenants_dir / f"{tenant}.yaml").is_file(),
+            export_gauges=self.prometheus is None,
+        )
         self._spaces: dict[str, MonitoringSpace] = {}
         self._lock = threading.Lock()
         self.deployments = DeploymentFeed(lambda: self.space(False).store, self.hub, clock)
@@ -75,6 +87,7 @@ class MonitoringService:
                     self.hub,
                     None if demo else self.exposition,
                     self.clock,
+                    None if demo else self.prometheus,  # demo data never leaves its sandbox
                 )
                 self._spaces[name] = space
         return space
@@ -82,7 +95,10 @@ class MonitoringService:
     def system(self, demo: bool, visible: Collection[str] | None = None) -> dict[str, Any]:
         """`visible`: only these tenants count (a caller's scope); None = all of them."""
         space = self.space(demo)
-        reporting = space.store.reporting_tenants(space.now_ms() - REPORTING_WINDOW_MS)
+        if space.prometheus is not None:
+            reporting = space.prometheus.reporting_tenants(REPORTING_WINDOW_MS, space.now_ms())
+        else:
+            reporting = space.store.reporting_tenants(space.now_ms() - REPORTING_WINDOW_MS)
         return system_metrics(space.settings, reporting, visible)
 
     def maintain(self) -> dict[str, dict[str, int]]:
@@ -115,3 +131,5 @@ class MonitoringService:
             for space in self._spaces.values():
                 space.store.close()
             self._spaces.clear()
+        if self.prometheus is not None:
+            self.prometheus.client.close()

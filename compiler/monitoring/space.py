@@ -8,7 +8,6 @@ the demo generator before they answer. Blocking: call from a worker thread.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,8 +17,10 @@ from compiler.alerting import METRICS
 from compiler.errors import OrchestratorError, TenantNotFound, ValidationFailed
 from compiler.monitoring.alerts import AlertEngine, alert_body
 from compiler.monitoring.broadcast import Hub
+from compiler.monitoring.compiled import CompiledIndex
 from compiler.monitoring.demo import STEP_MS, demo_samples
 from compiler.monitoring.exposition import Exposition
+from compiler.monitoring.prometheus import PrometheusBackend
 from compiler.monitoring.samples import Sample, iso_z, parse_samples
 from compiler.monitoring.store import MetricsStore
 from compiler.settings import Settings
@@ -87,6 +88,7 @@ class MonitoringSpace:
         hub: Hub,
         exposition: Exposition | None,
         clock: Callable[[], float],
+        prometheus: PrometheusBackend | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -97,7 +99,9 @@ class MonitoringSpace:
         self.clock = clock
         self._ingest_lock = threading.Lock()
         self._sla_cache: dict[str, tuple[int, float]] = {}
-        self._gpu_index: tuple[int, dict[str, bool]] = (-1, {})
+        self.compiled = CompiledIndex(settings.output_dir / "index.json")
+        # None: the SQLite store holds samples; else Prometheus does (alerts stay in the store).
+        self.prometheus = prometheus
 
     @property
     def demo(self) -> bool:
@@ -132,22 +136,10 @@ class MonitoringSpace:
         return value
 
     def has_gpu(self, tenant_id: str) -> bool:
-        """Whether the compiled plan gives the tenant GPU workloads (output/index.json totals):
-        GPU alert rules apply only then, as in its PrometheusRule. Not compiled yet: True, so
-        GPU alerts are not missed for a tenant whose output is still coming."""
-        path = self.settings.output_dir / "index.json"
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError:
-            return True
-        if self._gpu_index[0] != mtime:
-            try:
-                tenants = json.loads(path.read_text(encoding="utf-8")).get("tenants", {})
-                known = {t: bool(e.get("totals", {}).get("gpu", 0)) for t, e in tenants.items()}
-            except (OSError, ValueError, AttributeError):
-                return True  # mid-replace or broken: judge every rule this time
-            self._gpu_index = (mtime, known)
-        return self._gpu_index[1].get(tenant_id, True)
+        """Whether the compiled plan gives the tenant GPU workloads: GPU alert rules apply only
+        then, as in its PrometheusRule. Not compiled yet: True, so no GPU alert is missed."""
+        known = self.compiled.has_gpu(tenant_id)
+        return True if known is None else known
 
     # -- ingest ---------------------------------------------------------------------------------
 
@@ -169,7 +161,12 @@ class MonitoringSpace:
             evaluation = self.engine.evaluate(
                 tenant, samples, sla, previous, has_gpu=self.has_gpu(tenant)
             )
-            self.store.write(tenant, samples, evaluation.alerts)
+            if self.prometheus is None:
+                self.store.write(tenant, samples, evaluation.alerts)
+            else:
+                # Prometheus takes the batch whole or refuses it; only then are alerts kept.
+                self.prometheus.write(tenant, samples)
+                self.store.write(tenant, (), evaluation.alerts)
             self.engine.commit(evaluation)
         bodies = [alert_body(a) for a in evaluation.alerts]
         for body in bodies:
@@ -204,7 +201,14 @@ class MonitoringSpace:
         end = self.now_ms()
         start = end - query.hours * 3_600_000
         columns = query.columns
-        rows = self.store.buckets(tenant, columns, start, end, INTERVALS_MS[query.interval])
+        interval = INTERVALS_MS[query.interval]
+        if self.prometheus is None:
+            rows = self.store.buckets(tenant, columns, start, end, interval)
+            summaries = self.store.summary(tenant, columns, start, end)
+        else:
+            scope = self.compiled.scope(tenant)
+            rows = self.prometheus.buckets(scope, columns, start, end, interval)
+            summaries = self.prometheus.summary(scope, columns, start, end)
         metrics: dict[str, list[dict[str, Any]]] = {SHORT[c]: [] for c in columns}
         for row in rows:
             stamp = iso_z(row[0])
@@ -212,7 +216,7 @@ class MonitoringSpace:
                 if value is not None:
                     metrics[SHORT[column]].append({"timestamp": stamp, "value": _round(value)})
         summary: dict[str, float | None] = {}
-        for column, (avg, peak) in self.store.summary(tenant, columns, start, end).items():
+        for column, (avg, peak) in summaries.items():
             summary[f"avg_{SHORT[column]}"] = _round(avg)
             summary[f"max_{SHORT[column]}"] = _round(peak)
         return {
@@ -227,7 +231,10 @@ class MonitoringSpace:
         """The stream message: {timestamp, tenant_id, metrics: {short: newest value or None}}."""
         self.fill_demo(tenant)
         columns = [BY_SHORT[s] for s in shorts]
-        found = self.store.latest(tenant, columns)
+        if self.prometheus is None:
+            found = self.store.latest(tenant, columns)
+        else:
+            found = self.prometheus.latest(self.compiled.scope(tenant), columns, self.now_ms())
         newest = max((ts for ts, _ in found.values()), default=None)
         return {
             "timestamp": iso_z(newest if newest is not None else self.now_ms()),
@@ -242,6 +249,10 @@ class MonitoringSpace:
         if not 1 <= hours <= 24 * 365:
             raise _bad("hours", "must be an integer from 1 to 8760")
         self.fill_demo(tenant)
+        if self.prometheus is not None:
+            # Prometheus knows what fires now (for the rules we render), not a history.
+            firing = self.prometheus.alerts(tenant, limit)
+            return {"tenant_id": tenant, "alerts": firing, "count": len(firing)}
         since = self.now_ms() - hours * 3_600_000
         records = self.store.recent_alerts(tenant, limit, since)
         return {
