@@ -21,6 +21,7 @@ ORDER = (
     "monitoring",
     "simulation",
     "dashboard",
+    "prometheus",
 )
 
 

@@ -206,7 +206,7 @@ class MonitoringSpace:
             rows = self.store.buckets(tenant, columns, start, end, interval)
             summaries = self.store.summary(tenant, columns, start, end)
         else:
-            scope = self.compiled.scope(tenant)
+            scope = self.prometheus.with_present_series(self.compiled.scope(tenant), start, end)
             rows = self.prometheus.buckets(scope, columns, start, end, interval)
             summaries = self.prometheus.summary(scope, columns, start, end)
         metrics: dict[str, list[dict[str, Any]]] = {SHORT[c]: [] for c in columns}

@@ -9,6 +9,7 @@ for the rules we render. No state of its own besides the client.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,12 @@ class PrometheusBackend:
         series = tenant_series(tenant_id, samples)
         if series:
             self.client.remote_write(write_request(series))
+
+    def with_present_series(self, scope: TenantScope, start_ms: int, end_ms: int) -> TenantScope:
+        """The scope knowing which cluster series its namespace has in the window, so queries
+        skip (costly) subqueries over series that do not exist."""
+        present = self.client.series_names(scope.series_selector(), start_ms, end_ms)
+        return replace(scope, present=present)
 
     def buckets(
         self,

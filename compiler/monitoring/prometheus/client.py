@@ -83,6 +83,12 @@ class PrometheusClient:
         data = self._api("query_range", "/api/v1/query_range", params)
         return list(data.get("result", []))
 
+    def series_names(self, match: str, start_ms: int, end_ms: int) -> frozenset[str]:
+        """Names of the series matching `match` in [start, end]: an index lookup, no samples."""
+        params = {"match[]": match, "start": seconds(start_ms), "end": seconds(end_ms)}
+        data = self._api("list series", "/api/v1/series", params)
+        return frozenset(str(s.get("__name__", "")) for s in data or [])
+
     def alerts(self) -> list[dict[str, Any]]:
         response = self._send("list alerts", "GET", "/api/v1/alerts")
         try:

@@ -22,9 +22,20 @@ from compiler.alerting import METRICS
 RATE_WINDOW = "2m"
 # Cluster series are sampled at this resolution inside a bucket (a subquery step): the usual
 # cAdvisor scrape interval.
-CLUSTER_STEP = "15s"
+CLUSTER_STEP_MS = 15_000
 _SCALE = {m.name: m.gauge_scale for m in METRICS}
 _GAUGE = {m.name: m.gauge for m in METRICS}
+
+
+# The cluster series each metric reads; a tenant's namespace without them gets our own gauges.
+CLUSTER_SERIES = {
+    "cpu_usage": "container_cpu_usage_seconds_total",
+    "memory_usage": "container_memory_working_set_bytes",
+    "gpu_usage": "DCGM_FI_DEV_GPU_UTIL",
+    "storage_used": "kubelet_volume_stats_used_bytes",
+    "network_in": "container_network_receive_bytes_total",
+    "network_out": "container_network_transmit_bytes_total",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,13 @@ class TenantScope:
     namespace: str
     cpu_cores: float | None = None  # the quota; None: not compiled, no cluster cpu percentage
     memory_bytes: float | None = None
+    # Cluster series names present for the namespace (None: not looked up, assume all).
+    present: frozenset[str] | None = None
+
+    def series_selector(self) -> str:
+        """match[] for /api/v1/series: which cluster series the namespace has."""
+        names = "|".join(sorted(CLUSTER_SERIES.values()))
+        return f'{{__name__=~"{names}", namespace="{self.namespace}"}}'
 
 
 def _number(value: float) -> str:
@@ -41,6 +59,10 @@ def _number(value: float) -> str:
 
 def cluster_expr(metric: str, scope: TenantScope) -> str | None:
     """An instant expression over the cluster's series, in the reference's unit, or None."""
+    if metric not in CLUSTER_SERIES or (
+        scope.present is not None and CLUSTER_SERIES[metric] not in scope.present
+    ):
+        return None
     ns = f'namespace="{scope.namespace}"'
     containers = f'{ns}, container!="", container!="POD"'
     if metric == "cpu_usage" and scope.cpu_cores:
@@ -68,17 +90,23 @@ def _unscaled(expr: str, metric: str) -> str:
     return expr if scale == 1 else f"({expr}) / {_number(scale)}"
 
 
+def subquery_step_ms(window_ms: int) -> int:
+    """15 s inside a bucket; coarser for long windows (a 24 h summary samples each minute)."""
+    return max(CLUSTER_STEP_MS, window_ms // 1440 // 1000 * 1000)
+
+
 def over_time(function: str, metric: str, scope: TenantScope, window_ms: int) -> str:
     """`function` (avg/max) of the metric over the window ending at the evaluation time, as one
     label-less series: the cluster's when it has the series, else the tenant's own."""
     window = f"{window_ms}ms"
+    step = f"{subquery_step_ms(window_ms)}ms"
     own = _unscaled(
         f"{function}({function}_over_time({own_series(metric, scope)}[{window}]))", metric
     )
     cluster = cluster_expr(metric, scope)
     if cluster is None:
         return own
-    return f"({function}_over_time(({cluster})[{window}:{CLUSTER_STEP}])) or ({own})"
+    return f"({function}_over_time(({cluster})[{window}:{step}])) or ({own})"
 
 
 def latest(metric: str, scope: TenantScope) -> str:
