@@ -26,13 +26,23 @@ def is_remote_url(location: str) -> bool:
 
 
 class ClusterCapacity(BaseModel):
-    """What the cluster offers; the reference's system-metrics example is the default."""
+    """The cluster: how to reach it (kubeconfig + context, or in-cluster), and what it offers
+    when it is not reached (the reference's system-metrics example is the default)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     cpu_millicores: int = 500_000
     memory_gib: int = 1000
     gpu: int = 50
     storage_tb: float = 50.0
+    # No kubeconfig and not in_cluster: no cluster is read, answers come from the deploy repo.
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    @property
+    def connected(self) -> bool:
+        return self.in_cluster or self.kubeconfig is not None
 
 
 class RateBudget(BaseModel):
