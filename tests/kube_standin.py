@@ -100,7 +100,9 @@ class Cluster:
             self.compacted = self.version
             self.lock.notify_all()
 
-    def select(self, plural: str, namespace: str | None, labels: str | None) -> list[dict[str, Any]]:
+    def select(
+        self, plural: str, namespace: str | None, labels: str | None
+    ) -> list[dict[str, Any]]:
         wanted = dict(part.split("=", 1) for part in labels.split(",")) if labels else {}
         out = []
         for (p, ns, _), obj in sorted(self.objects.items()):
@@ -156,7 +158,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         route = _route(url.path)
         if route is None:
-            self._send_json(404, _status(404, "NotFound", "the server could not find the requested resource"))
+            self._send_json(
+                404, _status(404, "NotFound", "the server could not find the requested resource")
+            )
             return
         plural, namespace, name = route
         if name is not None and plural == "namespaces":

@@ -10,12 +10,14 @@ imports only settings, errors and quantity below it.
 from compiler.cluster.capacity import cluster_capacity
 from compiler.cluster.client import ClusterReader, GitOpsRef, open_cluster
 from compiler.cluster.follow import follow_rollout
-from compiler.cluster.rollout import LiveObjects, rollout_status
+from compiler.cluster.rollout import Expected, LiveObjects, Rollout, rollout_status
 
 __all__ = [
     "ClusterReader",
+    "Expected",
     "GitOpsRef",
     "LiveObjects",
+    "Rollout",
     "cluster_capacity",
     "follow_rollout",
     "open_cluster",

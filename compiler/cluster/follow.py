@@ -32,7 +32,7 @@ class _Follower:
         reader: ClusterReader,
         namespace: str,
         judge: Judge,
-        report: Callable[[dict[str, Any]], None],
+        report: Callable[[dict[str, Any]], object],
         stop: threading.Event,
         seconds: int,
     ) -> None:
@@ -94,7 +94,7 @@ def follow_rollout(
     reader: ClusterReader,
     namespace: str,
     judge: Judge,
-    report: Callable[[dict[str, Any]], None],
+    report: Callable[[dict[str, Any]], object],
     stop: threading.Event,
     *,
     seconds: int = WATCH_SECONDS,

@@ -1,7 +1,8 @@
 """A tenant's rollout from its live objects: the reference's deployment-status fields. Pure.
 
 Input: LiveObjects (namespace, Deployments, Pods, Events and the GitOps object, as API dicts),
-the compiled objects expected (kind, name, replicas) and the deployment's commit. Output: Rollout.
+the compiled objects expected (kind, name, replicas) and whether a revision includes the
+deployment's commit. Output: Rollout.
 - pending: the GitOps controller has not synced the commit (Argo CD status.sync.revision, Flux
   status.lastAppliedRevision); deploying -> running once every Deployment is complete (observed
   generation, updated = available = replicas); failed with the reason: ProgressDeadlineExceeded,
@@ -13,6 +14,7 @@ the compiled objects expected (kind, name, replicas) and the deployment's commit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,7 +88,17 @@ class _Sync:
     log: str
 
 
-def gitops_sync(obj: dict[str, Any] | None, commit: str | None) -> _Sync:
+Reached = Callable[[str], bool]
+
+
+def revision_sha(revision: str) -> str:
+    """The commit of an Argo CD revision ("<sha>") or Flux's ("main@sha1:<sha>", "main/<sha>")."""
+    return revision.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+
+
+def gitops_sync(obj: dict[str, Any] | None, reached: Reached) -> _Sync:
+    """Whether the GitOps controller applied the deployment's commit (or a later one: both
+    controllers sync the branch head, which may already be a newer publish)."""
     if obj is None:
         return _Sync(None, None, None, "no Argo CD Application or Flux Kustomization found")
     status = obj.get("status") or {}
@@ -94,7 +106,7 @@ def gitops_sync(obj: dict[str, Any] | None, commit: str | None) -> _Sync:
     if obj.get("kind") == "Application":  # Argo CD
         revision = str((status.get("sync") or {}).get("revision") or "")
         operation = status.get("operationState") or {}
-        synced = bool(commit) and revision == commit
+        synced = bool(revision) and reached(revision)
         failure = None
         if operation.get("phase") in ("Failed", "Error"):
             failure = f"Argo CD sync {operation.get('phase')}: {operation.get('message', '')}"
@@ -104,10 +116,10 @@ def gitops_sync(obj: dict[str, Any] | None, commit: str | None) -> _Sync:
     applied = str(status.get("lastAppliedRevision") or "")
     attempted = str(status.get("lastAttemptedRevision") or "")
     ready = _conditions(obj).get("Ready") or {}
-    synced = bool(commit) and applied.endswith(str(commit))
+    synced = bool(applied) and reached(revision_sha(applied))
     failure = None
     failed = ready.get("status") == "False" and ready.get("reason") in FLUX_FAILURES
-    if failed and (not commit or attempted.endswith(str(commit))):
+    if failed and (not attempted or reached(revision_sha(attempted))):
         failure = f"Flux {ready.get('reason')}: {ready.get('message', '')}"
     log = f"Flux Kustomization {name}: applied {applied or '-'}, Ready {ready.get('status', '-')}"
     return _Sync(synced, failure, parse_time(ready.get("lastTransitionTime")), log)
@@ -238,9 +250,10 @@ def _event_log(event: dict[str, Any]) -> tuple[datetime, dict[str, str]] | None:
 
 
 def rollout_status(
-    live: LiveObjects, expected: list[Expected], commit: str | None, now: datetime
+    live: LiveObjects, expected: list[Expected], reached: Reached, now: datetime
 ) -> Rollout:
-    sync = gitops_sync(live.gitops, commit)
+    """`reached(sha)`: whether commit `sha` is the deployment's commit or a later one."""
+    sync = gitops_sync(live.gitops, reached)
     by_name = {(d.get("metadata") or {}).get("name"): d for d in live.deployments}
     states: list[_DeploymentState] = []
     created: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from compiler.alerting import AlertRules, load_alert_rules
+from compiler.cluster import ClusterReader, cluster_capacity
 from compiler.errors import OrchestratorError
 from compiler.monitoring.alerts import AlertEngine
 from compiler.monitoring.broadcast import Hub
@@ -31,6 +32,8 @@ from compiler.monitoring.system import system_metrics
 from compiler.settings import Settings
 
 log = logging.getLogger("ecp.monitoring")
+# Our tenants' ResourceQuotas carry the common labels rendering gives every object.
+MANAGED_SELECTOR = "app.kubernetes.io/managed-by=ecp-orchestrator"
 # Raw samples are kept 48 h: the default 24 h query at 1m resolution always reads raw data.
 RAW_HOURS = 48
 REPORTING_WINDOW_MS = 10 * 60_000  # "active": sent metrics in the last ten minutes
@@ -45,11 +48,13 @@ class MonitoringService:
         raw_hours: int = RAW_HOURS,
         max_queue: int = 256,
         clock: Callable[[], float] = time.time,
+        cluster: ClusterReader | None = None,
     ) -> None:
         self.settings = settings.model_copy(update={"demo": False}) if settings.demo else settings
         self.rules = rules if rules is not None else load_alert_rules(settings.presets_dir)
         self.raw_hours = raw_hours
         self.clock = clock
+        self.cluster = cluster  # when set, /monitoring/system reads nodes and quotas from it
         self.hub = Hub(max_queue=max_queue)
         tenants_dir = self.settings.tenants_dir
         self.prometheus: PrometheusBackend | None = None
@@ -99,7 +104,14 @@ class MonitoringService:
             reporting = space.prometheus.reporting_tenants(REPORTING_WINDOW_MS, space.now_ms())
         else:
             reporting = space.store.reporting_tenants(space.now_ms() - REPORTING_WINDOW_MS)
-        return system_metrics(space.settings, reporting, visible)
+        live = None
+        if self.cluster is not None and not demo:
+            quotas = self.cluster.quotas(MANAGED_SELECTOR)
+            if visible is not None:  # a scoped caller sees only its own tenants' use
+                namespaces = {f"ecp-ai-{t}" for t in visible}
+                quotas = [q for q in quotas if q["metadata"].get("namespace") in namespaces]
+            live = cluster_capacity(self.cluster.nodes(), quotas)
+        return system_metrics(space.settings, reporting, visible, live)
 
     def maintain(self) -> dict[str, dict[str, int]]:
         """Retention and downsampling on the real space and any other open one."""
