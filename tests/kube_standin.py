@@ -66,6 +66,7 @@ class Cluster:
         self.lock = threading.Condition()
         self.version = 100
         self.compacted = 0  # watches from a version below this get 410 Gone
+        self.cuts = 0  # bumped by compact(): open watch streams end
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}  # (plural, ns, name)
         self.history: list[tuple[int, str, str, dict[str, Any]]] = []  # (rv, type, plural, obj)
         self.requests: list[str] = []
@@ -94,10 +95,12 @@ class Cluster:
             self.lock.notify_all()
 
     def compact(self) -> None:
-        """Forget history: watches from any version seen so far must re-list."""
+        """Forget history, as etcd compaction does after a long disconnect: open watches are cut
+        (no bookmark first), and a watch from any version seen so far gets 410 and must re-list."""
         with self.lock:
             self.version += 1
             self.compacted = self.version
+            self.cuts += 1
             self.lock.notify_all()
 
     def select(
@@ -231,7 +234,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._chunk({"type": "ERROR", "object": _status(410, "Expired", message)})
                 return
             sent = since
-            while time.monotonic() < deadline:
+            cuts = self.cluster.cuts
+            while time.monotonic() < deadline and self.cluster.cuts == cuts:
                 with self.cluster.lock:
                     fresh = self._events_after(sent, plural, namespace)
                     if not fresh:
@@ -239,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
                         fresh = self._events_after(sent, plural, namespace)
                     # No event of this collection up to `current`: a bookmark may say so.
                     current = self.cluster.version
+                    if self.cluster.cuts != cuts:
+                        return
                 for rv, type_, obj in fresh:
                     self._chunk({"type": type_, "object": obj})
                     sent = rv

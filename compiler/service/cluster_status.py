@@ -110,6 +110,12 @@ def cluster_status(
     return _answer(tenant_id, record, rollout)
 
 
+def status_epoch(ws: Workspace) -> int | None:
+    """Changes every LIST_STATUS_TTL_S while a cluster is configured: list answers cached by
+    data version are rebuilt at least that often, so their statuses follow the cluster."""
+    return int(time.monotonic() // LIST_STATUS_TTL_S) if ws.cluster is not None else None
+
+
 def list_status(ws: Workspace, reader: ClusterReader, tenant_id: str) -> str | None:
     """running | failed | pending from the cluster's Deployments of the tenant's namespace, via
     one cluster-wide list every few seconds; None when nothing of the tenant is running."""
