@@ -83,8 +83,12 @@ class _Follower:
                     if self.stop.is_set():
                         return
             except Gone:
-                self.relist(kind)  # the version expired: a fresh list, then watch on from it
-                self.changed()
+                try:
+                    self.relist(kind)  # the version expired: a fresh list, then watch on from it
+                    self.changed()
+                except OrchestratorError as exc:
+                    log.warning("re-listing %s in %s failed: %s", kind, self.namespace, exc)
+                    self.stop.wait(1.0)
             except OrchestratorError as exc:
                 log.warning("watching %s in %s failed: %s", kind, self.namespace, exc)
                 self.stop.wait(1.0)
@@ -100,9 +104,15 @@ def follow_rollout(
     seconds: int = WATCH_SECONDS,
 ) -> None:
     follower = _Follower(reader, namespace, judge, report, stop, seconds)
-    for kind in KINDS:
-        follower.relist(kind)
-    follower.changed()
+    while not stop.is_set():
+        try:
+            for kind in KINDS:
+                follower.relist(kind)
+            follower.changed()
+            break
+        except OrchestratorError as exc:  # the cluster is unreachable: try again shortly
+            log.warning("listing %s failed: %s", namespace, exc)
+            stop.wait(2.0)
     if stop.is_set():
         return
     threads = [

@@ -324,13 +324,14 @@ class Streams:
                 last = current
                 return current
 
-            # With a cluster, updates come from its watches through the hub: no polling.
+            # With a cluster, updates come from its watches through the hub: no polling. The
+            # follower blocks on watches, so it gets a thread of its own, not a pool's.
             stop = threading.Event()
-            live = (
-                asyncio.create_task(asyncio.to_thread(feed.follow, deployment_id, stop))
-                if feed.live_source is not None
-                else None
-            )
+            live = feed.live_source is not None
+            if live:
+                name = f"follow-{deployment_id}"
+                args = (deployment_id, stop)
+                threading.Thread(target=feed.follow, args=args, daemon=True, name=name).start()
             try:
                 await self._relay(ws, inbox, subscription, None if live else poll)
             except _SlowConsumer as exc:
