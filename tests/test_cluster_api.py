@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from api_server import AUTH
 from conftest import run_ecp
 from kube_standin import Cluster, fixture, kubeconfig, standin
 from test_monitoring_support import LiveServer, live_server, make_workspace
@@ -27,7 +28,7 @@ from compiler.errors import KubernetesError
 from compiler.service.cluster_status import LIST_STATUS_TTL_S
 from compiler.settings import ClusterCapacity, Settings
 
-REAL = {"X-Demo-Mode": "false"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
 TENANT = "shop"
 NS = f"ecp-ai-{TENANT}"
 # Rendering labels every object so; the fixture's own selector label (app: nginx) stays.
@@ -261,7 +262,9 @@ def test_the_deployment_stream_follows_watches_until_running(
     cluster, _ = api
     roll_out(cluster, published[1], "deployment-progressing")
     deployment_id = f"dep-{published[1][:12]}"
-    with connect(f"{server.ws}/ws/deployment/{deployment_id}", open_timeout=10) as ws:
+    with connect(
+        f"{server.ws}/ws/deployment/{deployment_id}", open_timeout=10, additional_headers=AUTH
+    ) as ws:
         first = json.loads(ws.recv(timeout=15))
         while first["status"] != "deploying":
             first = json.loads(ws.recv(timeout=15))

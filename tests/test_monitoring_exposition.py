@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from api_server import ADMIN_TOKEN, AUTH
 from prometheus_tools import PrometheusServer, tool
 from test_monitoring_support import LiveServer, live_server, make_workspace
 
-REAL = {"X-Demo-Mode": "false"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
 TENANTS = ("fresh-tenant", "late-tenant", "gone-tenant", "stale-tenant", "lint-tenant")
 
 
@@ -33,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.http, timeout=30) as http:
+    with httpx.Client(base_url=server.http, timeout=30, headers=AUTH) as http:
         yield http
 
 
@@ -131,10 +132,13 @@ def test_a_real_prometheus_stops_seeing_a_sample_older_than_its_lookback(
     old = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     post(client, "stale-tenant", {"timestamp": stamp(old), "metrics": {"cpu_usage": 99}})
     post(client, "fresh-tenant", {"metrics": {"memory_usage": 42}})
+    (tmp_path / "ecp-token").write_text(ADMIN_TOKEN, "utf-8")
     config = (
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
-        f"  - job_name: ecp\n    static_configs: [{{targets: ['127.0.0.1:{server.port}']}}]\n"
+        "  - job_name: ecp\n"
+        f"    authorization: {{credentials_file: '{tmp_path / 'ecp-token'}'}}\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{server.port}']}}]\n"
     )
     with PrometheusServer(tmp_path / "prom", config) as prometheus:
         deadline = time.monotonic() + 30
