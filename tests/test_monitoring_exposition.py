@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from api_server import ADMIN_TOKEN, AUTH
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_tools import PrometheusServer, tool
 from test_monitoring_support import LiveServer, live_server, make_workspace
 
