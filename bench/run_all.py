@@ -22,6 +22,7 @@ ORDER = (
     "simulation",
     "sizing",
     "dashboard",
+    "prometheus",
 )
 
 

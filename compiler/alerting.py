@@ -8,6 +8,7 @@ import the store, the service or rendering.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ from compiler.errors import Location, PresetDataInvalid, ValidationFailed
 ALERTS_FILE = "alerts.yaml"
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DURATION = re.compile(r"[1-9][0-9]*[smh]")
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000}
+# Metrics whose rules only make sense for a tenant that runs GPU workloads.
+GPU_METRICS = frozenset({"gpu_usage"})
 
 # libyaml's safe loader when built with it: several times faster than the pure-Python one.
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -83,9 +87,10 @@ METRICS: tuple[MetricDef, ...] = (
         "request_count",
         0,
         None,
-        "ecp_tenant_request_count",
+        # Not *_count: Prometheus reserves that suffix for summaries and histograms.
+        "ecp_tenant_reported_requests",
         1,
-        "Requests in the last reporting interval",
+        "Requests the tenant reported for its last reporting interval",
     ),
     MetricDef(
         "response_time",
@@ -120,6 +125,13 @@ MetricName = Literal[
 ]
 
 
+def alert_id_for(tenant_id: str, metric_name: str, ts_ms: int, severity: str) -> str:
+    """Deterministic: the same sample re-sent after a failed response maps to the same alert,
+    and Prometheus's alert for the same firing gets the same ID as ours."""
+    key = f"{tenant_id}|{metric_name}|{ts_ms}|{severity}".encode()
+    return "alert-" + hashlib.blake2b(key, digest_size=6).hexdigest()
+
+
 def metric(name: str) -> MetricDef:
     for definition in METRICS:
         if definition.name == name:
@@ -129,21 +141,14 @@ def metric(name: str) -> MetricDef:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """A rule's numbers for one tenant, in the metric's unit. Level 0 ok, 1 warning, 2 critical."""
+    """A rule's numbers for one tenant, in the metric's unit. Level 0 ok, 1 warning, 2 critical.
+
+    A level turns on above its threshold and, once firing, only turns off below
+    threshold - clear_margin (compiler.monitoring.alerts applies this with `for`)."""
 
     warning: float
     critical: float
     clear_margin: float
-
-    def level_after(self, level: int, value: float) -> int:
-        """The level after a sample: a level turns on above its threshold and only turns off
-        below threshold - clear_margin, so values hovering at a threshold do not flap."""
-        new = 0
-        for number, threshold in ((1, self.warning), (2, self.critical)):
-            held = level >= number and value >= threshold - self.clear_margin
-            if value > threshold or held:
-                new = number
-        return new
 
     def threshold_of(self, level: int) -> float:
         return self.critical if level >= 2 else self.warning
@@ -174,6 +179,14 @@ class ThresholdRule(BaseModel):
                 f"message may use only {{threshold}}, {{threshold_percent}}, {{value}}: {exc}"
             ) from exc
         return self
+
+    @property
+    def for_ms(self) -> int:
+        """`for` in milliseconds: how long the condition must hold before the alert fires."""
+        return int(self.for_[:-1]) * _UNIT_MS[self.for_[-1]]
+
+    def applies_to(self, has_gpu: bool) -> bool:
+        return has_gpu or self.metric not in GPU_METRICS
 
     def thresholds(self, sla_response_time_ms: float) -> Thresholds:
         scale = sla_response_time_ms if self.relative_to_sla else 1.0
@@ -233,20 +246,38 @@ def _number(value: float) -> str:
     return format(value, ".10g")
 
 
-def _rule_expr(series: str, threshold: float, hold: float, alertname: str, tenant: str) -> str:
+def _firing(alertname: str, tenant: str) -> str:
+    return f'ALERTS{{alertname="{alertname}", alertstate="firing", tenant="{tenant}"}}'
+
+
+def _rule_expr(
+    series: str, threshold: float, hold: float, alertname: str, tenant: str, inhibitor: str | None
+) -> str:
     # Hysteresis in PromQL: above the threshold, or still above threshold - margin while this
-    # very alert is firing (the ALERTS series), exactly like Thresholds.level_after.
-    return (
+    # very alert is firing (its ALERTS series). A warning is inhibited while the same metric's
+    # critical fires: the critical rule comes first in the group, so its ALERTS sample of this
+    # very evaluation is already written when the warning is evaluated.
+    expr = (
         f"({series} > {_number(threshold)}) or ({series} >= {_number(hold)} and on(tenant) "
-        f'ALERTS{{alertname="{alertname}", alertstate="firing", tenant="{tenant}"}})'
+        f"{_firing(alertname, tenant)})"
     )
+    if inhibitor is None:
+        return expr
+    return f"({expr}) unless on(tenant) {_firing(inhibitor, tenant)}"
 
 
 def prometheus_rule_groups(
-    tenant_id: str, namespace: str, sla_response_time_ms: float, rules: AlertRules
+    tenant_id: str,
+    namespace: str,
+    sla_response_time_ms: float,
+    rules: AlertRules,
+    *,
+    has_gpu: bool = True,
 ) -> list[dict[str, Any]]:
     """The spec.groups of a tenant's PrometheusRule: deterministic, thresholds from `rules`,
-    evaluated over the gauges GET /metrics exposes (labelled tenant="<tenant_id>")."""
+    evaluated over the gauges GET /metrics exposes (labelled tenant="<tenant_id>"). GPU rules
+    only for a tenant with GPU workloads. Same semantics as compiler.monitoring.alerts: `for`
+    before firing, hysteresis while firing, a metric's warning inhibited by its critical."""
     if not _LABEL.fullmatch(tenant_id) or not _LABEL.fullmatch(namespace):
         raise ValidationFailed(
             "tenant_id and namespace must be DNS-1123 labels",
@@ -259,20 +290,24 @@ def prometheus_rule_groups(
         )
     out: list[dict[str, Any]] = []
     for rule in rules.rules:
+        if not rule.applies_to(has_gpu):
+            continue
         definition = metric(rule.metric)
         thresholds = rule.thresholds(sla_response_time_ms)
         series = f'{definition.gauge}{{tenant="{tenant_id}"}}'
-        for severity, threshold in (
-            ("warning", thresholds.warning),
-            ("critical", thresholds.critical),
+        critical_name = f"{rule.alert_stem}Critical"
+        for severity, threshold, inhibitor in (
+            ("critical", thresholds.critical, None),
+            ("warning", thresholds.warning, critical_name),
         ):
             alertname = f"{rule.alert_stem}{severity.capitalize()}"
             gauge_threshold = threshold * definition.gauge_scale
             gauge_hold = (threshold - thresholds.clear_margin) * definition.gauge_scale
+            expr = _rule_expr(series, gauge_threshold, gauge_hold, alertname, tenant_id, inhibitor)
             out.append(
                 {
                     "alert": alertname,
-                    "expr": _rule_expr(series, gauge_threshold, gauge_hold, alertname, tenant_id),
+                    "expr": expr,
                     "for": rule.for_,
                     "labels": {
                         "severity": severity,

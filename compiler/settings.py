@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from compiler.errors import Location, UsageError
 
@@ -26,7 +26,8 @@ def is_remote_url(location: str) -> bool:
 
 
 class ClusterCapacity(BaseModel):
-    """What the cluster offers; the reference's system-metrics example is the default."""
+    """The cluster: how to reach it (kubeconfig + context, or in-cluster), and what it offers
+    when it is not reached (the reference's system-metrics example is the default)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     cpu_millicores: int = 500_000
@@ -36,6 +37,15 @@ class ClusterCapacity(BaseModel):
     # Zone names (topology.kubernetes.io/zone) when the cluster spans zones: replicas are then
     # spread across zones as well as nodes (DoNotSchedule). Empty: nodes only.
     zones: tuple[str, ...] = ()
+    # No kubeconfig and not in_cluster: no cluster is read, answers come from the deploy repo.
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    @property
+    def connected(self) -> bool:
+        return self.in_cluster or self.kubeconfig is not None
 
 
 class RateBudget(BaseModel):
@@ -135,6 +145,11 @@ class Settings(BaseModel):
     # Generated schema-validator code, so an incremental compile does not regenerate it.
     cache_path: str = ".ecp/cache"
     metrics_retention_days: int = Field(default=30, ge=1)
+    # Where metrics live: the embedded SQLite file, or a Prometheus (or Mimir/Thanos) reached at
+    # prometheus_url: POSTed samples go there by remote-write, GET monitoring and alerts read it.
+    metrics_backend: Literal["sqlite", "prometheus"] = "sqlite"
+    prometheus_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    prometheus_timeout_s: float = Field(default=5.0, gt=0, le=60)
     cluster: ClusterCapacity = ClusterCapacity()
     # Real mode needs a bearer token; "none" is for local experiments and only on loopback.
     auth: Literal["token", "none"] = "token"
@@ -147,6 +162,12 @@ class Settings(BaseModel):
     oidc_audience: str | None = None
     oidc_jwks: str | None = None
     access: AccessSettings = AccessSettings()
+
+    @model_validator(mode="after")
+    def _prometheus_backend_has_a_url(self) -> Settings:
+        if self.metrics_backend == "prometheus" and not self.prometheus_url:
+            raise ValueError('metrics_backend = "prometheus" needs prometheus_url')
+        return self
 
     @property
     def tenants_dir(self) -> Path:

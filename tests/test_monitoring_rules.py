@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -13,7 +14,6 @@ from hypothesis import strategies as st
 
 from compiler.alerting import (
     AlertRules,
-    Thresholds,
     load_alert_rules,
     metric,
     prometheus_rule_groups,
@@ -60,48 +60,50 @@ def test_every_number_in_the_alert_presets_carries_a_comment() -> None:
             assert "#" in value, line
 
 
-@pytest.mark.parametrize(
-    ("values", "levels"),
-    [
-        ([81, 79.5, 80.5, 76, 81], [1, 1, 1, 1, 1]),
-        ([81, 74.9, 81], [1, 0, 1]),
-        ([96, 91, 89.9, 70], [2, 2, 1, 0]),
-        ([80, 95], [0, 1]),
-    ],
-    ids=["hovering-stays-on", "clears-below-band", "critical-steps-down", "equal-is-not-above"],
-)
-def test_levels_turn_on_above_a_threshold_and_off_below_the_band(
-    values: list[float], levels: list[int]
-) -> None:
-    thresholds = Thresholds(warning=80, critical=95, clear_margin=5)
-    level, seen = 0, []
-    for value in values:
-        level = thresholds.level_after(level, value)
-        seen.append(level)
-    assert seen == levels
-
-
 def test_a_value_hovering_at_the_threshold_raises_one_alert(rules: AlertRules) -> None:
     engine = AlertEngine(rules)
-    evaluation = engine.evaluate("t", samples("cpu_usage", [80.1, 79.9] * 20), 200)
+    evaluation = engine.evaluate("t", samples("cpu_usage", [85, 85] + [80.1, 79.9] * 20), 200)
     assert [a.severity for a in evaluation.alerts] == ["warning"]
 
 
 def test_a_jump_straight_to_critical_raises_one_critical_alert(rules: AlertRules) -> None:
-    evaluation = AlertEngine(rules).evaluate("t", samples("gpu_usage", [10, 99]), 200)
+    evaluation = AlertEngine(rules).evaluate("t", samples("gpu_usage", [10, 99, 99, 99]), 200)
     assert [(a.severity, a.threshold, a.metric) for a in evaluation.alerts] == [
         ("critical", 95, "gpu")
     ]
+    assert evaluation.alerts[0].timestamp_ms == NOW_MS + 3 * 60_000  # held for 2m since 99
+
+
+def test_gpu_rules_apply_only_to_tenants_with_gpus(rules: AlertRules) -> None:
+    held = samples("gpu_usage", [99] * 4)
+    assert AlertEngine(rules).evaluate("t", held, 200, has_gpu=False).alerts == []
+    assert AlertEngine(rules).evaluate("t", held, 200, has_gpu=True).alerts != []
+    names = {
+        r["alert"]
+        for r in prometheus_rule_groups("t", "ecp-ai-t", 200, rules, has_gpu=False)[0]["rules"]
+    }
+    assert names and not any(name.startswith("EcpGpu") for name in names)
+
+
+def test_a_gap_longer_than_the_lookback_restarts_for(rules: AlertRules) -> None:
+    """Prometheus stops seeing a gauge 5 minutes after its last sample; so does the engine."""
+    engine = AlertEngine(rules)
+    early = samples("cpu_usage", [85, 85])
+    late = samples("cpu_usage", [85, 85], NOW_MS + 8 * 60_000)
+    assert engine.evaluate("t", early + late, 200).alerts == []
+    close = samples("cpu_usage", [85, 85], NOW_MS + 4 * 60_000)
+    assert [a.severity for a in engine.evaluate("t", early + close, 200).alerts] == ["warning"]
 
 
 def test_state_moves_only_when_committed(rules: AlertRules) -> None:
     engine = AlertEngine(rules)
-    first = engine.evaluate("t", samples("cpu_usage", [90]), 200)
+    first = engine.evaluate("t", samples("cpu_usage", [90, 90, 90]), 200)
     # Not committed (the write failed): the retried batch raises the same alert again.
-    again = engine.evaluate("t", samples("cpu_usage", [90]), 200)
+    again = engine.evaluate("t", samples("cpu_usage", [90, 90, 90]), 200)
+    assert again.alerts
     assert [a.alert_id for a in again.alerts] == [a.alert_id for a in first.alerts]
     engine.commit(again)
-    later = samples("cpu_usage", [91], NOW_MS + 600_000)
+    later = samples("cpu_usage", [91, 91, 91], NOW_MS + 180_000)
     assert engine.evaluate("t", later, 200).alerts == []
 
 
@@ -110,21 +112,23 @@ def test_a_restarted_engine_seeded_with_the_last_value_does_not_alert_again(
 ) -> None:
     engine = AlertEngine(rules)
     previous = {"cpu_usage": (NOW_MS - 60_000, 88.0)}
-    evaluation = engine.evaluate("t", samples("cpu_usage", [87]), 200, previous)
+    evaluation = engine.evaluate("t", samples("cpu_usage", [87, 87, 87]), 200, previous)
     assert evaluation.alerts == []
+    fresh = AlertEngine(rules).evaluate("t", samples("cpu_usage", [87, 87, 87]), 200)
+    assert [a.severity for a in fresh.alerts] == ["warning"]
 
 
 def test_samples_older_than_the_last_judged_do_not_move_the_state(rules: AlertRules) -> None:
     engine = AlertEngine(rules)
     engine.commit(engine.evaluate("t", samples("cpu_usage", [10], NOW_MS + 600_000), 200))
-    backfill = engine.evaluate("t", samples("cpu_usage", [99, 99]), 200)
+    backfill = engine.evaluate("t", samples("cpu_usage", [99, 99, 99, 99]), 200)
     assert backfill.alerts == []
 
 
 def test_response_time_thresholds_follow_the_tenants_sla(rules: AlertRules) -> None:
     engine = AlertEngine(rules)
-    fast_sla = engine.evaluate("a", samples("response_time", [150]), 100)
-    slow_sla = engine.evaluate("b", samples("response_time", [150]), 200)
+    fast_sla = engine.evaluate("a", samples("response_time", [150] * 6), 100)
+    slow_sla = engine.evaluate("b", samples("response_time", [150] * 6), 200)
     assert [a.threshold for a in fast_sla.alerts] == [100]
     assert slow_sla.alerts == []
 
@@ -136,8 +140,14 @@ def test_prometheus_rules_use_the_same_thresholds_and_the_exposed_gauges(
     assert len(groups) == 1
     by_name = {r["alert"]: r for r in groups[0]["rules"]}
     cpu = by_name["EcpCpuUsageWarning"]
-    assert cpu["expr"].startswith('(ecp_tenant_cpu_usage_percent{tenant="my-ai-service"} > 80)')
+    assert cpu["expr"].startswith('((ecp_tenant_cpu_usage_percent{tenant="my-ai-service"} > 80)')
     assert '>= 75 and on(tenant) ALERTS{alertname="EcpCpuUsageWarning"' in cpu["expr"]
+    assert cpu["expr"].endswith(
+        'unless on(tenant) ALERTS{alertname="EcpCpuUsageCritical", alertstate="firing", '
+        'tenant="my-ai-service"}'
+    )
+    order = [r["alert"] for r in groups[0]["rules"]]
+    assert order.index("EcpCpuUsageCritical") < order.index("EcpCpuUsageWarning")
     assert cpu["labels"] == {
         "severity": "warning",
         "tenant": "my-ai-service",
@@ -231,16 +241,18 @@ def test_between_two_alerts_of_a_level_the_value_always_fell_below_the_band(
 ) -> None:
     rules = load_alert_rules(PRESETS)
     evaluation = AlertEngine(rules).evaluate("t", samples("cpu_usage", values), 200)
-    fired = {a.timestamp_ms: a.severity for a in evaluation.alerts}
-    last_warning_or_above: int | None = None
-    for i, value in enumerate(values):
-        ts = NOW_MS + 60_000 * i
-        if ts in fired:
-            if last_warning_or_above is not None:
-                between = values[last_warning_or_above + 1 : i]
-                assert fired[ts] == "critical" or any(v < 75 for v in between)
-            last_warning_or_above = i
-        assert (ts in fired) <= (value > 80)  # nothing fires at or below the warning threshold
+    fired = {(a.timestamp_ms - NOW_MS) // 60_000: a.severity for a in evaluation.alerts}
+    band = {"warning": 75, "critical": 90}
+    last: dict[str, int] = {}
+    for i, severity in sorted(fired.items()):
+        assert values[i] > (80 if severity == "warning" else 95)  # fires only above its threshold
+        # `for: 2m`: the two samples before were above the warning threshold too.
+        assert i >= 2 and all(v > 80 for v in values[i - 2 : i + 1])
+        if severity in last:
+            between = values[last[severity] + 1 : i]
+            escalated = last.get("critical", -1) > last[severity]  # critical inhibited it
+            assert any(v < band[severity] for v in between) or escalated
+        last[severity] = i
 
 
 _PROMQL_TOKEN = re.compile(
@@ -319,5 +331,11 @@ def test_the_shipped_prometheus_rules_carry_the_engines_thresholds(
         pytest.skip(f"{tenant_id} is compiled without include_monitoring")
     spec = load_spec_file(REPO / "tenants" / f"{tenant_id}.yaml")
     namespace = rule_objects[0]["metadata"]["namespace"]
-    expected = prometheus_rule_groups(tenant_id, namespace, spec.sla_target.response_time_ms, rules)
+    index = json.loads((REPO / "output" / "index.json").read_text(encoding="utf-8"))
+    has_gpu = index["tenants"][tenant_id]["totals"]["gpu"] > 0
+    expected = prometheus_rule_groups(
+        tenant_id, namespace, spec.sla_target.response_time_ms, rules, has_gpu=has_gpu
+    )
+    names = {r["alert"] for r in expected[0]["rules"]}
+    assert ("EcpGpuUsageCritical" in names) is has_gpu
     assert rule_objects[0]["spec"]["groups"] == expected

@@ -13,7 +13,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from api_server import install_admin_token
@@ -35,6 +37,21 @@ sla_target:
   availability: "99.9%"
   response_time: "{response_time}"
 """
+
+
+def held(
+    metrics: dict[str, float], minutes: int = 3, ahead: timedelta = timedelta()
+) -> list[dict[str, Any]]:
+    """The same metrics once a minute for `minutes` minutes, ending now (+ `ahead`): held long
+    enough for a rule's `for: 2m`, as a real agent reporting each minute would send them."""
+    now = datetime.now(UTC).replace(microsecond=0) + ahead
+    return [
+        {
+            "timestamp": (now - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "metrics": metrics,
+        }
+        for n in reversed(range(minutes))
+    ]
 
 
 def write_spec(folder: Path, tenant_id: str, response_time: str = "200ms") -> None:

@@ -13,13 +13,14 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from api_server import AUTH
-from test_monitoring_support import LiveServer, live_server, make_workspace
+from test_monitoring_support import LiveServer, held, live_server, make_workspace
 
 JS = Path(__file__).resolve().parent / "js"
 REFERENCE = Path("/work/shared/reference/ecp-orchestrator-api-v1.51.md")
@@ -178,7 +179,8 @@ def test_the_alert_snippet_receives_an_alert_as_it_fires(server: LiveServer, run
         time.sleep(0.02)
     httpx.post(
         f"{server.http}/api/v1/tenants/my-ai-service/monitoring",
-        json={"metrics": {"memory_usage": 96.5}},
+        # Ending 3 minutes ahead (5 are allowed): after the sample an earlier test sent "now".
+        json=held({"memory_usage": 96.5}, ahead=timedelta(minutes=3)),
         headers={"X-Demo-Mode": "false", **AUTH},
     )
     alert = snippet.next_event()["data"]

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from api_server import AUTH
-from test_monitoring_support import LiveServer, live_server, make_workspace
+from test_monitoring_support import LiveServer, held, live_server, make_workspace
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
@@ -95,7 +95,7 @@ def test_a_new_alert_reaches_every_alert_subscriber(server: LiveServer) -> None:
         assert receive(first) == {"action": "pong"}
         second.send(json.dumps({"action": "ping"}))
         assert receive(second) == {"action": "pong"}
-        send_metrics(server, "alert-tenant", {"metrics": {"cpu_usage": 85.2}})
+        send_metrics(server, "alert-tenant", held({"cpu_usage": 85.2}))
         for ws in (first, second):
             alert = receive(ws)
             assert alert["tenant_id"] == "alert-tenant"

@@ -1,9 +1,11 @@
 """Monitoring: metric samples and alerts in an embedded SQLite store, live events, demo data.
 
-Stage modules: samples (request bodies -> rows), store (SQLite), alerts (rules with hysteresis),
-broadcast (bounded fan-out), demo (synthetic series), system (capacity vs quotas), exposition
-(Prometheus), service (what the API shell holds). May import compiler.spec, settings, errors and
-alerting; never compiler.service or compiler.cli.
+Stage modules: samples (request bodies -> rows), store (SQLite), alerts (rules with `for`,
+hysteresis and inhibition, as the rendered PrometheusRule), broadcast (bounded fan-out), demo
+(synthetic series), system (capacity vs quotas), exposition (/metrics), compiled (what
+output/index.json says of a tenant), prometheus/ (Prometheus as the metrics backend), service
+(what the API shell holds). May import compiler.spec, settings, errors, alerting and cluster;
+never compiler.service or compiler.cli.
 """
 
 from compiler.monitoring.service import MonitoringService

@@ -1,14 +1,16 @@
 """Deployment progress for the /ws/deployment stream: the latest update per deployment.
 
 Input: updates {deployment_id, status, progress, phase, message} reported by whoever drives a
-deployment (the API's publish flow, a demo simulation, a cluster watcher). Output: the latest
-update (kept in the store, so it survives a restart) and a hub event per update. No I/O of its own.
+deployment: the cluster follower (live_source, from watches) is the production caller. Output:
+the latest update (kept in the store, so it survives a restart) and a hub event per update.
+No I/O of its own.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +20,16 @@ from compiler.monitoring.store import MetricsStore
 
 # Statuses after which nothing more will happen to a deployment: the stream ends with them.
 TERMINAL_STATUSES = frozenset(
-    {"completed", "deployed", "succeeded", "failed", "cancelled", "superseded", "deleted"}
+    {
+        "completed",
+        "deployed",
+        "running",
+        "succeeded",
+        "failed",
+        "cancelled",
+        "superseded",
+        "deleted",
+    }
 )
 DEPLOYMENT_ID = re.compile(r"[a-z0-9]([-a-z0-9]{0,62}[a-z0-9])?")
 _TEXT_FIELDS = {"status": 40, "phase": 80, "message": 500}
@@ -60,17 +71,27 @@ def is_terminal(update: Mapping[str, Any]) -> bool:
 
 
 Resolver = Callable[[str], Mapping[str, Any] | None]
+# Follows one deployment from a live source (cluster watches), reporting each update, until the
+# rollout ends or the event is set.
+LiveSource = Callable[[str, Callable[[dict[str, Any]], object], threading.Event], None]
 
 
 class DeploymentFeed:
     """`resolver` (optional) answers for deployments nobody reported here, e.g. from the deploy
-    repo's records; the WebSocket polls it while a deployment is still running."""
+    repo's records; the WebSocket polls it while a deployment is still running. `live_source`
+    (optional, a configured cluster) pushes updates through report() instead, from watches."""
 
     def __init__(self, store: Callable[[], MetricsStore], hub: Hub, clock: Callable[[], float]):
         self._store = store
         self._hub = hub
         self._clock = clock
         self.resolver: Resolver | None = None
+        self.live_source: LiveSource | None = None
+
+    def follow(self, deployment_id: str, stop: threading.Event) -> None:
+        """Blocking: stream the live source's updates into report() (store + hub)."""
+        if self.live_source is not None:
+            self.live_source(deployment_id, self.report, stop)
 
     def report(self, update: Mapping[str, Any]) -> dict[str, Any]:
         body = normalise_update(update)

@@ -19,17 +19,21 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from compiler.alerting import AlertRules, load_alert_rules
+from compiler.cluster import ClusterReader, cluster_capacity
 from compiler.errors import OrchestratorError
 from compiler.monitoring.alerts import AlertEngine
 from compiler.monitoring.broadcast import Hub
 from compiler.monitoring.deployments import DeploymentFeed
 from compiler.monitoring.exposition import Exposition
+from compiler.monitoring.prometheus import PrometheusBackend, PrometheusClient
 from compiler.monitoring.space import DAY_MS, MonitoringSpace
 from compiler.monitoring.store import MetricsStore
 from compiler.monitoring.system import system_metrics
 from compiler.settings import Settings
 
 log = logging.getLogger("ecp.monitoring")
+# Our tenants' ResourceQuotas carry the common labels rendering gives every object.
+MANAGED_SELECTOR = "app.kubernetes.io/managed-by=ecp-orchestrator"
 # Raw samples are kept 48 h: the default 24 h query at 1m resolution always reads raw data.
 RAW_HOURS = 48
 REPORTING_WINDOW_MS = 10 * 60_000  # "active": sent metrics in the last ten minutes
@@ -44,13 +48,28 @@ class MonitoringService:
         raw_hours: int = RAW_HOURS,
         max_queue: int = 256,
         clock: Callable[[], float] = time.time,
+        cluster: ClusterReader | None = None,
     ) -> None:
         self.settings = settings.model_copy(update={"demo": False}) if settings.demo else settings
         self.rules = rules if rules is not None else load_alert_rules(settings.presets_dir)
         self.raw_hours = raw_hours
         self.clock = clock
+        self.cluster = cluster  # when set, /monitoring/system reads nodes and quotas from it
         self.hub = Hub(max_queue=max_queue)
-        self.exposition = Exposition()
+        tenants_dir = self.settings.tenants_dir
+        self.prometheus: PrometheusBackend | None = None
+        if self.settings.metrics_backend == "prometheus" and self.settings.prometheus_url:
+            client = PrometheusClient(
+                self.settings.prometheus_url, timeout_s=self.settings.prometheus_timeout_s
+            )
+            self.prometheus = PrometheusBackend(client, self.rules)
+        # A deleted tenant (its spec gone) leaves /metrics at the next scrape. With Prometheus
+        # as the backend the tenant gauges are already there (remote-write): a scrape of ours
+        # would only duplicate them under job/instance labels and fire every alert twice.
+        self.exposition = Exposition(
+            lambda tenant: (tenants_dir / f"{tenant}.yaml").is_file(),
+            export_gauges=self.prometheus is None,
+        )
         self._spaces: dict[str, MonitoringSpace] = {}
         self._lock = threading.Lock()
         self.deployments = DeploymentFeed(lambda: self.space(False).store, self.hub, clock)
@@ -73,6 +92,7 @@ class MonitoringService:
                     self.hub,
                     None if demo else self.exposition,
                     self.clock,
+                    None if demo else self.prometheus,  # demo data never leaves its sandbox
                 )
                 self._spaces[name] = space
         return space
@@ -80,8 +100,18 @@ class MonitoringService:
     def system(self, demo: bool, visible: Collection[str] | None = None) -> dict[str, Any]:
         """`visible`: only these tenants count (a caller's scope); None = all of them."""
         space = self.space(demo)
-        reporting = space.store.reporting_tenants(space.now_ms() - REPORTING_WINDOW_MS)
-        return system_metrics(space.settings, reporting, visible)
+        if space.prometheus is not None:
+            reporting = space.prometheus.reporting_tenants(REPORTING_WINDOW_MS, space.now_ms())
+        else:
+            reporting = space.store.reporting_tenants(space.now_ms() - REPORTING_WINDOW_MS)
+        live = None
+        if self.cluster is not None and not demo:
+            quotas = self.cluster.quotas(MANAGED_SELECTOR)
+            if visible is not None:  # a scoped caller sees only its own tenants' use
+                namespaces = {f"ecp-ai-{t}" for t in visible}
+                quotas = [q for q in quotas if q["metadata"].get("namespace") in namespaces]
+            live = cluster_capacity(self.cluster.nodes(), quotas)
+        return system_metrics(space.settings, reporting, visible, live)
 
     def maintain(self) -> dict[str, dict[str, int]]:
         """Retention and downsampling on the real space and any other open one."""
@@ -113,3 +143,5 @@ class MonitoringService:
             for space in self._spaces.values():
                 space.store.close()
             self._spaces.clear()
+        if self.prometheus is not None:
+            self.prometheus.client.close()

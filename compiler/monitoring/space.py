@@ -17,8 +17,10 @@ from compiler.alerting import METRICS
 from compiler.errors import OrchestratorError, TenantNotFound, ValidationFailed
 from compiler.monitoring.alerts import AlertEngine, alert_body
 from compiler.monitoring.broadcast import Hub
+from compiler.monitoring.compiled import CompiledIndex
 from compiler.monitoring.demo import STEP_MS, demo_samples
 from compiler.monitoring.exposition import Exposition
+from compiler.monitoring.prometheus import PrometheusBackend
 from compiler.monitoring.samples import Sample, iso_z, parse_samples
 from compiler.monitoring.store import MetricsStore
 from compiler.settings import Settings
@@ -86,6 +88,7 @@ class MonitoringSpace:
         hub: Hub,
         exposition: Exposition | None,
         clock: Callable[[], float],
+        prometheus: PrometheusBackend | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -96,6 +99,9 @@ class MonitoringSpace:
         self.clock = clock
         self._ingest_lock = threading.Lock()
         self._sla_cache: dict[str, tuple[int, float]] = {}
+        self.compiled = CompiledIndex(settings.output_dir / "index.json")
+        # None: the SQLite store holds samples; else Prometheus does (alerts stay in the store).
+        self.prometheus = prometheus
 
     @property
     def demo(self) -> bool:
@@ -129,6 +135,12 @@ class MonitoringSpace:
         self._sla_cache[tenant_id] = (mtime, value)
         return value
 
+    def has_gpu(self, tenant_id: str) -> bool:
+        """Whether the compiled plan gives the tenant GPU workloads: GPU alert rules apply only
+        then, as in its PrometheusRule. Not compiled yet: True, so no GPU alert is missed."""
+        known = self.compiled.has_gpu(tenant_id)
+        return True if known is None else known
+
     # -- ingest ---------------------------------------------------------------------------------
 
     def ingest(self, tenant_id: str, body: Any) -> dict[str, Any]:
@@ -146,8 +158,15 @@ class MonitoringSpace:
             previous = None
             if not self.engine.knows(tenant):
                 previous = self.store.latest(tenant, self.engine.watched_metrics)
-            evaluation = self.engine.evaluate(tenant, samples, sla, previous)
-            self.store.write(tenant, samples, evaluation.alerts)
+            evaluation = self.engine.evaluate(
+                tenant, samples, sla, previous, has_gpu=self.has_gpu(tenant)
+            )
+            if self.prometheus is None:
+                self.store.write(tenant, samples, evaluation.alerts)
+            else:
+                # Prometheus takes the batch whole or refuses it; only then are alerts kept.
+                self.prometheus.write(tenant, samples)
+                self.store.write(tenant, (), evaluation.alerts)
             self.engine.commit(evaluation)
         bodies = [alert_body(a) for a in evaluation.alerts]
         for body in bodies:
@@ -182,7 +201,14 @@ class MonitoringSpace:
         end = self.now_ms()
         start = end - query.hours * 3_600_000
         columns = query.columns
-        rows = self.store.buckets(tenant, columns, start, end, INTERVALS_MS[query.interval])
+        interval = INTERVALS_MS[query.interval]
+        if self.prometheus is None:
+            rows = self.store.buckets(tenant, columns, start, end, interval)
+            summaries = self.store.summary(tenant, columns, start, end)
+        else:
+            scope = self.prometheus.with_present_series(self.compiled.scope(tenant), start, end)
+            rows = self.prometheus.buckets(scope, columns, start, end, interval)
+            summaries = self.prometheus.summary(scope, columns, start, end)
         metrics: dict[str, list[dict[str, Any]]] = {SHORT[c]: [] for c in columns}
         for row in rows:
             stamp = iso_z(row[0])
@@ -190,7 +216,7 @@ class MonitoringSpace:
                 if value is not None:
                     metrics[SHORT[column]].append({"timestamp": stamp, "value": _round(value)})
         summary: dict[str, float | None] = {}
-        for column, (avg, peak) in self.store.summary(tenant, columns, start, end).items():
+        for column, (avg, peak) in summaries.items():
             summary[f"avg_{SHORT[column]}"] = _round(avg)
             summary[f"max_{SHORT[column]}"] = _round(peak)
         return {
@@ -205,7 +231,10 @@ class MonitoringSpace:
         """The stream message: {timestamp, tenant_id, metrics: {short: newest value or None}}."""
         self.fill_demo(tenant)
         columns = [BY_SHORT[s] for s in shorts]
-        found = self.store.latest(tenant, columns)
+        if self.prometheus is None:
+            found = self.store.latest(tenant, columns)
+        else:
+            found = self.prometheus.latest(self.compiled.scope(tenant), columns, self.now_ms())
         newest = max((ts for ts, _ in found.values()), default=None)
         return {
             "timestamp": iso_z(newest if newest is not None else self.now_ms()),
@@ -220,6 +249,10 @@ class MonitoringSpace:
         if not 1 <= hours <= 24 * 365:
             raise _bad("hours", "must be an integer from 1 to 8760")
         self.fill_demo(tenant)
+        if self.prometheus is not None:
+            # Prometheus knows what fires now (for the rules we render), not a history.
+            firing = self.prometheus.alerts(tenant, limit)
+            return {"tenant_id": tenant, "alerts": firing, "count": len(firing)}
         since = self.now_ms() - hours * 3_600_000
         records = self.store.recent_alerts(tenant, limit, since)
         return {

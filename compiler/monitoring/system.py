@@ -1,8 +1,9 @@
 """System metrics: cluster capacity (settings) against the compiled tenants' quotas.
 
-Input: settings.cluster, <output_dir>/index.json (the compiled output contract) and the tenants
-that reported metrics recently. Output: the reference's GET /monitoring/system body. Reads files,
-writes nothing; a missing index means nothing is compiled yet, not an error.
+Input: settings.cluster, <output_dir>/index.json (the compiled output contract), the tenants
+that reported metrics recently and, when a cluster is configured, its live capacity. Output:
+the reference's GET /monitoring/system body. Reads files, writes nothing; a missing index means
+nothing is compiled yet, not an error.
 """
 
 from __future__ import annotations
@@ -51,8 +52,14 @@ def _percent(used: float, total: float) -> float:
 
 
 def system_metrics(
-    settings: Settings, reporting: Iterable[str], visible: Collection[str] | None = None
+    settings: Settings,
+    reporting: Iterable[str],
+    visible: Collection[str] | None = None,
+    live: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The reference's system body. `visible` limits it to a caller's tenants; `live`
+    (compiler.cluster.cluster_capacity) replaces the configured capacity with the nodes'
+    allocatable, the compiled quotas with the quotas' used requests, and adds node health."""
     specs = (
         {p.stem for p in settings.tenants_dir.glob("*.yaml")}
         if settings.tenants_dir.is_dir()
@@ -84,10 +91,22 @@ def system_metrics(
                 details={"tenant_id": tenant_id},
             ) from exc
     cluster = settings.cluster
+    total_cpu, total_memory_mib, total_gpu = (
+        cluster.cpu_millicores,
+        cluster.memory_gib * 1024,
+        cluster.gpu,
+    )
+    if live is not None:
+        total_cpu = int(live["total"]["cpu_millicores"])
+        total_memory_mib = int(live["total"]["memory_bytes"]) // (1024 * 1024)
+        total_gpu = int(live["total"]["gpu"])
+        cpu = int(live["used"]["cpu_millicores"])
+        memory = -(-int(live["used"]["memory_bytes"]) // (1024 * 1024))
+        gpu = int(live["used"]["gpu"])
     utilization = {
-        "cpu": _percent(cpu, cluster.cpu_millicores),
-        "memory": _percent(memory, cluster.memory_gib * 1024),
-        "gpu": _percent(gpu, cluster.gpu),
+        "cpu": _percent(cpu, total_cpu),
+        "memory": _percent(memory, total_memory_mib),
+        "gpu": _percent(gpu, total_gpu),
         "storage": _percent(storage, cluster.storage_tb * 1000),
     }
     peak = max(utilization.values())
@@ -98,16 +117,21 @@ def system_metrics(
         if peak >= WARNING_UTILIZATION
         else "healthy"
     )
+    if live is not None and live["status"] != "healthy" and status == "healthy":
+        status = str(live["status"])  # a node not Ready or under pressure
+    elif live is not None and live["status"] == "degraded":
+        status = "degraded"
     return {
         "cluster_status": status,
         "total_tenants": len(specs),
         # Active: has a spec and sent metrics in the last few minutes, i.e. is running somewhere.
         "active_tenants": len(specs & set(reporting)),
         "total_resources": {
-            "cpu": format_cpu(cluster.cpu_millicores),
-            "memory": f"{cluster.memory_gib}Gi",
-            "gpu": cluster.gpu,
+            "cpu": format_cpu(total_cpu),
+            "memory": format_memory(total_memory_mib) if live else f"{cluster.memory_gib}Gi",
+            "gpu": total_gpu,
             "storage": _storage(cluster.storage_tb * 1000),
+            **({"gpu_by_type": dict(live["total"]["gpu_by_type"])} if live else {}),
         },
         "used_resources": {
             "cpu": format_cpu(cpu),

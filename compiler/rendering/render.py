@@ -227,7 +227,11 @@ class Renderer:
             "redis_url": catalogue.redis_url,
             "include_monitoring": options.include_monitoring,
             "alert_groups": prometheus_rule_groups(
-                spec.tenant_id, ns, spec.sla_target.response_time_ms, self._alert_rules
+                spec.tenant_id,
+                ns,
+                spec.sla_target.response_time_ms,
+                self._alert_rules,
+                has_gpu=plan.totals.gpu > 0,
             )
             if options.include_monitoring
             else [],

@@ -1,8 +1,9 @@
 """Tenant status and deployment-status answers: observed from deploy records, simulated in demo.
 
-Input: a Workspace (its deployment ledger, in-flight writes, compiled manifests). Output: the
-list/detail `status` and the DeploymentStatus model. Without a cluster, real mode reports only what
-is known (committed to the deploy repo, awaiting sync) with progress 0: it never invents progress.
+Input: a Workspace (its deployment ledger, in-flight writes, compiled manifests, and the cluster
+when configured). Output: the list/detail `status` and the DeploymentStatus model. With a cluster,
+real mode reads live objects (cluster_status); without one it reports only what is known
+(committed to the deploy repo, awaiting sync) with progress 0: it never invents progress.
 Demo mode simulates a rollout from the last write time and says so (`simulated: true`).
 """
 
@@ -10,10 +11,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from compiler.errors import TenantNotFound
+from compiler.errors import OrchestratorError, TenantNotFound
+from compiler.monitoring.deployments import LiveSource
+from compiler.publishing import find_deployment
+from compiler.publishing.records import DeploymentRecord
+from compiler.service.cluster_status import cluster_status, list_status, live_follower
 from compiler.service.read_model import ObjectView
 from compiler.service.schemas import DeploymentStatus, LogEntry, ResourceState
-from compiler.service.state import Workspace
+from compiler.service.state import AppState, Workspace
 
 # A simulated demo rollout takes this long: long enough to watch progress move in a console,
 # short enough for a demo. Phases follow the reference's phase names.
@@ -58,6 +63,8 @@ def tenant_status(ws: Workspace, tenant_id: str, compiled: bool, demo: bool) -> 
         return "failed"
     if demo:
         return "running" if simulated_progress(ws, tenant_id) >= 100 else "pending"
+    if ws.cluster is not None:
+        return list_status(ws, ws.cluster, tenant_id) or "pending"
     # Published (or only compiled) but no cluster is observed: the honest answer is pending.
     return "pending"
 
@@ -123,12 +130,16 @@ def simulated_status(ws: Workspace, tenant_id: str) -> DeploymentStatus:
 
 
 def observed_status(ws: Workspace, tenant_id: str) -> DeploymentStatus:
-    """Real mode without a cluster: what the deploy repo's records say, and nothing more."""
+    """Real mode: from the cluster when one is configured (and the tenant's write is not in
+    flight or failed), else what the deploy repo's records say, and nothing more."""
     exists = ws.read.spec_file(tenant_id) is not None
     record = ws.ledger.latest(tenant_id)
     if not exists and record is None:
         raise TenantNotFound(f"tenant {tenant_id} does not exist", details={"tenant_id": tenant_id})
     objects = _objects(ws, tenant_id) if exists else []
+    settled = tenant_id not in ws.in_flight and tenant_id not in ws.failed
+    if ws.cluster is not None and settled and record is not None:
+        return cluster_status(ws, ws.cluster, tenant_id, record, objects)
     logs: list[LogEntry] = []
     if tenant_id in ws.in_flight:
         status, phase = "publishing", "committing"
@@ -171,3 +182,23 @@ def observed_status(ws: Workspace, tenant_id: str) -> DeploymentStatus:
         simulated=False,
         source="deploy-repo records",
     )
+
+
+def cluster_source(state: AppState) -> LiveSource | None:
+    """The /ws/deployment stream's live source when a cluster is configured: the real
+    workspace's deployments, followed by watches (compiler.cluster.follow)."""
+    ws = state.real
+    if ws.cluster is None:
+        return None
+
+    def locate(deployment_id: str) -> tuple[str, DeploymentRecord, list[ObjectView]] | None:
+        try:
+            record = find_deployment(ws.settings, deployment_id)
+        except OrchestratorError:
+            return None  # no deploy repo yet: nothing was published there
+        if record is None or not record.tenants:
+            return None
+        tenant_id = record.tenants[0].tenant_id
+        return tenant_id, record, _objects(ws, tenant_id)
+
+    return live_follower(ws, locate)

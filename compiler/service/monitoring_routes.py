@@ -39,7 +39,7 @@ def monitoring_service(state: AppState) -> MonitoringService:
     service = slots.get(_SLOT)
     if isinstance(service, MonitoringService):
         return service
-    service = MonitoringService(state.settings)
+    service = MonitoringService(state.settings, cluster=state.real.cluster)
     slots[_SLOT] = service
     tasks: list[asyncio.Task[None]] = []
 

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 
 from compiler.access.control import AccessControl
+from compiler.cluster import ClusterReader, open_cluster
 from compiler.service.ledger import DeploymentLedger
 from compiler.service.read_model import TenantReadModel
 from compiler.service.workspace_git import SpecDates
@@ -42,6 +43,8 @@ class Workspace:
     # Real-mode list answers by query, with the data version they were built from: a list of
     # 1,000 tenants costs ~0.7 ms to build and ~0.05 ms to reuse (see tenant_views.list_tenants).
     list_cache: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+    # The configured cluster (real mode only): deployment and tenant status read it when set.
+    cluster: ClusterReader | None = None
 
     def dates(self, tenant_id: str) -> SpecDates | None:
         """created_at / updated_at from git history: the spec's commits in the workspace repo,
@@ -53,7 +56,10 @@ class Workspace:
     @classmethod
     def of(cls, settings: Settings) -> Workspace:
         return cls(
-            settings=settings, read=TenantReadModel(settings), ledger=DeploymentLedger(settings)
+            settings=settings,
+            read=TenantReadModel(settings),
+            ledger=DeploymentLedger(settings),
+            cluster=None if settings.demo else open_cluster(settings.cluster),
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from compiler.catalogue import Catalogue
 from compiler.errors import OrchestratorError, TenantNotFound
+from compiler.service.cluster_status import status_epoch
 from compiler.service.deployments import tenant_status
 from compiler.service.read_model import ObjectView
 from compiler.service.schemas import (
@@ -132,6 +133,7 @@ def list_tenants(ws: Workspace, query: ListQuery, demo: bool) -> TenantList:
         frozenset(ws.deleting),
         frozenset(ws.failed),
         None if ws.read.is_git() else ws.ledger.ref_key(),  # dates come from publishes then
+        status_epoch(ws),  # with a cluster, statuses move with it
     )
     cached = ws.list_cache.get(query)
     if cached is not None and cached[0] == version:

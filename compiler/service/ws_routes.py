@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,7 @@ from compiler.monitoring.deployments import (
 from compiler.monitoring.space import BY_SHORT
 from compiler.publishing import find_deployment
 from compiler.service.bodies import parse_json
-from compiler.service.deployments import observed_status, simulated_status
+from compiler.service.deployments import cluster_source, observed_status, simulated_status
 from compiler.service.error_responses import error_body
 from compiler.service.guard import principal_of, spec_text_of
 from compiler.service.middleware import new_request_id, parse_flag
@@ -323,10 +324,20 @@ class Streams:
                 last = current
                 return current
 
+            # With a cluster, updates come from its watches through the hub: no polling. The
+            # follower blocks on watches, so it gets a thread of its own, not a pool's.
+            stop = threading.Event()
+            live = feed.live_source is not None
+            if live:
+                name = f"follow-{deployment_id}"
+                args = (deployment_id, stop)
+                threading.Thread(target=feed.follow, args=args, daemon=True, name=name).start()
             try:
-                await self._relay(ws, inbox, subscription, poll)
+                await self._relay(ws, inbox, subscription, None if live else poll)
             except _SlowConsumer as exc:
                 await _close_slow(ws, exc.dropped, request_id, f"/ws/deployment/{deployment_id}")
+            finally:
+                stop.set()
 
         await self._run(ws, body)
 
@@ -416,6 +427,7 @@ def routes(state: AppState) -> list[BaseRoute]:
     service = monitoring_service(state)
     owner = deployment_owner(state)
     service.deployments.resolver = deployment_resolver(state, owner)
+    service.deployments.live_source = cluster_source(state)
     streams = Streams(service, owner, state)
     return [
         WebSocketRoute("/ws/monitoring/{tenant_id}", streams.monitoring),

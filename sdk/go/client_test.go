@@ -128,11 +128,22 @@ func TestGetManifestReturnsExactlyTheCompiledBytes(t *testing.T) {
 	}
 }
 
+// heldSamples: the same metrics once a minute for three minutes, ending now.
+func heldSamples(metrics orchestrator.Metrics) []orchestrator.MetricSample {
+	now := time.Now().UTC().Truncate(time.Second)
+	samples := make([]orchestrator.MetricSample, 0, 3)
+	for m := 2; m >= 0; m-- {
+		stamp := now.Add(-time.Duration(m) * time.Minute).Format(time.RFC3339)
+		samples = append(samples, orchestrator.MetricSample{Timestamp: stamp, Metrics: metrics})
+	}
+	return samples
+}
+
 func TestMetricsSentComeBackAndFireAnAlert(t *testing.T) {
 	c := newClient()
-	now := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
-	accepted, err := c.SendSamples("my-ai-service", []orchestrator.MetricSample{{Timestamp: now, Metrics: orchestrator.Metrics{"cpu": 65.5, "memory": 96.5}}})
-	if err != nil || accepted.Accepted != 1 {
+	// Held for the rule's `for: 2m` (one sample a minute), as the server's alert rules require.
+	accepted, err := c.SendSamples("my-ai-service", heldSamples(orchestrator.Metrics{"cpu": 65.5, "memory": 96.5}))
+	if err != nil || accepted.Accepted != 3 {
 		t.Fatalf("accepted = %+v, %v", accepted, err)
 	}
 	data, err := c.GetMonitoring("my-ai-service", &orchestrator.MonitoringQuery{MetricType: "cpu", Hours: 1, Interval: "1m"})

@@ -109,7 +109,7 @@ func TestSubscribeAlertsReceivesAnAlertAsItFires(t *testing.T) {
 	}
 	defer sub.Close()
 	time.Sleep(300 * time.Millisecond) // the server registers the subscriber just after the handshake
-	if _, err := c.SendMetrics("speech-gateway", orchestrator.Metrics{"memory_usage": 96.5}); err != nil {
+	if _, err := c.SendSamples("speech-gateway", heldSamples(orchestrator.Metrics{"memory_usage": 96.5})); err != nil {
 		t.Fatal(err)
 	}
 	alert := receive(t, sub)

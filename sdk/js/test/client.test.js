@@ -109,11 +109,20 @@ describe('manifests', () => {
   });
 });
 
+/** The same metrics once a minute for three minutes, ending now. */
+function held(metrics) {
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  return [2, 1, 0].map((m) => ({
+    timestamp: new Date(now - m * 60000).toISOString().replace('.000', ''),
+    metrics,
+  }));
+}
+
 describe('monitoring', () => {
   test('metrics sent come back from getMonitoring, and an alert fires', async () => {
-    const timestamp = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000', '');
-    const accepted = await client.sendMetrics('my-ai-service', { cpu: 65.5, memory: 96.5 }, { timestamp });
-    assert.equal(accepted.accepted, 1);
+    // Held for the rule's `for: 2m` (one sample a minute), as the server's alert rules require.
+    const accepted = await client.sendMetrics('my-ai-service', held({ cpu: 65.5, memory: 96.5 }));
+    assert.equal(accepted.accepted, 3);
     const data = await client.getMonitoring('my-ai-service', { metricType: 'cpu', hours: 1, interval: '1m' });
     assert.ok(data.metrics.cpu.some((point) => point.value === 65.5));
     const alerts = await client.getAlerts('my-ai-service', { limit: 10 });

@@ -99,7 +99,13 @@ describe('real server', () => {
     });
     await isOpen;
     await sleep(200); // the server registers the subscriber just after the handshake
-    await client.sendMetrics('shop-chat-lite', { memory_usage: 96.5 });
+    // Held for the rule's `for: 2m` (one sample a minute), as the server's alert rules require.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const held = [2, 1, 0].map((m) => ({
+      timestamp: new Date(now - m * 60000).toISOString().replace('.000', ''),
+      metrics: { memory_usage: 96.5 },
+    }));
+    await client.sendMetrics('shop-chat-lite', held);
     const got = await alert;
     stop();
     assert.equal(got.severity, 'critical');
