@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from compiler.catalogue import Catalogue, GpuRun, ServiceProfile
 from compiler.errors import ValidationFailed
@@ -72,14 +73,21 @@ def _cpu_option(name: str, p: ServiceProfile) -> ServiceOption:
         response_ms=p.response_ms,
         response_cv=p.response_cv,
         response_is_hold=p.response_is_hold,
-        cpu_request_m=p.cpu_request_m,
-        cpu_limit_m=p.cpu_limit_m,
-        memory_mib=p.memory_mib,
-        storage_gb_per_replica=p.storage_gb_per_replica,
-        availability=p.availability,
-        utilisation_cap=p.utilisation_cap,
-        routing=p.routing,
+        **_pod_fields(p),
     )
+
+
+def _pod_fields(p: ServiceProfile) -> dict[str, Any]:
+    """What a CPU or GPU option's pod takes from the service's own profile, whatever its engine."""
+    return {
+        "cpu_request_m": p.cpu_request_m,
+        "cpu_limit_m": p.cpu_limit_m,
+        "memory_mib": p.memory_mib,
+        "storage_gb_per_replica": p.storage_gb_per_replica,
+        "availability": p.availability,
+        "utilisation_cap": p.utilisation_cap,
+        "routing": p.routing,
+    }
 
 
 def _gpu_option(name: str, p: ServiceProfile, run: GpuRun, catalogue: Catalogue) -> ServiceOption:
@@ -109,13 +117,7 @@ def _gpu_option(name: str, p: ServiceProfile, run: GpuRun, catalogue: Catalogue)
         response_ms=base.response_ms,
         response_cv=base.response_cv,
         response_is_hold=False,
-        cpu_request_m=p.cpu_request_m,
-        cpu_limit_m=p.cpu_limit_m,
-        memory_mib=p.memory_mib,
-        storage_gb_per_replica=p.storage_gb_per_replica,
-        availability=p.availability,
-        utilisation_cap=p.utilisation_cap,
-        routing=p.routing,
+        **_pod_fields(p),
     )
 
 
