@@ -57,6 +57,8 @@ class Settings(BaseModel):
     database: str = ".ecp/ecp.sqlite3"
     # Generated schema-validator code, so an incremental compile does not regenerate it.
     cache_path: str = ".ecp/cache"
+    # The API's write-ahead journal (one file per batch of writes in progress).
+    journal_path: str = ".ecp/journal"
     metrics_retention_days: int = Field(default=30, ge=1)
     cluster: ClusterCapacity = ClusterCapacity()
 
@@ -67,6 +69,10 @@ class Settings(BaseModel):
     @property
     def cache_dir(self) -> Path:
         return self.resolve(self.cache_path)
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.resolve(self.journal_path)
 
     @property
     def presets_dir(self) -> Path:
@@ -95,6 +101,7 @@ class Settings(BaseModel):
                 "output_path": f"{base}/output",
                 "deploy_repo": f"{base}/deploy-repo",
                 "deploy_remote": None,
+                "journal_path": f"{base}/journal",
             }
         )
 

@@ -9,6 +9,7 @@ paths are staged and committed, so a kill at any moment leaves the last good com
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import git
@@ -65,12 +66,16 @@ def publish(
     branch: str | None = None,
     push: bool = False,
     request_id: str | None = None,
+    trailers: Sequence[tuple[str, str]] = (),
+    author: tuple[str, str] | None = None,
 ) -> PublishResult:
     """Publish settings.output_dir into the deploy repo; commit only when something changed.
 
     `repo` overrides the configured deploy repo (a path, relative to settings.root, or a URL) and
     must already exist; `branch` overrides settings.deploy_branch. With `push`, the branch is
-    pushed to the remote (settings.deploy_remote or the repo's origin). Raises DeployRepoError for
+    pushed to the remote (settings.deploy_remote or the repo's origin). `trailers` are added to
+    the commit message; `author` (name, email) is the commit's author (the configured identity
+    stays the committer). Raises DeployRepoError for
     a dirty, detached, mid-rebase or conflicting repo and DeploymentFailed for a failed push.
     """
     target = resolve_target(settings, repo, branch)
@@ -80,6 +85,8 @@ def publish(
         branch=target.branch,
     )
     identity = identity_env(settings.git_author_name, settings.git_author_email)
+    if author is not None:
+        identity |= {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
     with locked_repo(target) as locked:
         git_repo = locked.repo
         previous = head_sha(git_repo)
@@ -89,7 +96,9 @@ def publish(
         plan = plan_publish(compiled, settings.output_dir, state, config, _work_tree(git_repo))
         commit = previous
         if plan.touches_files:
-            commit = _commit_plan(locked, plan, request_id=request_id, identity=identity)
+            commit = _commit_plan(
+                locked, plan, request_id=request_id, identity=identity, trailers=trailers
+            )
         save_state(git_repo, plan.new_state.model_copy(update={"head": commit}))
         pushed = False
         if push:
@@ -117,7 +126,12 @@ def _work_tree(repo: git.Repo) -> Path:
 
 
 def _commit_plan(
-    locked: LockedRepo, plan: PublishPlan, *, request_id: str | None, identity: dict[str, str]
+    locked: LockedRepo,
+    plan: PublishPlan,
+    *,
+    request_id: str | None,
+    identity: dict[str, str],
+    trailers: Sequence[tuple[str, str]] = (),
 ) -> str:
     repo = locked.repo
     work = _work_tree(repo)
@@ -137,7 +151,9 @@ def _commit_plan(
         tracked = {p.split("/", 1)[0] for p in paths}
         paths = [p for p in OWNED_PATHS if p in tracked]
     if plan.changes:
-        message = commit_message(plan.changes, previous=plan.previous_totals, request_id=request_id)
+        message = commit_message(
+            plan.changes, previous=plan.previous_totals, request_id=request_id, trailers=trailers
+        )
     else:
         message = "ecp publish: regenerate GitOps consumer files\n"
     sha = stage_and_commit(locked, paths, message, identity=identity)

@@ -88,8 +88,10 @@ def commit_message(
     *,
     previous: dict[str, TenantTotals],
     request_id: str | None = None,
+    trailers: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """Subject, readable lines with totals (and old totals when known), then the trailers."""
+    """Subject, readable lines with totals (and old totals when known), then the trailers
+    (`trailers`: more of them, such as one Ecp-Principal and Ecp-Request-Id per API write)."""
     lines = [_subject(changes), ""]
     for change in changes[:READABLE_LINES]:
         lines.append(_readable_line(change, previous.get(change.tenant_id)))
@@ -100,7 +102,13 @@ def commit_message(
     rid = safe_request_id(request_id)
     if rid:
         lines.append(f"{REQUEST_TRAILER}: {rid}")
+    lines.extend(f"{key}: {_one_line(value)}" for key, value in trailers)
     return "\n".join(lines) + "\n"
+
+
+def _one_line(value: str) -> str:
+    """A trailer value never breaks the trailer block (no newlines, bounded)."""
+    return " ".join(value.split())[:200]
 
 
 def parse_record(commit_sha: str, committed_at: int, message: str) -> DeploymentRecord | None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -62,6 +63,19 @@ async def _root(request: Request) -> Response:
 
 def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
     state = AppState.from_settings(settings)
+
+    async def recover_writes() -> None:
+        # Before serving: an interrupted batch is completed or rolled back (writer.py, again
+        # before every batch).
+        for ws in (state.real, state.demo):
+            await anyio.to_thread.run_sync(ws.writer.recover)
+
+    async def stop_writers() -> None:
+        for ws in (state.real, state.demo):
+            await anyio.to_thread.run_sync(ws.writer.stop)
+
+    state.startup.insert(0, recover_writes)
+    state.shutdown.insert(0, stop_writers)
     routes: list[BaseRoute] = [
         *tenant_routes.routes(),
         *manifest_routes.routes(),

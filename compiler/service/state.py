@@ -16,6 +16,7 @@ from starlette.requests import Request
 from compiler.service.ledger import DeploymentLedger
 from compiler.service.read_model import TenantReadModel
 from compiler.service.workspace_git import SpecDates
+from compiler.service.writer import WriteQueue
 from compiler.settings import Settings
 from compiler.validating.validate import ManifestValidator
 
@@ -24,23 +25,25 @@ Hook = Callable[[], Awaitable[None]]
 
 @dataclass
 class Workspace:
-    """One sandbox: its settings, the lock that serialises its writes, and its read model.
+    """One sandbox: its settings, its read model, its deployment ledger and its one writer.
 
-    The lock is a threading lock because writes (git, compile, publish) run in worker threads.
-    `in_flight` names the tenants whose write (compile + publish) has not finished yet;
+    `in_flight` names the tenants with a write queued or running (compile + publish);
     `failed` those whose spec was accepted but whose last publish failed.
     """
 
     settings: Settings
     read: TenantReadModel
     ledger: DeploymentLedger
-    lock: threading.Lock = field(default_factory=threading.Lock)
     in_flight: set[str] = field(default_factory=set)
     deleting: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)  # tenant -> last publish error
     # Real-mode list answers by query, with the data version they were built from: a list of
     # 1,000 tenants costs ~0.7 ms to build and ~0.05 ms to reuse (see tenant_views.list_tenants).
     list_cache: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+    writer: WriteQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = WriteQueue(self)
 
     def dates(self, tenant_id: str) -> SpecDates | None:
         """created_at / updated_at from git history: the spec's commits in the workspace repo,

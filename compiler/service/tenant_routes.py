@@ -1,22 +1,22 @@
 """Tenant management endpoints: list, detail, create, update, delete, calculate-resources.
 
-Thin handlers: parse the request (bodies.py), call the write flow in a worker thread
-(tenant_writes.py) or the read views (tenant_views.py), answer with a response model. Sizing is
+Thin handlers: parse the request (bodies.py), queue a WriteIntent for the workspace's writer
+(writer.py) or call the read views (tenant_views.py), answer with a response model. Sizing is
 the sizing stage's; nothing here computes a number of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from compiler.errors import InvalidPreset, ValidationFailed
-from compiler.service import tenant_writes
 from compiler.service.bodies import (
     query_bool,
     query_choice,
@@ -41,6 +41,7 @@ from compiler.service.schemas import (
 )
 from compiler.service.state import is_demo, workspace_for
 from compiler.service.tenant_views import ListQuery, list_tenants, quota_of, tenant_detail
+from compiler.service.tenant_writes import WriteIntent
 from compiler.sizing import calculate, plan_tenant
 from compiler.spec.ids import check_tenant_id
 from compiler.spec.loader import spec_from_mapping
@@ -74,21 +75,34 @@ async def get_tenants(request: Request) -> Response:
         preset=query_choice(request, "preset", PRESETS, error=InvalidPreset),
         status=query_choice(request, "status", TENANT_STATUSES),
     )
-    with timed(request, "list"):
+    with timed(request, "list"), workspace_for(request).read.snapshot():
         answer = list_tenants(workspace_for(request), query, is_demo(request))
     return json_reply(answer)
+
+
+def _http_date(stamp: str | None) -> str | None:
+    """ISO-8601 Z (the answers' dates) as an HTTP-date (RFC 9110 5.6.7)."""
+    if not stamp:
+        return None
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return format_datetime(moment, usegmt=True)
 
 
 async def get_tenant(request: Request) -> Response:
     tenant_id = _tenant_id(request)
     ws = workspace_for(request)
-    with timed(request, "detail"):
+    with timed(request, "detail"), ws.read.snapshot():
+        # One committed state for the body, the ETag and Last-Modified: a batch being written
+        # is not seen until it is published, then all of it is.
         record = ws.ledger.latest(tenant_id)
         detail = tenant_detail(
             ws, tenant_id, is_demo(request), record.deployment_id if record else None
         )
-    spec_file = ws.read.spec_file(tenant_id)
+        spec_file = ws.read.spec_file(tenant_id)
     headers = {"ETag": spec_file.etag} if spec_file else {}
+    modified = _http_date(detail.updated_at)
+    if modified:
+        headers["Last-Modified"] = modified
     if debug_enabled(request):
         detail = detail.model_copy(update={"debug": debug_info(request)})
     return json_reply(detail, headers=headers)
@@ -97,14 +111,15 @@ async def get_tenant(request: Request) -> Response:
 async def create_tenant(request: Request) -> Response:
     ws = workspace_for(request)
     body = await read_json_object(request)
+    spec = spec_from_mapping(body)  # 422 before queueing; sizing is checked by the writer
     with timed(request, "create"):
-        outcome = await run_in_threadpool(
-            tenant_writes.create_tenant, ws, body, request_id_of(request)
+        outcome = await ws.writer.submit(
+            WriteIntent("create", spec.tenant_id, body, request_id=request_id_of(request))
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
     debug = None
     if debug_enabled(request):
-        debug = debug_info(request, explanation=_explanation(ws.read, spec_from_mapping(body)))
+        debug = debug_info(request, explanation=_explanation(ws.read, spec))
     answer = TenantCreated(
         tenant_id=outcome.tenant_id,
         status="pending",
@@ -115,10 +130,9 @@ async def create_tenant(request: Request) -> Response:
         created_at=outcome.at,
         debug=debug,
     )
-    spec_file = ws.read.spec_file(outcome.tenant_id)
     headers = {"Location": f"/api/v1/tenants/{outcome.tenant_id}"}
-    if spec_file:
-        headers["ETag"] = spec_file.etag
+    if outcome.etag:
+        headers["ETag"] = outcome.etag
     return json_reply(answer, status=201, headers=headers)
 
 
@@ -134,13 +148,14 @@ async def update_tenant(request: Request) -> Response:
         )
     patch = update.model_dump(exclude_unset=True, exclude={"tenant_id"})
     with timed(request, "update"):
-        outcome = await run_in_threadpool(
-            tenant_writes.update_tenant,
-            ws,
-            tenant_id,
-            patch,
-            request.headers.get("if-match"),
-            request_id_of(request),
+        outcome = await ws.writer.submit(
+            WriteIntent(
+                "update",
+                tenant_id,
+                patch,
+                if_match=request.headers.get("if-match"),
+                request_id=request_id_of(request),
+            )
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
     answer = TenantUpdated(
@@ -153,8 +168,7 @@ async def update_tenant(request: Request) -> Response:
         updated_at=outcome.at,
         debug=debug_info(request, changed=outcome.changed),
     )
-    spec_file = ws.read.spec_file(tenant_id)
-    return json_reply(answer, headers={"ETag": spec_file.etag} if spec_file else None)
+    return json_reply(answer, headers={"ETag": outcome.etag} if outcome.etag else None)
 
 
 def _deletion_id(deployment_id: str | None) -> str | None:
@@ -166,13 +180,15 @@ async def delete_tenant(request: Request) -> Response:
     ws = workspace_for(request)
     force = query_bool(request, "force", False)
     with timed(request, "delete"):
-        outcome = await run_in_threadpool(
-            tenant_writes.delete_tenant,
-            ws,
-            tenant_id,
-            force,
-            request.headers.get("if-match"),
-            request_id_of(request),
+        # A write still running for this tenant would race the removal; force waits for it.
+        outcome = await ws.writer.submit(
+            WriteIntent(
+                "delete",
+                tenant_id,
+                if_match=request.headers.get("if-match"),
+                request_id=request_id_of(request),
+            ),
+            refuse_if_busy=not force,
         )
     return json_reply(
         DeleteResult(
