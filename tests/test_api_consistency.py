@@ -1,5 +1,6 @@
 """Read-modify-write by 20 clients on one tenant against a real server: no update is lost, and
-every GET's ETag belongs to the body it came with (one committed state per read)."""
+every GET's ETag belongs to the body it came with (one committed state per read). The ten runs
+go at once, each on its own tenant, so they also share batches of the writer."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
-def _append(api: str, token: str, written: dict[str, str], lock: threading.Lock) -> int:
+def _append(
+    api: str, tenant_id: str, token: str, written: dict[str, str], lock: threading.Lock
+) -> int:
     """GET, add `token` to the description, PUT with If-Match; again on 412. The attempts."""
-    url = f"{api}/tenants/{TENANT}"
+    url = f"{api}/tenants/{tenant_id}"
     with httpx.Client(headers=HEADERS, timeout=120) as client:
         for attempt in range(1, 200):
             got = client.get(url)
@@ -45,39 +48,51 @@ def _append(api: str, token: str, written: dict[str, str], lock: threading.Lock)
     raise AssertionError(f"{token} never got its write in")
 
 
-def _watch(api: str, stop: threading.Event, seen: list[tuple[str, str]]) -> None:
+def _watch(
+    api: str, tenant_ids: list[str], stop: threading.Event, seen: list[tuple[str, str]]
+) -> None:
     with httpx.Client(headers=HEADERS, timeout=30) as client:
         while not stop.is_set():
-            got = client.get(f"{api}/tenants/{TENANT}")
-            seen.append((got.headers["ETag"], got.json()["description"]))
+            for tenant_id in tenant_ids:
+                got = client.get(f"{api}/tenants/{tenant_id}")
+                seen.append((got.headers["ETag"], got.json()["description"]))
+
+
+def _run(api: str, tenant_id: str, written: dict[str, str], lock: threading.Lock) -> list[int]:
+    """One run: 20 clients append their token to one tenant's description at once."""
+    tokens = [f"{tenant_id}-c{client}" for client in range(CLIENTS)]
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        attempts = list(pool.map(lambda t: _append(api, tenant_id, t, written, lock), tokens))
+    final = httpx.get(f"{api}/tenants/{tenant_id}", headers=HEADERS).json()
+    present = final["description"].split()
+    assert [t for t in tokens if t not in present] == [], f"{tenant_id} lost updates"
+    return attempts
 
 
 @pytest.mark.slow
 def test_twenty_read_modify_write_clients_lose_no_update_in_ten_runs(server: LiveServer) -> None:
+    tenant_ids = [f"rmw-{run}" for run in range(RUNS)]
+    for tenant_id in tenant_ids:
+        body = {"tenant_id": tenant_id, "name": tenant_id, "service_requirements": {"chatbot": 2}}
+        created = httpx.post(f"{server.api}/tenants/", json=body, headers=HEADERS, timeout=60)
+        assert created.status_code == 201, created.text
     written: dict[str, str] = {}
     seen: list[tuple[str, str]] = []
     lock = threading.Lock()
     stop = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(server.api, stop, seen))
+    watcher = threading.Thread(target=_watch, args=(server.api, tenant_ids, stop, seen))
     watcher.start()
     try:
-        for run in range(RUNS):
-            tokens = [f"r{run}c{client}" for client in range(CLIENTS)]
-            with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-                attempts = list(pool.map(lambda t: _append(server.api, t, written, lock), tokens))
-            final = httpx.get(f"{server.api}/tenants/{TENANT}", headers=HEADERS).json()
-            present = final["description"].split()
-            lost = [t for t in tokens if t not in present]
-            assert lost == [], f"run {run}: lost {lost}"
-            assert max(attempts) > 1  # the clients did collide: If-Match was exercised
+        with ThreadPoolExecutor(max_workers=RUNS) as pool:
+            runs = list(pool.map(lambda t: _run(server.api, t, written, lock), tenant_ids))
     finally:
         stop.set()
         watcher.join(timeout=30)
+    assert all(max(attempts) > 1 for attempts in runs)  # clients collided: If-Match was used
     # Every body a reader saw matches the ETag it came with (where that ETag was one we wrote).
     checked = [(etag, body) for etag, body in seen if etag in written]
     assert len(checked) > 20
-    mismatched = [(etag, body) for etag, body in checked if written[etag] != body]
-    assert mismatched == []
+    assert [(etag, body) for etag, body in checked if written[etag] != body] == []
 
 
 def test_if_match_star_matches_any_current_spec_and_a_weak_tag_is_compared_by_its_value(

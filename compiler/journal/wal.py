@@ -26,6 +26,7 @@ PHASES: tuple[Phase, ...] = (
     "committed",
     "published",
 )
+DURABLE: frozenset[Phase] = frozenset({"intent", "committed"})
 # Fault injection for the kill test: the process SIGKILLs itself right after making this phase
 # durable, so every named step of a write can be crashed at on purpose (unset in production).
 CRASH_AT_ENV = "ECP_JOURNAL_CRASH_AT"
@@ -69,17 +70,22 @@ class Journal:
         return self.folder / f"{batch_id}{_SUFFIX}"
 
     def write(self, entry: JournalEntry) -> JournalEntry:
-        """Make `entry` durable: written aside, fsynced, renamed over the old, folder fsynced."""
+        """Record `entry`: written aside and renamed over the old one. The intent and the commit
+        are fsynced (file and folder): recovery's decision rests on them alone. The steps between
+        only say how far a batch got; losing one to a power cut still means "roll back"."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(entry.batch_id)
         tmp = path.with_suffix(".tmp")
+        durable = entry.phase in DURABLE
         try:
             with tmp.open("wb") as handle:
                 handle.write(entry.model_dump_json().encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             tmp.replace(path)
-            _fsync_dir(self.folder)
+            if durable:
+                _fsync_dir(self.folder)
         except OSError as exc:
             raise OrchestratorError(
                 f"cannot write the write journal: {exc.strerror}",
@@ -93,8 +99,8 @@ class Journal:
         return self.write(entry.model_copy(update={"phase": phase, **changes}))
 
     def finish(self, entry: JournalEntry) -> None:
+        # Not fsynced: a removal lost to a power cut replays a finished batch, which is a no-op.
         self._path(entry.batch_id).unlink(missing_ok=True)
-        _fsync_dir(self.folder)
 
     def pending(self) -> JournalEntry | None:
         """The batch a crash interrupted, if any (a leftover temp file is an intent never made:

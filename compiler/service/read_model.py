@@ -343,15 +343,6 @@ def read_committed(
         index = dict(data.get("tenants", {})) if isinstance(data, dict) else None
     except (OSError, ValueError):
         index, index_key = None, None
+    # Manifests are parsed when first read (a detail answer), not here: most are not read soon.
     objects: dict[str, tuple[str, list[ObjectView]]] = {}
-    for tenant_id in tenant_ids:
-        entry = (index or {}).get(tenant_id)
-        manifest = settings.output_dir / tenant_id / "manifest.yaml"
-        if entry is None:
-            continue
-        try:
-            views = _object_views(manifest.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            continue
-        objects[tenant_id] = (str(entry.get("manifest_sha256", "")), views)
     return CommittedBatch(specs, index, index_key, objects, committed_at)

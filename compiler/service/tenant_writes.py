@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from compiler.errors import PreconditionFailed, TenantAlreadyExists, TenantNotFound
@@ -81,9 +80,10 @@ def _check_if_match(tenant_id: str, old: bytes, if_match: str | None) -> None:
         )
 
 
-def _read(path: Path) -> bytes | None:
+def current_spec(ws: Workspace, tenant_id: str) -> bytes | None:
+    """The spec's bytes as the last batch left them; None when there is none."""
     try:
-        return path.read_bytes()
+        return spec_path(ws.settings.tenants_dir, tenant_id).read_bytes()
     except FileNotFoundError:
         return None
 
@@ -92,10 +92,10 @@ def _missing(tenant_id: str) -> TenantNotFound:
     return TenantNotFound(f"tenant {tenant_id} does not exist", details={"tenant_id": tenant_id})
 
 
-def prepare(ws: Workspace, intent: WriteIntent) -> PreparedChange:
-    """The change `intent` makes to the spec as it is now; raises the error it fails with."""
+def prepare(ws: Workspace, intent: WriteIntent, old: bytes | None) -> PreparedChange:
+    """The change `intent` makes to a spec whose bytes are `old` (None: absent); raises the
+    error it fails with."""
     tenant_id = intent.tenant_id
-    old = _read(spec_path(ws.settings.tenants_dir, tenant_id))
     catalogue = ws.read.catalogue()
     if intent.action == "create":
         if old is not None:

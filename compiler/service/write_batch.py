@@ -31,6 +31,7 @@ from compiler.service.tenant_writes import (
     ORCHESTRATOR_NAME,
     PreparedChange,
     WriteIntent,
+    current_spec,
     prepare,
 )
 from compiler.service.workspace_git import (
@@ -63,28 +64,49 @@ class WriteOutcome:
     changed: bool = True
 
 
+class Retry:
+    """The answer for a write that must go again in the next batch (see run_batch)."""
+
+
+RETRY = Retry()
 Result = WriteOutcome | OrchestratorError
+Answer = Result | Retry
 
 
-def run_batch(ws: Workspace, journal: Journal, intents: Sequence[WriteIntent]) -> list[Result]:
-    """Every intent's result; a write that fails (bad input, precondition, its compile) fails
+def run_batch(ws: Workspace, journal: Journal, intents: Sequence[WriteIntent]) -> list[Answer]:
+    """Every intent's answer; a write that fails (bad input, precondition, its compile) fails
     alone. A failure of the batch as a whole (git, a compiler bug) retries its writes one by one,
-    so one poisonous write cannot fail the others."""
-    results: dict[int, Result] = {}
+    so one poisonous write cannot fail the others.
+
+    One write per tenant is applied per batch. A later write of the same tenant that fails its
+    precondition against that write's result (a stale If-Match, the usual loser of a race) is
+    answered in this batch when that write succeeds, and retried when it fails; one that would
+    apply goes again in the next batch (RETRY).
+    """
+    results: dict[int, Answer] = {}
     prepared: list[tuple[int, PreparedChange]] = []
+    after: dict[str, PreparedChange] = {}  # tenant -> the change this batch applies to it
+    behind: dict[int, str] = {}  # answers that hold only if the tenant's change succeeds
     for number, intent in enumerate(intents):
+        first = after.get(intent.tenant_id)
+        old = current_spec(ws, intent.tenant_id) if first is None else _bytes(first.new)
         try:
-            change = prepare(ws, intent)
+            change = prepare(ws, intent, old)
         except OrchestratorError as exc:
             results[number] = exc
+            if first is not None:
+                behind[number] = intent.tenant_id
             continue
-        if change.unchanged:
+        if first is not None:
+            results[number] = RETRY
+        elif change.unchanged:
             entry = ws.read.index().get(intent.tenant_id, {})
             results[number] = WriteOutcome(
                 intent.tenant_id, None, entry, utc_now(), change.etag, changed=False
             )
         else:
             prepared.append((number, change))
+            after[intent.tenant_id] = change
     if prepared:
         changes = [change for _, change in prepared]
         try:
@@ -95,7 +117,19 @@ def run_batch(ws: Workspace, journal: Journal, intents: Sequence[WriteIntent]) -
             logger.warning("a batch of %d writes failed; retrying them one by one", len(changes))
             outcomes = [_alone(ws, journal, change) for change in changes]
         results.update(zip((number for number, _ in prepared), outcomes, strict=True))
+    failed = {
+        intents[number].tenant_id
+        for number, _ in prepared
+        if isinstance(results[number], OrchestratorError)
+    }
+    for number, tenant_id in behind.items():
+        if tenant_id in failed:
+            results[number] = RETRY
     return [results[number] for number in range(len(intents))]
+
+
+def _bytes(text: str | None) -> bytes | None:
+    return None if text is None else text.encode("utf-8")
 
 
 def _alone(ws: Workspace, journal: Journal, change: PreparedChange) -> Result:

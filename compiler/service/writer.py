@@ -2,9 +2,9 @@
 
 Input: WriteIntents submitted from request handlers (`await writer.submit(intent)`). Output: each
 intent's WriteOutcome, or the error it failed with, delivered to the handler's event loop. While a
-batch runs, new writes queue up and form the next batch (at most one write per tenant per batch,
-in arrival order). Writers never hold a worker thread while they wait, so reads never queue
-behind them. Recovery runs before the first batch and before every batch.
+batch runs, new writes queue up and form the next batch, in arrival order (write_batch.py applies
+one write per tenant per batch and sends the rest round again). Writers never hold a worker thread
+while they wait, so reads never queue behind them. Recovery runs before every batch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from compiler.errors import Conflict, OrchestratorError
 from compiler.journal import Journal
 from compiler.service.recovery import recover
 from compiler.service.tenant_writes import WriteIntent
-from compiler.service.write_batch import Result, WriteOutcome, run_batch
+from compiler.service.write_batch import Answer, Retry, WriteOutcome, run_batch
 
 if TYPE_CHECKING:
     from compiler.service.state import Workspace
@@ -91,19 +91,9 @@ class WriteQueue:
             thread.join(timeout)
 
     def _take(self) -> list[_Pending]:
-        """The next batch: the first queued write of each tenant, in order, up to MAX_BATCH."""
-        batch: list[_Pending] = []
-        rest: deque[_Pending] = deque()
-        seen: set[str] = set()
-        for pending in self._queue:
-            tenant_id = pending.intent.tenant_id
-            if tenant_id in seen or len(batch) >= MAX_BATCH:
-                rest.append(pending)
-            else:
-                seen.add(tenant_id)
-                batch.append(pending)
-        self._queue = rest
-        return batch
+        """The next batch: the queued writes in arrival order, up to MAX_BATCH."""
+        count = min(MAX_BATCH, len(self._queue))
+        return [self._queue.popleft() for _ in range(count)]
 
     def _run(self) -> None:
         while True:
@@ -114,20 +104,25 @@ class WriteQueue:
                     return
                 batch = self._take()
             results = self._apply([p.intent for p in batch])
+            again = [p for p, r in zip(batch, results, strict=True) if isinstance(r, Retry)]
+            answered = [
+                (p, r) for p, r in zip(batch, results, strict=True) if not isinstance(r, Retry)
+            ]
             # Done before the answers go out: a client that writes again on its answer must not
             # find its own finished write still in flight.
             with self._cond:
                 self.batches += 1
-                for pending in batch:
+                self._queue.extendleft(reversed(again))  # first in the next batch, in order
+                for pending, _ in answered:
                     tenant_id = pending.intent.tenant_id
                     self._queued[tenant_id] -= 1
                     if self._queued[tenant_id] <= 0:
                         del self._queued[tenant_id]
                         self.ws.in_flight.discard(tenant_id)
-            for pending, result in zip(batch, results, strict=True):
+            for pending, result in answered:
                 pending.loop.call_soon_threadsafe(_deliver, pending.future, result)
 
-    def _apply(self, intents: list[WriteIntent]) -> list[Result | BaseException]:
+    def _apply(self, intents: list[WriteIntent]) -> list[Answer | BaseException]:
         try:
             recover(self.ws, self.journal)
             return list(run_batch(self.ws, self.journal, intents))
@@ -137,10 +132,10 @@ class WriteQueue:
             return [exc] * len(intents)
 
 
-def _deliver(future: asyncio.Future[WriteOutcome], result: Result | BaseException) -> None:
+def _deliver(future: asyncio.Future[WriteOutcome], result: Answer | BaseException) -> None:
     if future.done():  # the client went away; the write itself is done all the same
         return
     if isinstance(result, BaseException):
         future.set_exception(result)
-    else:
+    elif isinstance(result, WriteOutcome):
         future.set_result(result)
