@@ -9,6 +9,7 @@ committed state, and `release` switches them to the new one in one step. No sizi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -110,6 +111,7 @@ class TenantReadModel:
         # Tenants a running batch is writing: their specs, the index and the folder listing are
         # answered from the cache until `release` (None: no batch running).
         self._held: dict[str, SpecFile | None] | None = None
+        self._held_manifests: dict[str, str] = {}
         self._index_key: _FileKey | None = None
         self._index: dict[str, Mapping[str, Any]] = {}
         self._dir_key: _FileKey | None = None
@@ -167,11 +169,12 @@ class TenantReadModel:
         cached = self._objects.get(tenant_id)
         if cached is not None and cached[0] == manifest_sha256:
             return cached[1]
-        if self._held is not None and tenant_id in self._held:
-            return []  # its manifest is being rewritten: not one of the committed state's
+        held_text = self._held_manifests.get(tenant_id) if self._held is not None else None
         path = self.settings.output_dir / tenant_id / "manifest.yaml"
         try:
-            views = _object_views(path.read_text(encoding="utf-8"))
+            # While its batch runs, the manifest as it was when the batch began.
+            text = held_text if held_text is not None else path.read_text(encoding="utf-8")
+            views = _object_views(text)
         except (OSError, yaml.YAMLError):
             return []
         self._objects[tenant_id] = (manifest_sha256, views)
@@ -268,10 +271,16 @@ class TenantReadModel:
             self.spec_ids()
             if self._repo() is not None and self._dates is None:
                 self.dates("")
+            # Their manifests' bytes (parsed only if a reader asks while the batch runs).
+            self._held_manifests = {}
             for tenant_id in tenant_ids:
+                cached = self._objects.get(tenant_id)
                 entry = self._index.get(tenant_id)
-                if entry is not None:
-                    self.objects(tenant_id, str(entry.get("manifest_sha256", "")))
+                if entry is None or (cached and cached[0] == entry.get("manifest_sha256")):
+                    continue
+                path = self.settings.output_dir / tenant_id / "manifest.yaml"
+                with contextlib.suppress(OSError):
+                    self._held_manifests[tenant_id] = path.read_text(encoding="utf-8")
             self._held = {t: self.spec_file(t) for t in tenant_ids}
 
     def release(self, batch: CommittedBatch | None, on_switch: Callable[[], None]) -> None:
