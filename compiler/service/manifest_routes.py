@@ -107,6 +107,10 @@ def _estimate(
     return cost, tier.deployment_time
 
 
+# A validation answer lists at most this many findings (errors first); the counts are complete.
+MAX_FINDINGS = 1000
+
+
 def _validate(
     state: AppState, text: str, catalogue: Catalogue, gpu_type: str | None
 ) -> ValidateResult:
@@ -126,16 +130,21 @@ def _validate(
     summary = resource_summary(objects)
     cost, deployment_time = _estimate(summary, catalogue, gpu_type)
     # "line 12: doc 1 Deployment/web: spec.replicas: ...": the line of the field in
-    # manifest_content, so an editor can jump to it.
+    # manifest_content, so an editor can jump to it. Errors first; at most MAX_FINDINGS listed.
+    errors_all = [f for f in findings if f.severity == "error"]
+    warnings_all = [f for f in findings if f.severity == "warning"]
+    listed = (errors_all + warnings_all)[:MAX_FINDINGS]
     described = [
         (f.severity, f"line {line}: {f}" if line else str(f))
-        for f, line in zip(findings, finding_lines(text, objects, findings), strict=True)
+        for f, line in zip(listed, finding_lines(text, objects, listed), strict=True)
     ]
-    errors = [message for severity, message in described if severity == "error"]
     return ValidateResult(
-        valid=not errors,
+        valid=not errors_all,
         warnings=[message for severity, message in described if severity == "warning"],
-        errors=errors,
+        errors=[message for severity, message in described if severity == "error"],
+        error_count=len(errors_all),
+        warning_count=len(warnings_all),
+        truncated=len(listed) < len(findings),
         resource_summary=ResourceSummary.model_validate(summary),
         estimated_cost=cost,
         deployment_time=deployment_time,

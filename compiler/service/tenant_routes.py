@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -43,7 +44,7 @@ from compiler.service.state import is_demo, workspace_for
 from compiler.service.tenant_views import ListQuery, list_tenants, quota_of, tenant_detail
 from compiler.service.tenant_writes import WriteIntent
 from compiler.sizing import calculate, plan_tenant
-from compiler.spec.ids import check_tenant_id
+from compiler.spec.ids import RESERVED_IDS, check_tenant_id
 from compiler.spec.loader import spec_from_mapping
 from compiler.spec.models import PRESETS, CalculateRequest, TenantSpec
 
@@ -54,7 +55,11 @@ DELETE_ESTIMATE = "5-10 minutes"
 
 
 def _tenant_id(request: Request) -> str:
-    return check_tenant_id(request.path_params["tenant_id"])
+    value = request.path_params["tenant_id"]
+    if value in RESERVED_IDS:
+        # /tenants/calculate-resources is its own route: other methods on it are not a tenant's.
+        raise HTTPException(405)
+    return check_tenant_id(value)
 
 
 def _estimated(read: TenantReadModel, entry: Mapping[str, Any]) -> tuple[Resources, str, str]:

@@ -13,6 +13,13 @@ NAMESPACE_PREFIX = "ecp-ai-"
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 MAX_LABEL = 63
 MAX_TENANT_ID = MAX_LABEL - len(NAMESPACE_PREFIX)
+# Names the API serves under /api/v1/tenants/: a tenant called so would be shadowed by the route.
+RESERVED_IDS = frozenset({"calculate-resources", "validate-manifest"})
+_ECHO = 200  # at most this much of a bad value is quoted back
+
+
+def _quoted(value: str) -> str:
+    return repr(value) if len(value) <= _ECHO else f"{value[:_ECHO]!r}... ({len(value)} characters)"
 
 
 def tenant_id_problem(value: object) -> str | None:
@@ -21,14 +28,16 @@ def tenant_id_problem(value: object) -> str | None:
         return "tenant_id must be a string"
     if not _LABEL.fullmatch(value):
         return (
-            f"tenant_id {value!r} is not a DNS-1123 label "
+            f"tenant_id {_quoted(value)} is not a DNS-1123 label "
             "(lowercase letters, digits and '-', starting and ending with a letter or digit)"
         )
     if len(value) > MAX_TENANT_ID:
         return (
-            f"tenant_id {value!r} has {len(value)} characters; at most {MAX_TENANT_ID} fit "
+            f"tenant_id {_quoted(value)} has {len(value)} characters; at most {MAX_TENANT_ID} fit "
             f"the namespace '{NAMESPACE_PREFIX}<tenant_id>' (63)"
         )
+    if value in RESERVED_IDS:
+        return f"tenant_id {value!r} is reserved: the API serves /api/v1/tenants/{value} itself"
     return None
 
 
