@@ -161,6 +161,13 @@ class UnsupportedMediaType(UsageError):
     http_status = 415
 
 
+class RequestTimeout(UsageError):
+    """A request whose body did not arrive in time (408)."""
+
+    code = "REQUEST_TIMEOUT"
+    http_status = 408
+
+
 class PayloadTooLarge(UsageError):
     """A request body over the API's size limit (checked while it streams in)."""
 

@@ -57,6 +57,9 @@ class Settings(BaseModel):
     database: str = ".ecp/ecp.sqlite3"
     # Generated schema-validator code, so an incremental compile does not regenerate it.
     cache_path: str = ".ecp/cache"
+    # A client must send its request headers, and then its body, within these many seconds.
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    http_body_timeout: float = Field(default=10.0, gt=0)
     # The API's write-ahead journal (one file per batch of writes in progress).
     journal_path: str = ".ecp/journal"
     metrics_retention_days: int = Field(default=30, ge=1)

@@ -1,15 +1,16 @@
 """`ecp serve`: the HTTP API (Starlette app from compiler.service) on uvicorn, port 8001 by default.
 
-A thin shell: settings from --root / ecp.toml / ECP_*, then uvicorn.run on create_app(settings).
+A thin shell: settings from --root / ecp.toml / ECP_*, then the service's own uvicorn set-up
+(compiler/service/serving.py: timeouts and a connection limit) on create_app(settings).
 """
 
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from compiler.cli.app import cli, settings_from
 from compiler.service.app import create_app
+from compiler.service.serving import serve
 
 DEFAULT_HOST = "0.0.0.0"  # noqa: S104 - `make run` serves the API to the network, as documented
 DEFAULT_PORT = 8001
@@ -33,5 +34,5 @@ DEFAULT_PORT = 8001
 @click.pass_context
 def serve_command(ctx: click.Context, host: str, port: int, log_level: str) -> None:
     """Serve the API (tenants, manifests, deployment status, monitoring) over HTTP."""
-    app = create_app(settings_from(ctx))
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    settings = settings_from(ctx)
+    serve(create_app(settings), settings, host, port, log_level)
