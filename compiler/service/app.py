@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from compiler import __version__
-from compiler.service import manifest_routes, tenant_routes
+from compiler.service import manifest_routes, readiness, tenant_routes
 from compiler.service.error_responses import EXCEPTION_HANDLERS
 from compiler.service.metrics_routes import RequestMetricsMiddleware
 from compiler.service.middleware import RequestContextMiddleware
@@ -52,7 +52,7 @@ def _optional_routes(state: AppState) -> list[BaseRoute]:
 
 
 async def _health(request: Request) -> Response:
-    """Liveness: the process serves HTTP (no X-Demo-Mode needed)."""
+    """Liveness: the process serves HTTP (no X-Demo-Mode needed; readiness is /ready)."""
     return JSONResponse({"status": "ok", "version": __version__})
 
 
@@ -80,6 +80,7 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         *tenant_routes.routes(),
         *manifest_routes.routes(),
         *_optional_routes(state),
+        *readiness.routes(state),
         *(extra_routes or []),
         Route("/health", _health, methods=["GET"]),
         Route("/", _root, methods=["GET"], include_in_schema=False),
