@@ -184,8 +184,9 @@ def validate_model(model: type[Model], data: Any, prefix: str = "") -> Model:
 
 
 def query_int(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
+    """An absent parameter is `default`; an empty one (`?limit=`) is as wrong as `?limit=x`."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -202,7 +203,7 @@ def query_int(request: Request, name: str, default: int, minimum: int, maximum: 
 
 def query_bool(request: Request, name: str, default: bool) -> bool:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
         raw.strip().lower()
@@ -224,7 +225,7 @@ def query_choice(
     error: type[ValidationFailed] = ValidationFailed,
 ) -> str | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if raw not in choices:
         raise error(

@@ -43,7 +43,7 @@ from compiler.service.state import AppState, app_state, is_demo, workspace_for
 from compiler.sizing import Totals
 from compiler.sizing.cost import monthly_cost
 from compiler.sizing.plan import misfits
-from compiler.spec.ids import check_tenant_id, tenant_id_problem
+from compiler.spec.ids import TENANT_ID_PATTERN, check_tenant_id, tenant_id_problem
 from compiler.validating.documents import finding_lines, load_documents, resource_summary
 from compiler.validating.validate import PolicyContext
 
@@ -204,7 +204,11 @@ def routes() -> list[BaseRoute]:
                     ),
                     QueryParam("include_monitoring", "boolean", "Monitoring objects", True),
                     QueryParam("include_ingress", "boolean", "An Ingress", False),
-                    QueryParam("namespace", description="Custom namespace"),
+                    QueryParam(
+                        "namespace",
+                        description="Custom namespace (a DNS-1123 label)",
+                        pattern=TENANT_ID_PATTERN,
+                    ),
                 ),
                 response_media="application/yaml",
                 extra_media=("application/json",),

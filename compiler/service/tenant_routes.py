@@ -218,8 +218,10 @@ async def calculate_resources(request: Request) -> Response:
 
 
 _TENANT_QUERY = (
-    QueryParam("skip", "integer", "Items to skip", 0),
-    QueryParam("limit", "integer", "Items to return (at most 1000)", 100),
+    QueryParam("skip", "integer", "Items to skip", 0, minimum=0, maximum=10**9),
+    QueryParam(
+        "limit", "integer", "Items to return (at most 1000)", 100, minimum=1, maximum=MAX_PAGE
+    ),
     QueryParam("preset", description="Preset filter", enum=PRESETS),
     QueryParam("status", description="Status filter", enum=TENANT_STATUSES),
 )

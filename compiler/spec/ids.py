@@ -10,7 +10,8 @@ import re
 from compiler.errors import Location, ValidationFailed
 
 NAMESPACE_PREFIX = "ecp-ai-"
-_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+TENANT_ID_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_LABEL = re.compile(TENANT_ID_PATTERN.strip("^$"))
 MAX_LABEL = 63
 MAX_TENANT_ID = MAX_LABEL - len(NAMESPACE_PREFIX)
 # Names the API serves under /api/v1/tenants/: a tenant called so would be shadowed by the route.
