@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         # before every batch).
         for ws in (state.real, state.demo):
             await anyio.to_thread.run_sync(ws.writer.recover)
+        state.real.writer.warm()
 
     async def stop_writers() -> None:
         for ws in (state.real, state.demo):

@@ -10,6 +10,7 @@ MAX_CONNECTIONS at once (503 past it) and idle keep-alive connections closed aft
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import Any
 
@@ -105,6 +106,9 @@ class BodyTimeoutMiddleware:
 
 
 def serve(app: ASGIApp, settings: Settings, host: str, port: int, log_level: str) -> None:
+    # The writer thread's Python work (spec edits, publish planning) would hold the GIL for up to
+    # 5 ms at a time against the event loop; 1 ms keeps reads quick during writes.
+    sys.setswitchinterval(0.001)
     protocol = type(
         "ConfiguredHeaderTimeoutProtocol",
         (HeaderTimeoutProtocol,),

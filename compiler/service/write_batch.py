@@ -271,7 +271,7 @@ def apply_changes(
         for change in changes:
             _put_spec(settings, change.tenant_id, change.new)
         entry = journal.advance(entry, "spec-written")
-        failed = _compile_errors(compile_workspace(settings, ids), changes)
+        failed = _compile_errors(ws.writer.compiler.compile(settings, ids), changes)
         for tenant_id in failed:  # its old output and index entry were left as they were
             old = next(c.old for c in changes if c.tenant_id == tenant_id)
             _put_spec(settings, tenant_id, None if old is None else old.decode("utf-8"))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from compiler.errors import Conflict, OrchestratorError
 from compiler.journal import Journal
+from compiler.service.compile_worker import CompileWorker
 from compiler.service.recovery import recover
 from compiler.service.tenant_writes import WriteIntent
 from compiler.service.write_batch import Answer, Retry, WriteOutcome, run_batch
@@ -41,6 +42,7 @@ class WriteQueue:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.journal = Journal(ws.settings.journal_dir)
+        self.compiler = CompileWorker()
         self._cond = threading.Condition()
         self._queue: deque[_Pending] = deque()
         self._queued: Counter[str] = Counter()
@@ -52,6 +54,10 @@ class WriteQueue:
         """Finish or undo an interrupted batch now (the app's startup runs it once)."""
         with self._cond:
             recover(self.ws, self.journal)
+
+    def warm(self) -> None:
+        """Start the compile worker ahead of the first write (the app's startup, real mode)."""
+        self.compiler.start(warm=self.ws.settings)
 
     async def submit(self, intent: WriteIntent, *, refuse_if_busy: bool = False) -> WriteOutcome:
         """Queue `intent` and wait for its batch. `refuse_if_busy` answers 409 at once when
@@ -89,6 +95,7 @@ class WriteQueue:
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
+        self.compiler.close()
 
     def _take(self) -> list[_Pending]:
         """The next batch: the queued writes in arrival order, up to MAX_BATCH."""
