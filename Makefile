@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JS_DEPS := sdk/js/node_modules/.package-lock.json
-HOST ?= 0.0.0.0
+HOST ?= 127.0.0.1
 PORT ?= 8001
 
 .PHONY: run test check lint typecheck contracts compile bench clean
@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## make run: create the environment, compile tenants/ into output/, serve the API on :8001
+## make run: create the environment, compile tenants/ into output/, make (once) and print an admin
+## token, serve the API on 127.0.0.1:8001 with anonymous access to the demo sandbox
 run: $(STAMP)
 	$(BIN)/ecp compile --all
-	$(BIN)/ecp serve --host $(HOST) --port $(PORT)
+	$(BIN)/ecp token bootstrap --port $(PORT)
+	ECP_DEMO_ANONYMOUS=true $(BIN)/ecp serve --host $(HOST) --port $(PORT)
 
 ## make compile: compile tenants/ into output/ only
 compile: $(STAMP)

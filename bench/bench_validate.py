@@ -1,7 +1,9 @@
-"""Benchmark: ManifestValidator.validate over ~15,000 realistic objects (1,000 tenants).
+"""Benchmark: ManifestValidator.validate over ~20,000 realistic foreign objects (1,334 tenants).
 
-Prints objects/s for schema-only and schema+policy validation, cold (fresh validator, schemas
-compiled on first use) and warm (same instance again), plus the machine. Run:
+Prints objects/s for schema only, schema + the API server's rules, and schema + API server +
+policy, cold (fresh validator, schemas compiled on first use) and warm (same instance again);
+then the YAML loader alone and the real `ecp validate` CLI end to end on the same objects as one
+file (start-up, YAML parsing, every check, printing). Run:
     .venv/bin/python bench/bench_validate.py [--tenants N]
 """
 
@@ -10,13 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from compiler.validating import ManifestValidator, load_documents, resource_summary
+from compiler.validating.validate import apiserver_findings
 
 SERVICES = ("callbot", "chatbot", "advisor", "stt", "tts")
 
@@ -146,7 +152,7 @@ def timed(label: str, count: int, action: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--tenants", type=int, default=1334)
     args = parser.parse_args()
     objects = [obj for i in range(args.tenants) for obj in tenant_objects(i)]
     n = len(objects)
@@ -158,13 +164,18 @@ def main() -> None:
 
     cold = ManifestValidator("1.33")
     found = timed(
-        "cold: schema only (incl. schema compile)", n, lambda: cold.validate(objects, policy=None)
+        "cold: schema only (incl. schema compile)",
+        n,
+        lambda: cold.validate(objects, policy=None, apiserver=False),
     )
     assert found == [], found[:5]
-    timed("warm: schema only", n, lambda: cold.validate(objects, policy=None))
+    timed("warm: schema only", n, lambda: cold.validate(objects, policy=None, apiserver=False))
+    found = timed("warm: schema + API server rules", n, lambda: cold.validate(objects, policy=None))
+    assert found == [], found[:5]
+    timed("warm: API server rules alone", n, lambda: apiserver_findings(objects))
     fresh = ManifestValidator("1.33")
-    timed("cold: schema + policy (incl. schema compile)", n, lambda: fresh.validate(objects))
-    warnings = timed("warm: schema + policy", n, lambda: fresh.validate(objects))
+    timed("cold: schema + API server + policy (incl. compile)", n, lambda: fresh.validate(objects))
+    warnings = timed("warm: schema + API server + policy", n, lambda: fresh.validate(objects))
     print(f"  findings: {len(warnings)} (rules: {sorted({f.rule for f in warnings})})")
 
     broken = [dict(obj) for obj in objects]
@@ -181,6 +192,21 @@ def main() -> None:
     docs, _ = timed("load_documents (foreign YAML stream)", n, lambda: load_documents(text, "b"))
     summary = timed("resource_summary", n, lambda: resource_summary(docs))
     print(f"  summary: {summary}")
+    with tempfile.TemporaryDirectory() as scratch:
+        stream = Path(scratch) / "foreign.yaml"
+        stream.write_text(text, encoding="utf-8")
+        ecp = str(Path(sys.executable).parent / "ecp")
+        done = timed(
+            "`ecp validate` CLI end to end (one file)",
+            n,
+            lambda: subprocess.run(
+                [ecp, "--root", scratch, "validate", str(stream)],
+                capture_output=True,
+                text=True,
+                check=False,
+            ),
+        )
+        print(f"  {done.stdout.splitlines()[-1]}")
 
 
 if __name__ == "__main__":

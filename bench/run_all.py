@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("compile", "validate", "emit", "publish", "api", "monitoring", "simulation")
+ORDER = ("compile", "validate", "emit", "publish", "api", "access", "monitoring", "simulation")
 
 
 def main() -> int:

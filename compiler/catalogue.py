@@ -16,11 +16,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compiler.errors import Location, PresetDataInvalid, ValidationFailed
-from compiler.quantity import parse_cpu, parse_memory_mib, parse_storage_gb
+from compiler.quantity import parse_bytes, parse_cpu, parse_memory_mib, parse_storage_gb
 from compiler.spec.loader import line_of, spec_errors
 from compiler.spec.models import GPU_TYPES, PRESETS, SERVICES
 
 PRESET_FILES = ("tiers.yaml", "services.yaml", "gpus.yaml", "prices.yaml")
+# Read when present: a config repo made before the file existed still compiles (without Redis).
+OPTIONAL_PRESET_FILES = ("redis.yaml",)
 Positive = Annotated[float, Field(gt=0)]
 
 # libyaml's safe loader when built with it: several times faster than the pure-Python one.
@@ -125,6 +127,55 @@ class ServiceProfile(_Frozen):
         return v
 
 
+class RedisSize(_Frozen):
+    cpu_request: str
+    cpu_limit: str
+    memory: str
+    maxmemory: str  # Redis's own unit syntax ("200mb"), passed to --maxmemory
+    storage: str  # the volume's request ("1Gi")
+
+    @cached_property
+    def cpu_request_m(self) -> int:
+        return parse_cpu(self.cpu_request)
+
+    @cached_property
+    def memory_mib(self) -> int:
+        return parse_memory_mib(self.memory)
+
+    @cached_property
+    def storage_gb(self) -> float:
+        return parse_bytes(self.storage) / 1e9
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu_quantity(cls, v: str) -> str:
+        return _checked(parse_cpu, v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_quantity(cls, v: str) -> str:
+        return _checked(parse_memory_mib, v)
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_quantity(cls, v: str) -> str:
+        return _checked(parse_bytes, v)
+
+
+class RedisPreset(_Frozen):
+    image: str
+    port: Annotated[int, Field(ge=1, le=65535)]
+    sizes: dict[str, RedisSize]
+
+    @field_validator("sizes")
+    @classmethod
+    def _every_tier(cls, v: dict[str, RedisSize]) -> dict[str, RedisSize]:
+        missing = [tier for tier in PRESETS if tier not in v]
+        if missing:
+            raise ValueError(f"sizes is missing {', '.join(missing)}")
+        return v
+
+
 class GpuProfile(_Frozen):
     memory_gb: Positive
     relative_throughput: Positive
@@ -149,6 +200,7 @@ class Catalogue(_Frozen):
     redis_url: str
     gpus: dict[str, GpuProfile]
     prices: Prices
+    redis: RedisPreset | None = None  # presets/redis.yaml; None: the tenant brings its own
     digest: str = Field(description="sha256 over the preset files, for incremental compiles")
 
     def tiers_ascending(self) -> list[Tier]:
@@ -195,14 +247,15 @@ def load_catalogue(presets_dir: Path) -> Catalogue:
     texts: dict[str, str] = {}
     merged: dict[str, Any] = {}
     owner: dict[str, str] = {}
-    for filename in PRESET_FILES:
+    present = [f for f in OPTIONAL_PRESET_FILES if (presets_dir / f).is_file()]
+    for filename in (*PRESET_FILES, *present):
         path = presets_dir / filename
         texts[filename], data = _read(path)
         for key, value in data.items():
             merged[key] = value
             owner[key] = filename
     digest = hashlib.sha256()
-    for filename in PRESET_FILES:
+    for filename in (*PRESET_FILES, *present):
         digest.update(filename.encode() + b"\0" + texts[filename].encode() + b"\0")
     for key, needed in (("tiers", PRESETS), ("services", SERVICES), ("gpus", GPU_TYPES)):
         if key in merged and isinstance(merged[key], dict):

@@ -173,3 +173,24 @@ class PayloadTooLarge(UsageError):
 
     code = "PAYLOAD_TOO_LARGE"
     http_status = 413
+
+
+class Unauthorized(OrchestratorError):
+    """No credentials, or credentials that are not (or no longer) valid: a 401 with
+    `WWW-Authenticate: Bearer`. The message never repeats the token."""
+
+    code = "UNAUTHORIZED"
+    http_status = 401
+
+
+class Forbidden(OrchestratorError):
+    """An authenticated principal asked for something its role or policy does not allow; the
+    message names the missing permission or field, never the token."""
+
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+class RateLimited(OrchestratorError):
+    code = "RATE_LIMITED"
+    http_status = 429

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compiler.errors import Location, UsageError
 
@@ -35,6 +35,74 @@ class ClusterCapacity(BaseModel):
     storage_tb: float = 50.0
 
 
+class RateBudget(BaseModel):
+    """A token bucket: `per_second` sustained, `burst` at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class RoleLimits(BaseModel):
+    """Reads, and writes (create/update/delete, ingest, validate-manifest) on their own budget."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reads: RateBudget
+    writes: RateBudget
+
+
+def _default_limits() -> dict[str, RoleLimits]:
+    def limits(reads: float, writes: float) -> RoleLimits:
+        return RoleLimits(
+            reads=RateBudget(per_second=reads, burst=int(reads * 2)),
+            writes=RateBudget(per_second=writes, burst=int(writes * 2)),
+        )
+
+    # Anonymous demo callers are counted per client address.
+    return {
+        "anonymous": limits(10, 2),
+        "viewer": limits(100, 10),
+        "ingest": limits(100, 100),  # metric agents post in bursts
+        "editor": limits(100, 10),
+        "admin": limits(1000, 100),
+    }
+
+
+class EditorPolicy(BaseModel):
+    """What a non-admin writer may put in a spec. None = the default: registries, only the
+    catalogue's own; GPU types and presets, any the catalogue has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    allowed_registries: tuple[str, ...] | None = None
+    allowed_gpu_types: tuple[str, ...] | None = None
+    allowed_presets: tuple[str, ...] | None = None
+    admin_only_fields: tuple[str, ...] = ()
+
+
+class AccessSettings(BaseModel):
+    """[access] in ecp.toml: editor policy, rate limits, WebSocket origins, OIDC group policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    editor: EditorPolicy = EditorPolicy()
+    rate_limits: dict[str, RoleLimits] = Field(default_factory=_default_limits)
+    # Browser origins allowed on WebSockets besides the server's own (same-origin by default).
+    allowed_origins: tuple[str, ...] = ()
+    # Argo CD-style `g, GROUP, ROLE[, SCOPE]` lines mapping OIDC groups to roles and scopes.
+    oidc_policy: str = "access-policy.csv"
+    oidc_groups_claim: str = "groups"
+    oidc_leeway_s: int = Field(default=30, ge=0, le=300)
+    audit_log_size: int = Field(default=10_000, ge=10)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _every_role_has_limits(cls, value: dict[str, RoleLimits]) -> dict[str, RoleLimits]:
+        known = set(_default_limits())
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown role {unknown[0]!r}; roles are {', '.join(sorted(known))}")
+        return {**_default_limits(), **value}  # a role not configured keeps its default
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,7 +119,13 @@ class Settings(BaseModel):
     demo: bool = False
     demo_root: str = ".ecp/demo"
     consumers: tuple[Literal["argocd", "flux"], ...] = ("argocd", "flux")
-    repo_url_for_consumers: str = "https://git.example.com/platform/ecp-deploy.git"
+    # The URL Argo CD and Flux clone; unset means deploy_remote (or a URL deploy_repo). With
+    # neither, publish writes no consumer files rather than a placeholder a cluster would sync.
+    repo_url_for_consumers: str | None = None
+    # Refuse to compile a tenant whose images are not all pinned by digest (r/stt@sha256:...).
+    require_image_digests: bool = False
+    # One external Redis for every tenant whose spec names none (else each gets its own).
+    redis_url: str | None = None
     git_author_name: str = "ecp-orchestrator"
     git_author_email: str = "ecp-orchestrator@localhost"
     database: str = ".ecp/ecp.sqlite3"
@@ -64,6 +138,17 @@ class Settings(BaseModel):
     journal_path: str = ".ecp/journal"
     metrics_retention_days: int = Field(default=30, ge=1)
     cluster: ClusterCapacity = ClusterCapacity()
+    # Real mode needs a bearer token; "none" is for local experiments and only on loopback.
+    auth: Literal["token", "none"] = "token"
+    # Anonymous callers may use the demo sandbox (rate-limited per client address).
+    demo_anonymous: bool = False
+    tokens_path: str = ".ecp/tokens.json"
+    # OIDC: the issuer (`iss`, and its discovery document when oidc_jwks is unset), the audience
+    # (`aud`), and a JWKS file or URL (optional).
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks: str | None = None
+    access: AccessSettings = AccessSettings()
 
     @property
     def tenants_dir(self) -> Path:
@@ -127,7 +212,7 @@ class Settings(BaseModel):
                 ) from exc
         for name in cls.model_fields:
             env = os.environ.get(f"ECP_{name.upper()}")
-            if env is not None and name not in ("root", "cluster", "consumers"):
+            if env is not None and name not in ("root", "cluster", "consumers", "access"):
                 values[name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["root"] = root

@@ -1,7 +1,7 @@
 """Python SDK for the ECP-AI Orchestrator API (reference v1.51): `ECPClient` and typed errors.
 
     from ecp_orchestrator import ECPClient
-    client = ECPClient(base_url="http://localhost:8001/api/v1", is_demo=False)
+    client = ECPClient(base_url="http://localhost:8001/api/v1", is_demo=False)  # token: $ECP_TOKEN
 
 A pure HTTP client (httpx); it never imports the server package.
 """
@@ -14,6 +14,7 @@ from ecp_orchestrator.errors import (
     DeploymentFailedError,
     ECPConnectionError,
     ECPError,
+    ForbiddenError,
     InsufficientResourcesError,
     InvalidPresetError,
     KubernetesError,
@@ -22,9 +23,11 @@ from ecp_orchestrator.errors import (
     NotFoundError,
     PayloadTooLargeError,
     PreconditionFailedError,
+    RateLimitedError,
     ServerError,
     TenantAlreadyExistsError,
     TenantNotFoundError,
+    UnauthorizedError,
     ValidationError,
 )
 
@@ -37,6 +40,7 @@ __all__ = [
     "ECPClient",
     "ECPConnectionError",
     "ECPError",
+    "ForbiddenError",
     "InsufficientResourcesError",
     "InvalidPresetError",
     "KubernetesError",
@@ -45,8 +49,10 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PreconditionFailedError",
+    "RateLimitedError",
     "ServerError",
     "TenantAlreadyExistsError",
     "TenantNotFoundError",
+    "UnauthorizedError",
     "ValidationError",
 ]

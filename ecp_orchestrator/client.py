@@ -7,6 +7,7 @@ the error code and the request id. Never imports the server.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
@@ -34,13 +35,19 @@ class ECPClient(MonitoringCalls):
         timeout: float = DEFAULT_TIMEOUT,
         debug: bool = False,
         headers: Mapping[str, str] | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.is_demo = is_demo
         self.last_request_id: str | None = None
+        # An API token or OIDC JWT; default $ECP_TOKEN. None: anonymous (the demo sandbox only,
+        # where the server allows it).
+        self.token = token if token is not None else (os.environ.get("ECP_TOKEN") or None)
+        auth = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         default_headers = {
             "Content-Type": "application/json",
             "X-Demo-Mode": "true" if is_demo else "false",
+            **auth,
             **({"X-Debug": "true"} if debug else {}),
             **dict(headers or {}),
         }

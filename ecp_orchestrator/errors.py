@@ -103,6 +103,18 @@ class ServerError(ECPError):
     pass
 
 
+class UnauthorizedError(ECPError):
+    """401: no token, or a token that is unknown, expired or revoked."""
+
+
+class ForbiddenError(ECPError):
+    """403: the token's role or the editor policy does not allow this (details name it)."""
+
+
+class RateLimitedError(ECPError):
+    """429: slow down; details["retry_after"] says for how many seconds."""
+
+
 _BY_CODE: dict[str, type[ECPError]] = {
     "BAD_REQUEST": BadRequestError,
     "VALIDATION_ERROR": ValidationError,
@@ -120,15 +132,21 @@ _BY_CODE: dict[str, type[ECPError]] = {
     "MONITORING_UNAVAILABLE": MonitoringUnavailableError,
     "DATABASE_ERROR": DatabaseError,
     "KUBERNETES_ERROR": KubernetesError,
+    "UNAUTHORIZED": UnauthorizedError,
+    "FORBIDDEN": ForbiddenError,
+    "RATE_LIMITED": RateLimitedError,
 }
 
 _BY_STATUS: dict[int, type[ECPError]] = {
     400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
     404: NotFoundError,
     409: ConflictError,
     412: PreconditionFailedError,
     413: PayloadTooLargeError,
     422: ValidationError,
+    429: RateLimitedError,
 }
 
 

@@ -24,6 +24,7 @@ class MonitoringCalls:
 
     base_url: str
     is_demo: bool
+    token: str | None
 
     # ECPClient's transport: (method, path, *, body, params, headers, request_id) -> JSON.
     _json: Callable[..., Any]
@@ -122,7 +123,10 @@ class MonitoringCalls:
     def _stream(
         self, path: str, command: Mapping[str, Any] | None, open_timeout: float
     ) -> Generator[dict[str, Any], None, None]:
-        with connect(self.ws_url(path), open_timeout=open_timeout) as ws:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        with connect(
+            self.ws_url(path), open_timeout=open_timeout, additional_headers=headers
+        ) as ws:
             if command is not None:
                 ws.send(json.dumps(command))
             while True:

@@ -3,13 +3,19 @@
 `make_workspace` copies the repo's presets/ and a few shipped tenants into a fresh folder, commits
 them and compiles; `running_server` starts uvicorn through the real CLI on a free loopback port and
 stops it afterwards. Test modules import the fixtures they need from here.
+
+Every server these helpers start knows ADMIN_TOKEN (one random admin token per test run), and
+AUTH is its header: the suite's clients send it by default (the SDK through ECP_TOKEN, set in
+conftest.py), so only the access-control tests deal in other tokens.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -21,9 +27,22 @@ from pathlib import Path
 import httpx
 import pytest
 
+from compiler.access.tokens import TokenStore
+
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_TENANTS = ("my-ai-service", "shop-chat-lite")
 STARTUP_TIMEOUT_S = 30.0
+ADMIN_TOKEN = "ecp_" + "".join(
+    secrets.choice(string.ascii_letters + string.digits) for _ in range(48)
+)
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def install_admin_token(root: Path) -> None:
+    """Let ADMIN_TOKEN in to the server of workspace `root` (idempotent)."""
+    store = TokenStore(root / ".ecp" / "tokens.json")
+    if store.lookup(ADMIN_TOKEN) is None:
+        store.create("test-admin", "admin", secret=ADMIN_TOKEN)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -45,6 +64,7 @@ def make_workspace(root: Path, tenants: tuple[str, ...] = SHIPPED_TENANTS) -> Pa
     git(root, "add", "--all")
     git(root, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "seed")
     ecp(root, "compile", "--all")
+    install_admin_token(root)
     return root
 
 
@@ -81,6 +101,7 @@ class LiveServer:
 @contextmanager
 def running_server(root: Path) -> Iterator[LiveServer]:
     """`ecp --root ROOT serve` on a free port, until the block ends."""
+    install_admin_token(root)
     port = free_port()
     log = (root.parent / f"server-{port}.log").open("w", encoding="utf-8")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -10,11 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from api_server import ADMIN_TOKEN
 
 from compiler.settings import Settings
 
@@ -55,6 +56,15 @@ def run_ecp(root: Path, *args: str, stdin: str | None = None) -> EcpRun:
         check=False,
     )
     return EcpRun(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sdk_token() -> Iterator[str]:
+    """The SDK's clients send the test servers' admin token unless given another (ECP_TOKEN);
+    `ecp` subprocesses never see it (run_ecp drops ECP_* variables)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ECP_TOKEN", ADMIN_TOKEN)
+        yield ADMIN_TOKEN
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from api_server import LiveServer, live_server
+from api_server import AUTH, LiveServer, live_server
 
 __all__ = ["live_server"]
 
-REAL = {"X-Demo-Mode": "false"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
 MiB = 1024 * 1024
 
 

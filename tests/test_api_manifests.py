@@ -7,13 +7,13 @@ import json
 import httpx
 import pytest
 import yaml
-from api_server import LiveServer, live_server
+from api_server import AUTH, LiveServer, live_server
 
 from ecp_orchestrator import ECPClient, ManifestInvalidError, TenantNotFoundError
 
 __all__ = ["live_server"]
 
-REAL = {"X-Demo-Mode": "false"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
 ALIAS_BOMB = (
     'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
     "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
@@ -91,6 +91,18 @@ def test_validate_manifest_reports_schema_errors_as_invalid(live_server: LiveSer
     assert answer["valid"] is False
     assert answer["errors"] == [
         'line 5: doc 0 Namespace/x: metadata.colour: unknown field "colour"'
+    ]
+
+
+def test_the_references_own_validate_manifest_body_is_invalid_as_an_api_server_says(
+    live_server: LiveServer,
+) -> None:
+    # the reference's example body: a Namespace with no name, which every API server rejects
+    with ECPClient(live_server.api) as client:
+        answer = client.validate_manifest("apiVersion: v1\nkind: Namespace\n...")
+    assert answer["valid"] is False
+    assert answer["errors"] == [
+        "line 1: doc 0 Namespace/?: metadata.name: Required value: name or generateName is required"
     ]
 
 

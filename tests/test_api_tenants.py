@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from api_server import LiveServer, ecp, git, make_workspace, running_server
+from api_server import AUTH, LiveServer, ecp, git, make_workspace, running_server
 
 from ecp_orchestrator import (
     ECPClient,
@@ -154,7 +154,9 @@ def test_the_list_pages_and_filters(client: ECPClient) -> None:
     ids=["limit-over-1000", "limit-zero", "negative-skip", "unknown-status", "unknown-preset"],
 )
 def test_bad_list_parameters_are_422s(server: LiveServer, query: dict[str, str]) -> None:
-    answer = httpx.get(f"{server.api}/tenants/", params=query, headers={"X-Demo-Mode": "false"})
+    answer = httpx.get(
+        f"{server.api}/tenants/", params=query, headers={"X-Demo-Mode": "false", **AUTH}
+    )
     assert answer.status_code == 422
     assert answer.json()["error"]["code"] in ("VALIDATION_ERROR", "INVALID_PRESET")
 

@@ -169,8 +169,10 @@ def test_validate_a_broken_hand_written_manifest_exits_one_with_file_and_line(
     path.write_text(BROKEN_MANIFEST, encoding="utf-8")
     run = ecp("validate", str(path))
     assert run.code == 1
-    errors = [line for line in run.stderr.splitlines() if ": error: " in line]
-    assert len(errors) == 2, run.stderr
+    # errors, warnings and the summary share stdout, so `> report.txt` keeps them all
+    errors = [line for line in run.stdout.splitlines() if ": error: " in line]
+    assert len(errors) == 2, run.stdout
+    assert run.stdout.splitlines()[-1].endswith(": 2 error(s), 3 warning(s)")
     # each error names the line of its field (a missing field: the line of its parent)
     assert f'{path}:15: error: doc 1 Deployment/web: spec.replicaz: unknown field "replicaz"' in (
         errors
@@ -408,3 +410,53 @@ def test_a_progress_bar_appears_when_stderr_is_a_terminal(workspace: Path) -> No
         os.close(leader)
     assert done.returncode == 0
     assert "compiling" in b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_new_sizes_the_spec_before_writing_it_and_refuses_a_preset_too_small(
+    workspace: Path, ecp: EcpRunner
+) -> None:
+    run = ecp("new", "big-voice", "--preset", "small", "--service", "callbot=60",
+              "--service", "stt=40")  # fmt: skip
+    assert run.code == 1
+    assert "preset small cannot hold the plan" in run.stderr
+    assert not (workspace / "tenants" / "big-voice.yaml").exists()
+    run = ecp("new", "big-voice", "--service", "callbot=60", "--service", "stt=40")
+    assert run.code == 0, run.stderr
+    assert "created tenants/big-voice.yaml (preset " in run.stdout
+    assert ecp("compile", "big-voice").code == 0
+
+
+def test_compile_counts_failed_tenants_apart_and_suggests_the_field_meant(
+    workspace: Path, ecp: EcpRunner
+) -> None:
+    (workspace / "tenants" / "acme.yaml").write_text(
+        "tenant_id: acme\nname: Acme\nservice_requirements:\n  callbott: 3\n", encoding="utf-8"
+    )
+    run = ecp("compile")
+    assert run.code == 1
+    assert (
+        "error: tenants/acme.yaml:4: service_requirements.callbott: unknown field; "
+        "did you mean 'callbot'?" in run.stderr
+    )
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"{len(shipped_tenants()) + 1} tenant(s) in ")
+    assert last.endswith(f": {len(shipped_tenants())} compiled, 1 failed")
+
+
+def test_diff_says_output_is_stale_for_edited_specs_not_yet_compiled(
+    workspace: Path, ecp: EcpRunner
+) -> None:
+    assert ecp("compile").code == 0
+    human = ["-c", "user.name=dev", "-c", "user.email=dev@example.com"]
+    for args in (["init", "--quiet"], ["add", "-A"], [*human, "commit", "--quiet", "-m", "base"]):
+        subprocess.run(["git", *args], cwd=workspace, check=True, capture_output=True)
+    spec = workspace / "tenants" / "shop-chat-lite.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("chatbot: 40", "chatbot: 400"))
+    run = ecp("diff", "--base", "HEAD")
+    assert run.code == 0, run.stderr
+    assert "0 changed" in run.stdout  # output/ itself did not move...
+    assert "output/ is stale for shop-chat-lite" in run.stderr  # ...and the diff says why
+    assert ecp("compile").code == 0
+    run = ecp("diff", "--base", "HEAD")
+    assert "stale" not in run.stderr
+    assert "1 changed" in run.stdout

@@ -144,3 +144,26 @@ def test_a_tenant_whose_index_entry_moved_only_in_bookkeeping_is_unchanged(
     diff = diff_outputs(settings)
     assert [t.tenant_id for t in diff.tenants] == ["acme", "delta", "gamma"]
     assert diff.unchanged == 1
+
+
+def test_a_change_the_api_server_refuses_on_an_existing_object_is_named(
+    settings: Settings,
+) -> None:
+    manifest = settings.output_dir / "acme" / "manifest.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    # the Deployment's selector and its template labels move together: it compiles, but
+    # spec.selector of an existing Deployment cannot change
+    manifest.write_text(text.replace("app: callbot", "app: callbot-v2"), encoding="utf-8")
+    acme = diff_outputs(settings).tenants[0]
+    assert acme.immutable == (
+        'Deployment/callbot: spec.selector: Invalid value: {"matchLabels":{"app":"callbot-v2"}}: '
+        "field is immutable",
+    )
+    assert "refused on apply: Deployment/callbot: spec.selector" in render_text(
+        diff_outputs(settings)
+    )
+    assert "The API server refuses these changes" in render_markdown(diff_outputs(settings))
+
+
+def test_changes_the_api_server_accepts_carry_no_immutable_hint(settings: Settings) -> None:
+    assert all(t.immutable == () for t in diff_outputs(settings).tenants)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from api_server import AUTH
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from test_monitoring_support import LiveServer, live_server, make_workspace
@@ -22,8 +23,8 @@ from test_monitoring_support import LiveServer, live_server, make_workspace
 from compiler.quantity import parse_cpu, parse_memory_mib
 from compiler.settings import Settings
 
-REAL = {"X-Demo-Mode": "false"}
-DEMO = {"X-Demo-Mode": "true"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
+DEMO = {"X-Demo-Mode": "true", **AUTH}
 # The reference's "Send monitoring data" body, verbatim.
 REFERENCE_BODY: dict[str, Any] = {
     "timestamp": "2024-01-20T14:30:00Z",
@@ -59,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.http, timeout=30) as http:
+    with httpx.Client(base_url=server.http, timeout=30, headers=AUTH) as http:
         yield http
 
 
@@ -393,7 +394,7 @@ def test_system_metrics_of_a_compiled_workspace_sum_its_resource_quotas(tmp_path
                 memory += parse_memory_mib(hard["requests.memory"])
                 gpu += int(hard.get("requests.nvidia.com/gpu", 0))
     assert cpu > 0
-    with live_server(settings) as live, httpx.Client(base_url=live.http) as http:
+    with live_server(settings) as live, httpx.Client(base_url=live.http, headers=AUTH) as http:
         answer = http.get("/api/v1/monitoring/system", headers=REAL).json()
     used = answer["used_resources"]
     assert (parse_cpu(used["cpu"]), parse_memory_mib(used["memory"]), used["gpu"]) == (
@@ -409,7 +410,7 @@ def test_an_index_without_quotas_is_503_not_zero_use(tmp_path: Path) -> None:
     settings.output_dir.mkdir(parents=True)
     index = {"tenants": {"my-ai-service": {"preset": "medium"}}}
     (settings.output_dir / "index.json").write_text(json.dumps(index), encoding="utf-8")
-    with live_server(settings) as live, httpx.Client(base_url=live.http) as http:
+    with live_server(settings) as live, httpx.Client(base_url=live.http, headers=AUTH) as http:
         response = http.get("/api/v1/monitoring/system", headers=REAL)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "MONITORING_UNAVAILABLE"
@@ -448,7 +449,7 @@ def test_an_unwritable_database_is_503_monitoring_unavailable(tmp_path: Path) ->
     settings = make_workspace(tmp_path)
     (tmp_path / "blocker").write_text("a file where a folder should be", encoding="utf-8")
     settings = Settings.load(tmp_path, database="blocker/ecp.sqlite3")
-    with live_server(settings) as live, httpx.Client(base_url=live.http) as http:
+    with live_server(settings) as live, httpx.Client(base_url=live.http, headers=AUTH) as http:
         response = post(http, "my-ai-service", REFERENCE_BODY)
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "MONITORING_UNAVAILABLE"

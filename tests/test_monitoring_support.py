@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from api_server import install_admin_token
 from starlette.applications import Starlette
 
 from compiler.monitoring import MonitoringService
@@ -74,6 +75,7 @@ class LiveServer:
 
 @contextmanager
 def live_server(settings: Settings) -> Iterator[LiveServer]:
+    install_admin_token(settings.root)
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_publish_support import git, workspace, write_output
+from test_publish_support import CONSUMER_URL, git, workspace, write_output
 
 from compiler.errors import DeploymentFailed, DeployRepoError, UsageError
 from compiler.publishing import find_deployment, list_deployments, publish
@@ -317,3 +317,65 @@ def test_a_hand_commit_in_the_deploy_repo_is_noticed_and_republished(settings: S
     assert result.changed == ("acme",)
     expected = (settings.output_dir / "acme" / "manifest.yaml").read_text()
     assert (repo / "tenants" / "acme" / "manifest.yaml").read_text() == expected
+
+
+def test_without_a_consumer_url_publish_writes_tenants_but_no_consumer_files(
+    tmp_path: Path,
+) -> None:
+    settings = workspace(tmp_path, repo_url_for_consumers=None)
+    write_output(settings.output_dir, TWO)
+    result = publish(settings)
+    files = git(deploy(settings), "ls-files").split()
+    assert "tenants/acme/manifest.yaml" in files
+    assert not any(f.startswith(("argocd/", "flux/")) for f in files)
+    assert any("repo_url_for_consumers" in w for w in result.warnings)
+    assert "git.example.com" not in git(deploy(settings), "grep", "-h", "-e", ".", "--", ".")
+
+
+def _bare_remote(tmp_path: Path) -> str:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    return str(remote)
+
+
+def test_the_consumer_url_defaults_to_the_deploy_remote(tmp_path: Path) -> None:
+    remote = "https://git.test/ops/deploy.git"
+    settings = workspace(tmp_path, repo_url_for_consumers=None)
+    write_output(settings.output_dir, TWO)
+    publish(settings)  # creates the local deploy repo (no clone from the remote needed)
+    result = publish(settings.model_copy(update={"deploy_remote": remote}))
+    assert result.warnings == ()
+    repo = deploy(settings)
+    appset = yaml.safe_load((repo / "argocd/applicationset.yaml").read_text())
+    assert appset["spec"]["generators"][0]["git"]["repoURL"] == remote
+    sync = list(yaml.safe_load_all((repo / "flux/sync.yaml").read_text()))
+    assert [d["spec"]["url"] for d in sync if d["kind"] == "GitRepository"] == [remote]
+
+
+def test_a_deploy_remote_a_cluster_cannot_clone_is_not_named_in_consumer_files(
+    tmp_path: Path,
+) -> None:
+    remote = _bare_remote(tmp_path)  # a local path: git pushes there, Argo CD and Flux cannot
+    settings = workspace(tmp_path, repo_url_for_consumers=None, deploy_remote=remote)
+    write_output(settings.output_dir, TWO)
+    result = publish(settings)
+    assert result.warnings
+    files = git(deploy(settings), "ls-files").split()
+    assert not any(f.startswith(("argocd/", "flux/")) for f in files)
+
+
+def test_an_explicit_consumer_url_wins_over_the_deploy_remote(tmp_path: Path) -> None:
+    remote = _bare_remote(tmp_path)
+    settings = workspace(tmp_path, repo_url_for_consumers=CONSUMER_URL, deploy_remote=remote)
+    write_output(settings.output_dir, TWO)
+    publish(settings)
+    text = (deploy(settings) / "argocd/applicationset.yaml").read_text()
+    assert CONSUMER_URL in text and remote not in text
+
+
+def test_an_unusable_consumer_url_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    settings = workspace(tmp_path, repo_url_for_consumers="not a url")
+    write_output(settings.output_dir, TWO)
+    with pytest.raises(UsageError, match="repo_url_for_consumers"):
+        publish(settings)
+    assert settings.deploy_repo_path is not None and not settings.deploy_repo_path.exists()

@@ -129,10 +129,15 @@ def many_tenants(count: int) -> dict[str, dict[str, int]]:
     return {f"tenant-{i:04d}": {"callbot": 1 + i % 3, "chatbot": 2} for i in range(count)}
 
 
+CONSUMER_URL = "https://git.test/platform/ecp-deploy.git"
+
+
 def workspace(root: Path, **overrides: object) -> Settings:
     """Settings for a workspace in `root` with fixed, test-only values."""
     values: dict[str, object] = {"root": root, "git_author_name": "ecp-test"}
     values["git_author_email"] = "ecp-test@example.com"
+    # what Argo CD and Flux would clone (without one, publish writes no consumer files)
+    values["repo_url_for_consumers"] = CONSUMER_URL
     values.update(overrides)
     return Settings.model_validate(values)
 

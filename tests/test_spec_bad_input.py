@@ -263,7 +263,8 @@ def test_ecp_compile_prints_one_error_line_per_bad_spec_and_fails(
     assert "Traceback" not in run.stderr + run.stdout
     assert len(run.error_lines) == 1, run.stderr
     line = run.error_lines[0].removeprefix("error: ")
-    assert line.startswith(_expected_prefix(path, bad)), line
+    # the CLI shows paths inside the workspace relative to it, as the README does
+    assert line.startswith(_expected_prefix(path.relative_to(bare_workspace), bad)), line
     assert bad.message in line
     assert not (bare_workspace / "output" / bad.file_id).exists()
 
@@ -293,7 +294,7 @@ def test_ecp_compile_refuses_a_ten_megabyte_spec_in_one_line(
     assert run.code == 1
     assert "Traceback" not in run.stderr
     assert len(run.error_lines) == 1
-    assert run.error_lines[0].startswith(f"error: {path}: ")
+    assert run.error_lines[0].startswith("error: tenants/big.yaml: ")
     assert "KiB" in run.error_lines[0]
 
 
@@ -317,7 +318,7 @@ def test_a_spec_file_whose_name_is_no_tenant_id_is_refused_naming_the_file_name(
     assert run.code == 1
     assert "Traceback" not in run.stderr
     assert len(run.error_lines) == 1
-    assert run.error_lines[0].startswith(f"error: {path}: file name: ")
+    assert run.error_lines[0].startswith(f"error: tenants/{file_id}.yaml: file name: ")
     assert message in run.error_lines[0]
     assert not (bare_workspace / "output" / file_id).exists()
 
@@ -332,11 +333,12 @@ def test_a_spec_with_several_errors_prints_one_line_each_in_document_order(
     )
     run = ecp("compile", root=bare_workspace)
     assert run.code == 1
+    shown = path.relative_to(bare_workspace)
     assert run.error_lines == [
-        f"error: {path}:2: name: Input should be a valid string (got 5)",
-        f"error: {path}:4: service_requirements.chatbot: "
+        f"error: {shown}:2: name: Input should be a valid string (got 5)",
+        f"error: {shown}:4: service_requirements.chatbot: "
         "Input should be greater than or equal to 0",
-        f"error: {path}:5: owner: unknown field",
+        f"error: {shown}:5: owner: unknown field",
     ]
 
 

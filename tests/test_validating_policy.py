@@ -259,6 +259,8 @@ def test_a_service_without_namespace_is_flagged_for_it_and_does_not_match_namesp
     assert warnings(validator, docs) == [
         ("use-namespace", 1, "metadata"),
         ("dangling-service", 1, "spec.selector"),
+        # the namespace's Ingress now names a Service its namespace lacks
+        ("dangling-reference", 10, "spec.rules[0].http.paths[0].backend.service.name"),
     ]
 
 

@@ -11,8 +11,7 @@ from compiler.journal import JournalChange, JournalEntry
 from compiler.service.write_batch import _commit_message, batch_author
 
 
-def change(tenant: str, request_id: str, name: str = "ecp-orchestrator") -> JournalChange:
-    email = "ecp-orchestrator@localhost" if name == "ecp-orchestrator" else f"{name}@example.com"
+def change(tenant: str, request_id: str, name: str | None = None) -> JournalChange:
     return JournalChange(
         tenant_id=tenant,
         action="update",
@@ -20,7 +19,8 @@ def change(tenant: str, request_id: str, name: str = "ecp-orchestrator") -> Jour
         new="a: 2\n",
         request_id=request_id,
         author_name=name,
-        author_email=email,
+        author_email=f"{name}@example.com" if name else None,
+        author_principal=name,
     )
 
 
@@ -45,9 +45,9 @@ def test_each_write_of_a_batch_is_one_principal_and_one_request_id_trailer() -> 
     message = _commit_message(entry(change("a", "req-1", "ana"), change("b", "req-2", "bo")))
     assert message.splitlines()[0] == "ecp: 2 tenant writes"
     assert trailers(message) == [
-        ("Ecp-Principal", "ana <ana@example.com>"),
+        ("Ecp-Principal", "ana"),
         ("Ecp-Request-Id", "req-1"),
-        ("Ecp-Principal", "bo <bo@example.com>"),
+        ("Ecp-Principal", "bo"),
         ("Ecp-Request-Id", "req-2"),
         ("Ecp-Batch-Id", "batch-0123456789abcdef"),
     ]
@@ -64,12 +64,14 @@ def test_a_batch_of_one_keeps_the_one_line_subject() -> None:
     [
         (["ana", "ana"], ("ana", "ana@example.com")),
         (["ana", "bo"], None),
-        (["ecp-orchestrator"], None),
+        (["ana", None], None),
+        ([None], None),
     ],
-    ids=["one-principal", "two-principals", "the-orchestrator"],
+    ids=["one-principal", "two-principals", "principal-and-orchestrator", "the-orchestrator"],
 )
 def test_the_author_is_the_principal_only_when_all_writes_share_one(
-    names: list[str], author: tuple[str, str] | None
+    names: list[str | None], author: tuple[str, str] | None
 ) -> None:
     changes = [change(f"t{i}", f"r{i}", name) for i, name in enumerate(names)]
-    assert batch_author(changes) == author
+    found = batch_author(changes)
+    assert (None if found is None else (found.name, found.email)) == author

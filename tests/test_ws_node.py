@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from api_server import AUTH
 from test_monitoring_support import LiveServer, live_server, make_workspace
 
 JS = Path(__file__).resolve().parent / "js"
@@ -125,7 +126,7 @@ def test_the_monitoring_snippet_subscribes_and_receives_metrics(
     httpx.post(
         f"{server.http}/api/v1/tenants/my-ai-service/monitoring",
         json={"metrics": {"cpu_usage": 65.5, "memory_usage": 78.2, "gpu_usage": 85.0}},
-        headers={"X-Demo-Mode": "false"},
+        headers={"X-Demo-Mode": "false", **AUTH},
     )
     snippet = run("monitoring")
     assert snippet.next_event() == {"event": "open"}
@@ -178,7 +179,7 @@ def test_the_alert_snippet_receives_an_alert_as_it_fires(server: LiveServer, run
     httpx.post(
         f"{server.http}/api/v1/tenants/my-ai-service/monitoring",
         json={"metrics": {"memory_usage": 96.5}},
-        headers={"X-Demo-Mode": "false"},
+        headers={"X-Demo-Mode": "false", **AUTH},
     )
     alert = snippet.next_event()["data"]
     assert alert["severity"] == "critical"

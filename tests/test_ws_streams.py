@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,13 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
+from api_server import AUTH
 from test_monitoring_support import LiveServer, live_server, make_workspace
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
 
 from compiler.monitoring.broadcast import Hub, Overflowed
 
-REAL = {"X-Demo-Mode": "false"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
+connect = functools.partial(ws_connect, additional_headers=AUTH)  # the test servers' admin
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +280,7 @@ def test_a_tenant_created_through_the_api_can_be_followed_by_its_deployment_id(
     created = httpx.post(
         f"{server.http}/api/v1/tenants/",
         json={"tenant_id": tenant_id, "name": "Followed", "service_requirements": {"chatbot": 5}},
-        headers={"X-Demo-Mode": "true" if demo else "false"},
+        headers={"X-Demo-Mode": "true" if demo else "false", **AUTH},
         timeout=60,
     )
     assert created.status_code == 201, created.text

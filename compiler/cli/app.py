@@ -23,14 +23,17 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): CI can tell a crash from a findi
 # `ecp --version` loads neither. Each module registers its commands on `cli` when imported.
 LAZY_COMMANDS = {
     "compile": "compiler.cli.compile_cmd",
-    "validate": "compiler.cli.compile_cmd",
+    "validate": "compiler.cli.validate_cmd",
     "calc": "compiler.cli.compile_cmd",
     "new": "compiler.cli.compile_cmd",
     "schema": "compiler.cli.compile_cmd",
+    "init": "compiler.cli.init_cmd",
     "publish": "compiler.cli.publish_cmd",
     "diff": "compiler.cli.publish_cmd",
     "deployments": "compiler.cli.publish_cmd",
     "serve": "compiler.cli.serve_cmd",
+    "token": "compiler.cli.token_cmd",
+    "audit": "compiler.cli.token_cmd",
 }
 
 

@@ -1,4 +1,4 @@
-"""`ecp compile`, `ecp validate`, `ecp calc`, `ecp new`: thin shells over the compiler stages."""
+"""`ecp compile`, `ecp calc`, `ecp new`, `ecp schema`: thin shells over the compiler stages."""
 
 from __future__ import annotations
 
@@ -14,16 +14,13 @@ from compiler.catalogue import load_catalogue
 from compiler.cli.app import EXIT_FINDINGS, cli, settings_from
 from compiler.cli.output import error_line, print_json, progress_bar, table
 from compiler.errors import Location, OrchestratorError, SpecInvalid, TenantAlreadyExists
-from compiler.pipeline import CompileReport, compile_workspace
+from compiler.pipeline import CompileReport, Workspace, compile_workspace
 from compiler.sizing import calculate
 from compiler.spec.edit import new_spec_text
 from compiler.spec.ids import tenant_id_problem
 from compiler.spec.loader import spec_errors, spec_from_mapping, spec_path
 from compiler.spec.models import PRESETS, SERVICES, CalculateRequest
 from compiler.spec.schema import SCHEMA_FILE, tenant_schema_text
-from compiler.validating import ManifestValidator, PolicyContext, load_documents, resource_summary
-from compiler.validating.documents import finding_lines
-from compiler.validating.findings import Finding
 
 FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -63,12 +60,22 @@ def compile_command(
     if fmt == "json":
         print_json(report.to_dict(), compact=True)
     else:
-        _print_report(report, check)
+        _print_report(report, check, settings.root)
     if not report.ok:
         ctx.exit(EXIT_FINDINGS)
 
 
-def _print_report(report: CompileReport, check: bool) -> None:
+def _shown(path: str | None, root: Path) -> str:
+    """A path as the README shows it: relative to the workspace when inside it."""
+    if not path:
+        return "<input>"
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
+def _print_report(report: CompileReport, check: bool, root: Path) -> None:
     rows = []
     for r in report.results:
         e = r.entry or {}
@@ -106,101 +113,23 @@ def _print_report(report: CompileReport, check: bool) -> None:
     )
     for r in report.results:
         for w in r.warnings:
-            click.echo(f"warning: {r.source}: {w}", err=True)
+            click.echo(f"warning: {_shown(r.source, root)}: {w}", err=True)
         for e in r.errors:
-            click.echo(f"error: {error_line(e)}", err=True)
+            click.echo(f"error: {error_line({**e, 'file': _shown(e.get('file'), root)})}", err=True)
     stale = [r.tenant_id for r in report.results if r.status == "stale"]
     failed = [r.tenant_id for r in report.results if r.status == "failed"]
     if stale:
         click.echo(f"stale: {', '.join(stale)} (run `ecp compile` and commit output/)", err=True)
     if failed:
         click.echo(f"failed: {', '.join(failed)}", err=True)
-    verb = "checked" if check else "compiled"
-    click.echo(f"{len(report.results)} tenant(s) {verb} in {report.seconds:.2f}s", err=True)
-
-
-def _manifest_files(paths: tuple[Path, ...]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.suffix in (".yaml", ".yml")
-                    and p.is_file()
-                    and p.name != "kustomization.yaml"
-                    # hidden folders: VCS data and our own interrupted staging output
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise click.BadParameter(f"{path}: no such file or directory", param_hint="PATH")
-    return files
-
-
-@cli.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kubernetes-version", default=None, help="Schemas to validate against (1.25-1.37).")
-@FORMAT
-@click.pass_context
-def validate_command(
-    ctx: click.Context, paths: tuple[Path, ...], kubernetes_version: str | None, fmt: str
-) -> None:
-    """Validate any manifest files or folders, ours or hand-written."""
-    settings = settings_from(ctx, kubernetes_version=kubernetes_version)
-    validator = ManifestValidator(settings.kubernetes_version)
-    policy = PolicyContext(cluster_gpu=settings.cluster.gpu)
-    results: list[dict[str, Any]] = []
-    errors = 0
-    for file in _manifest_files(paths):
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            findings = [Finding("error", "read", f"cannot read: {exc}", 0, None, None, "")]
-            objects: list[dict[str, Any]] = []
-            lines: list[int | None] = [None]
-        else:
-            objects, findings = load_documents(text, str(file))
-            findings = findings + validator.validate(objects, unknown_kind="warning", policy=policy)
-            lines = finding_lines(text, objects, findings)
-        errors += sum(1 for f in findings if f.severity == "error")
-        results.append(
-            {"file": str(file), "objects": objects, "findings": findings, "lines": lines}
-        )
-    if fmt == "json":
-        print_json(
-            {
-                "valid": errors == 0,
-                "kubernetes_version": settings.kubernetes_version,
-                "files": [
-                    {
-                        "file": r["file"],
-                        "documents": len(r["objects"]),
-                        "findings": [
-                            {**f.to_dict(), "line": line}
-                            for f, line in zip(r["findings"], r["lines"], strict=True)
-                        ],
-                        "resource_summary": resource_summary(r["objects"]),
-                    }
-                    for r in results
-                ],
-            }
-        )
-    else:
-        for r in results:
-            for f, line in zip(r["findings"], r["lines"], strict=True):
-                where = f"{r['file']}:{line}" if line else r["file"]
-                click.echo(f"{where}: {f.severity}: {f}", err=f.severity == "error")
-        documents = sum(len(r["objects"]) for r in results)
-        click.echo(
-            f"{len(results)} file(s), {documents} document(s): {errors} error(s), "
-            f"{sum(len(r['findings']) for r in results) - errors} warning(s)"
-        )
-    if errors:
-        ctx.exit(EXIT_FINDINGS)
+    verb = " checked" if check else ""
+    counts: dict[str, int] = {}
+    for r in report.results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    click.echo(
+        f"{len(report.results)} tenant(s){verb} in {report.seconds:.2f}s: {detail}", err=True
+    )
 
 
 @cli.command("calc")
@@ -284,7 +213,7 @@ def _calculate_request(body: dict[str, Any], source: str, text: str) -> Calculat
     try:
         return CalculateRequest.model_validate(body)
     except ValidationError as exc:
-        records = spec_errors(exc, text, source)
+        records = spec_errors(exc, text, source, CalculateRequest)
         first = records[0]
         raise SpecInvalid(
             first["message"],
@@ -347,6 +276,12 @@ def new_command(
     path = spec_path(settings.tenants_dir, spec.tenant_id)
     if path.exists():
         raise TenantAlreadyExists(f"{path} already exists", details={"tenant_id": tenant_id})
+    # Sized and compiled before anything is written: a spec the next `ecp compile` would refuse
+    # (a preset too small for the plan, an SLA no replica meets) is refused here instead.
+    build = Workspace(settings).build(spec)
+    refused = [f for f in build.findings if f.is_error]
+    if refused:
+        raise SpecInvalid(f"the spec would not compile: {refused[0]}", details={"field": "spec"})
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as handle:
@@ -355,7 +290,11 @@ def new_command(
         raise TenantAlreadyExists(f"{path} already exists") from exc
     except OSError as exc:
         raise OrchestratorError(f"cannot write {path}: {exc.strerror}") from exc
-    click.echo(f"created {path}; run `ecp compile {spec.tenant_id}`")
+    plan = build.index_entry
+    click.echo(
+        f"created {_shown(str(path), settings.root)} (preset {plan['preset']}, "
+        f"{plan['pods']} pods, {plan['estimated_cost']}); run `ecp compile {spec.tenant_id}`"
+    )
 
 
 @cli.command("schema")

@@ -8,9 +8,11 @@ import click
 
 from compiler.cli.app import cli, settings_from
 from compiler.cli.output import print_json, table
+from compiler.errors import OrchestratorError
+from compiler.pipeline import compile_workspace
 from compiler.publishing import PublishResult, diff_outputs, list_deployments, publish
 from compiler.publishing.diff_format import render
-from compiler.settings import is_remote_url
+from compiler.settings import Settings, is_remote_url
 
 REPO = click.option(
     "--repo",
@@ -40,6 +42,8 @@ def publish_command(
 ) -> None:
     """Copy output/ into the deploy repo and commit what changed (one deployment record)."""
     result = publish(settings_from(ctx), repo=_repo_argument(repo), branch=branch, push=push)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if fmt == "json":
         print_json(result.model_dump(mode="json"))
         return
@@ -77,7 +81,27 @@ def _publish_summary(result: PublishResult) -> str:
 @click.pass_context
 def diff_command(ctx: click.Context, base: str | None, fmt: str) -> None:
     """Show what changed in output/ since BASE: manifest diffs and resource/cost deltas."""
-    click.echo(render(diff_outputs(settings_from(ctx), base=base), fmt), nl=False)
+    settings = settings_from(ctx)
+    stale = _stale_tenants(settings)
+    if stale:
+        click.echo(
+            f"warning: output/ is stale for {', '.join(stale)}: their specs or presets changed "
+            "since the last `ecp compile`, so this diff does not show those edits yet; run "
+            "`ecp compile` first",
+            err=True,
+        )
+    click.echo(render(diff_outputs(settings, base=base), fmt), nl=False)
+
+
+def _stale_tenants(settings: Settings) -> list[str]:
+    """Tenants whose spec compiles to something other than output/ holds (compile --check)."""
+    if not settings.tenants_dir.is_dir() or not any(settings.tenants_dir.glob("*.yaml")):
+        return []
+    try:
+        report = compile_workspace(settings, check=True)
+    except OrchestratorError:
+        return []  # the diff itself reports what is wrong with the workspace
+    return [r.tenant_id for r in report.results if r.status == "stale" and r.source]
 
 
 @cli.command("deployments")

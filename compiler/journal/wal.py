@@ -40,8 +40,10 @@ class JournalChange(BaseModel):
     old: str | None  # spec text before the write; None: there was no spec
     new: str | None  # spec text after the write; None: the spec is removed
     request_id: str
-    author_name: str
-    author_email: str
+    # Who asked (git author and Ecp-Principal trailer); None: the orchestrator itself.
+    author_name: str | None = None
+    author_email: str | None = None
+    author_principal: str | None = None
 
 
 class JournalEntry(BaseModel):

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from compiler.alerting import AlertRules, load_alert_rules
@@ -77,10 +77,11 @@ class MonitoringService:
                 self._spaces[name] = space
         return space
 
-    def system(self, demo: bool) -> dict[str, Any]:
+    def system(self, demo: bool, visible: Collection[str] | None = None) -> dict[str, Any]:
+        """`visible`: only these tenants count (a caller's scope); None = all of them."""
         space = self.space(demo)
         reporting = space.store.reporting_tenants(space.now_ms() - REPORTING_WINDOW_MS)
-        return system_metrics(space.settings, reporting)
+        return system_metrics(space.settings, reporting, visible)
 
     def maintain(self) -> dict[str, dict[str, int]]:
         """Retention and downsampling on the real space and any other open one."""

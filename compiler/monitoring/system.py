@@ -8,7 +8,7 @@ writes nothing; a missing index means nothing is compiled yet, not an error.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from compiler.errors import MonitoringUnavailable, ValidationFailed
@@ -50,12 +50,16 @@ def _percent(used: float, total: float) -> float:
     return round(100 * used / total, 1) if total > 0 else 0.0
 
 
-def system_metrics(settings: Settings, reporting: Iterable[str]) -> dict[str, Any]:
+def system_metrics(
+    settings: Settings, reporting: Iterable[str], visible: Collection[str] | None = None
+) -> dict[str, Any]:
     specs = (
         {p.stem for p in settings.tenants_dir.glob("*.yaml")}
         if settings.tenants_dir.is_dir()
         else set()
     )
+    if visible is not None:
+        specs &= set(visible)  # a scoped caller sees only its own tenants' share
     compiled = _tenants_in_index(settings)
     cpu = memory = gpu = 0
     storage = 0.0

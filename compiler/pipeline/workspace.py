@@ -14,12 +14,14 @@ from typing import Any
 from compiler import __version__
 from compiler.alerting import ALERTS_FILE, load_alert_rules
 from compiler.catalogue import Catalogue, load_catalogue
+from compiler.errors import Location, SpecInvalid, UsageError
 from compiler.output import dump_documents
 from compiler.rendering import Renderer, RenderOptions
 from compiler.settings import Settings
 from compiler.sizing import ResourcePlan, plan_tenant
+from compiler.sizing.redis import plan_with_redis
 from compiler.spec.ids import namespace_for
-from compiler.spec.models import TenantSpec
+from compiler.spec.models import TenantSpec, redis_url_problem
 from compiler.validating.findings import Finding
 from compiler.validating.validate import ManifestValidator, PolicyContext
 
@@ -79,6 +81,11 @@ class Workspace:
             settings.kubernetes_version, cache_dir=settings.cache_dir / "schemas"
         )
         self.policy = PolicyContext(cluster_gpu=settings.cluster.gpu)
+        problem = None if settings.redis_url is None else redis_url_problem(settings.redis_url)
+        if problem:
+            raise UsageError(
+                f"invalid setting redis_url: {problem}", details={"field": "redis_url"}
+            )
         self._salt = hashlib.sha256(
             f"{fingerprint}\0{self.catalogue.digest}\0{settings.kubernetes_version}\0".encode()
             + (alerts.read_bytes() if alerts.is_file() else b"")
@@ -93,14 +100,45 @@ class Workspace:
     def build(
         self, spec: TenantSpec, options: RenderOptions | None = None, input_hash: str = ""
     ) -> TenantBuild:
-        plan = plan_tenant(spec, self.catalogue)
-        objects = self.renderer.render(spec, plan, options or RenderOptions())
+        external = spec.redis_url or self.settings.redis_url
+        redis = None
+        if external is None:
+            plan, redis = plan_with_redis(spec, self.catalogue)
+        else:
+            plan = plan_tenant(spec, self.catalogue)
+        if self.settings.require_image_digests:
+            preset = self.catalogue.redis
+            _require_digests(plan, preset.image if redis is not None and preset else None)
+        objects = self.renderer.render(
+            spec, plan, options or RenderOptions(), redis=redis, external_redis_url=external
+        )
         findings = self.validator.validate(objects, unknown_kind="error", policy=self.policy)
         text = dump_documents(objects)
         tier = self.catalogue.tiers[plan.tier]
         quota = {"cpu": tier.cpu, "memory": tier.memory, "gpu": tier.gpu, "storage": tier.storage}
         entry = index_entry(spec, plan, quota, text, len(objects), input_hash)
+        if redis is not None:
+            entry["pods"] += 1  # the Redis replica
         return TenantBuild(spec, plan, objects, text, findings, entry)
+
+
+def _require_digests(plan: ResourcePlan, redis_image: str | None) -> None:
+    """Refuse unpinned images: the spec's own services first, then the Redis preset's."""
+    unpinned = [s for s in plan.services if "@sha256:" not in s.image]
+    if unpinned:
+        first = unpinned[0]
+        raise SpecInvalid(
+            f"image {first.image!r} of {first.name} is not pinned by digest and "
+            f"require_image_digests is set: give images.{first.name} as <image>@sha256:<digest>",
+            details={"unpinned": {s.name: s.image for s in unpinned}},
+            location=Location(field=f"images.{first.name}"),
+        )
+    if redis_image is not None and "@sha256:" not in redis_image:
+        raise SpecInvalid(
+            f"the Redis image {redis_image!r} (presets/redis.yaml) is not pinned by digest and "
+            "require_image_digests is set: pin it there, or set redis_url to an external Redis",
+            location=Location(file="presets/redis.yaml", field="redis.image"),
+        )
 
 
 def index_entry(

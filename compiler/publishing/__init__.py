@@ -6,7 +6,8 @@ deployment records, plus reviewer diffs of output/ between git revisions. Never 
 compiler's internals; only this stage writes to the deploy repo.
 
 Stable API (used by the CLI and the API service):
-    publish(settings, *, repo=None, branch=None, push=False, request_id=None) -> PublishResult
+    publish(settings, *, repo=None, branch=None, push=False, request_id=None, author=None)
+        -> PublishResult                             author: CommitAuthor (who asked)
     list_deployments(settings, tenant_id=None, *, limit=50, repo=None, branch=None)
         -> list[DeploymentRecord]                    newest first
     find_deployment(settings, deployment_id, *, repo=None, branch=None) -> DeploymentRecord | None
@@ -16,9 +17,10 @@ Stable API (used by the CLI and the API service):
 from compiler.publishing.diff import OutputDiff, TenantDiff, diff_outputs
 from compiler.publishing.history import find_deployment, list_deployments
 from compiler.publishing.publish import PublishResult, publish
-from compiler.publishing.records import DeploymentRecord, TenantChange, TenantTotals
+from compiler.publishing.records import CommitAuthor, DeploymentRecord, TenantChange, TenantTotals
 
 __all__ = [
+    "CommitAuthor",
     "DeploymentRecord",
     "OutputDiff",
     "PublishResult",

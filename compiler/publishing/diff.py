@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import git
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 from compiler.errors import UsageError
@@ -27,10 +28,12 @@ from compiler.publishing.compiled import (
     read_compiled_output,
 )
 from compiler.settings import Settings
+from compiler.validating.apiserver.updates import immutable_changes
 
 Scalar = str | int | float | None
 DEFAULT_BASES = ("origin/HEAD", "origin/main")
 MAX_DIFF_LINES = 400
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class FieldDelta(BaseModel):
@@ -48,6 +51,8 @@ class TenantDiff(BaseModel):
     deltas: tuple[FieldDelta, ...]
     manifest_diff: str
     diff_truncated: bool = False
+    # Changes the API server refuses on an existing object (apply fails; delete and recreate).
+    immutable: tuple[str, ...] = ()
 
 
 class OutputDiff(BaseModel):
@@ -136,7 +141,17 @@ def _tenant_diff(
         deltas=deltas,
         manifest_diff="".join(_ensure_newlines(lines[:max_diff_lines])),
         diff_truncated=len(lines) > max_diff_lines,
+        immutable=_immutable(old_text, new_text) if status == "changed" else (),
     )
+
+
+def _immutable(old_text: str, new_text: str) -> tuple[str, ...]:
+    try:
+        old = list(yaml.load_all(old_text, Loader=_LOADER))
+        new = list(yaml.load_all(new_text, Loader=_LOADER))
+    except yaml.YAMLError:
+        return ()  # our own output always parses; an old hand edit need not
+    return tuple(f"{subject}: {error}" for subject, error in immutable_changes(old, new))
 
 
 def _same_hash(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:

@@ -34,6 +34,7 @@ def render_text(diff: OutputDiff) -> str:
         lines += ["", f"{_MARK[tenant.status]} {tenant.tenant_id} ({tenant.status})"]
         width = max((len(_label(d.field)) for d in tenant.deltas), default=0)
         lines += [f"    {_label(d.field):<{width}}  {_movement(d)}" for d in tenant.deltas]
+        lines += [f"    refused on apply: {hint}" for hint in tenant.immutable]
         if tenant.manifest_diff:
             lines += ["    " + line for line in tenant.manifest_diff.splitlines()]
         if tenant.diff_truncated:
@@ -56,6 +57,11 @@ def render_markdown(diff: OutputDiff) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [_table_row(tenant) for tenant in diff.tenants]
+    refused = [(t.tenant_id, hint) for t in diff.tenants for hint in t.immutable]
+    if refused:
+        lines += ["", "**The API server refuses these changes to existing objects** (delete and "
+                  "recreate them, or keep the old value):", ""]  # fmt: skip
+        lines += [f"- `{tenant}` {hint}" for tenant, hint in refused]
     for tenant in diff.tenants:
         if not tenant.manifest_diff:
             continue

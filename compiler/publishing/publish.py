@@ -8,6 +8,7 @@ paths are staged and committed, so a kill at any moment leaves the last good com
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import git
 from pydantic import BaseModel, ConfigDict
 
+from compiler.errors import UsageError
 from compiler.publishing.compiled import read_compiled_output
 from compiler.publishing.consumers import ConsumerConfig
 from compiler.publishing.deploy_repo import (
@@ -29,9 +31,14 @@ from compiler.publishing.deploy_repo import (
 )
 from compiler.publishing.plan import PublishPlan, plan_publish
 from compiler.publishing.push import ensure_remote, push_branch
-from compiler.publishing.records import TenantChange, commit_message, deployment_id_for
+from compiler.publishing.records import (
+    CommitAuthor,
+    TenantChange,
+    commit_message,
+    deployment_id_for,
+)
 from compiler.publishing.state import load_state, save_state
-from compiler.publishing.target import resolve_target
+from compiler.publishing.target import redact, resolve_target
 from compiler.settings import Settings
 
 # Past this many paths one pathspec per top-level folder is shorter and stages the same set.
@@ -53,10 +60,38 @@ class PublishResult(BaseModel):
     repo: str
     branch: str
     recovered_from_crash: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def committed(self) -> bool:
         return self.commit != self.previous_commit
+
+
+NO_CONSUMER_URL = (
+    "GitOps consumer files (argocd/, flux/) not written: no https:// or ssh:// repo URL for "
+    "Argo CD and Flux to sync from; set repo_url_for_consumers, or a deploy_remote of that form, "
+    "in ecp.toml (or ECP_REPO_URL_FOR_CONSUMERS)"
+)
+# What both Argo CD and Flux's GitRepository (its schema: ^(http|https|ssh)://) can clone.
+_CLONEABLE = re.compile(r"^(https?|ssh)://[^\s]+$")
+
+
+def consumer_repo_url(settings: Settings, remote_url: str | None) -> str | None:
+    """The URL the consumer files name: repo_url_for_consumers, else the remote publish pushes
+    to (deploy_remote, or deploy_repo when it is a URL) when a cluster can clone it; None when
+    neither is known, so that no placeholder is ever written for a cluster to sync."""
+    explicit = settings.repo_url_for_consumers
+    if explicit:
+        if not _CLONEABLE.fullmatch(explicit):
+            raise UsageError(
+                f"repo_url_for_consumers {redact(explicit)!r} is not an https:// or ssh:// URL "
+                "that Argo CD and Flux can clone",
+                details={"setting": "repo_url_for_consumers"},
+            )
+        return explicit
+    if remote_url is not None and _CLONEABLE.fullmatch(remote_url):
+        return remote_url
+    return None
 
 
 def publish(
@@ -66,27 +101,29 @@ def publish(
     branch: str | None = None,
     push: bool = False,
     request_id: str | None = None,
+    author: CommitAuthor | None = None,
     trailers: Sequence[tuple[str, str]] = (),
-    author: tuple[str, str] | None = None,
 ) -> PublishResult:
     """Publish settings.output_dir into the deploy repo; commit only when something changed.
 
     `repo` overrides the configured deploy repo (a path, relative to settings.root, or a URL) and
     must already exist; `branch` overrides settings.deploy_branch. With `push`, the branch is
-    pushed to the remote (settings.deploy_remote or the repo's origin). `trailers` are added to
-    the commit message; `author` (name, email) is the commit's author (the configured identity
-    stays the committer). Raises DeployRepoError for
+    pushed to the remote (settings.deploy_remote or the repo's origin). `author` (who asked)
+    authors the commit and names it in an `Ecp-Principal:` trailer; `trailers` are added to the
+    message (a batch of API writes: one principal and request id each). Raises DeployRepoError for
     a dirty, detached, mid-rebase or conflicting repo and DeploymentFailed for a failed push.
     """
     target = resolve_target(settings, repo, branch)
+    repo_url = consumer_repo_url(settings, target.remote_url)
+    warnings: tuple[str, ...] = ()
+    if repo_url is None and settings.consumers:
+        warnings = (NO_CONSUMER_URL,)
     config = ConsumerConfig(
-        consumers=tuple(settings.consumers),
-        repo_url=settings.repo_url_for_consumers,
+        consumers=tuple(settings.consumers) if repo_url is not None else (),
+        repo_url=repo_url or "",
         branch=target.branch,
     )
     identity = identity_env(settings.git_author_name, settings.git_author_email)
-    if author is not None:
-        identity |= {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
     with locked_repo(target) as locked:
         git_repo = locked.repo
         previous = head_sha(git_repo)
@@ -97,7 +134,12 @@ def publish(
         commit = previous
         if plan.touches_files:
             commit = _commit_plan(
-                locked, plan, request_id=request_id, identity=identity, trailers=trailers
+                locked,
+                plan,
+                request_id=request_id,
+                identity=_authored(identity, author),
+                author=author,
+                trailers=trailers,
             )
         save_state(git_repo, plan.new_state.model_copy(update={"head": commit}))
         pushed = False
@@ -118,11 +160,19 @@ def publish(
         repo=str(target.path),
         branch=target.branch,
         recovered_from_crash=locked.recovered,
+        warnings=warnings,
     )
 
 
 def _work_tree(repo: git.Repo) -> Path:
     return Path(str(repo.working_dir))
+
+
+def _authored(identity: dict[str, str], author: CommitAuthor | None) -> dict[str, str]:
+    """The principal as git author; the committer stays the orchestrator."""
+    if author is None:
+        return identity
+    return {**identity, "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email}
 
 
 def _commit_plan(
@@ -131,6 +181,7 @@ def _commit_plan(
     *,
     request_id: str | None,
     identity: dict[str, str],
+    author: CommitAuthor | None = None,
     trailers: Sequence[tuple[str, str]] = (),
 ) -> str:
     repo = locked.repo
@@ -152,7 +203,11 @@ def _commit_plan(
         paths = [p for p in OWNED_PATHS if p in tracked]
     if plan.changes:
         message = commit_message(
-            plan.changes, previous=plan.previous_totals, request_id=request_id, trailers=trailers
+            plan.changes,
+            previous=plan.previous_totals,
+            request_id=request_id,
+            author=author,
+            trailers=trailers,
         )
     else:
         message = "ecp publish: regenerate GitOps consumer files\n"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Action = Literal["added", "changed", "removed"]
 ACTIONS: tuple[Action, ...] = ("added", "changed", "removed")
@@ -22,10 +22,21 @@ DEPLOYMENT_PREFIX = "dep-"
 SHORT_SHA = 12
 TENANT_TRAILER = "Ecp-Tenant"
 REQUEST_TRAILER = "Ecp-Request-Id"
+PRINCIPAL_TRAILER = "Ecp-Principal"
 # A commit message lists this many tenants for people; the trailers always list every one.
 READABLE_LINES = 50
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _DEPLOYMENT_ID = re.compile(r"dep-([0-9a-f]{4,40})")
+
+
+class CommitAuthor(BaseModel):
+    """Who asked for a write: the git author of its commits (the committer stays the
+    orchestrator) and its `Ecp-Principal:` trailer. Values are newline-free (checked)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[^\n\r<>]{1,200}$")
+    email: str = Field(pattern=r"^[^\s<>]{1,200}$")
+    principal: str = Field(pattern=r"^[^\s]{1,200}$")
 
 
 class TenantTotals(BaseModel):
@@ -60,6 +71,7 @@ class DeploymentRecord(BaseModel):
     timestamp: str
     tenants: tuple[TenantChange, ...]
     request_id: str | None = None
+    principal: str | None = None
     subject: str = ""
 
     def change_for(self, tenant_id: str) -> TenantChange | None:
@@ -88,6 +100,7 @@ def commit_message(
     *,
     previous: dict[str, TenantTotals],
     request_id: str | None = None,
+    author: CommitAuthor | None = None,
     trailers: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Subject, readable lines with totals (and old totals when known), then the trailers
@@ -99,6 +112,9 @@ def commit_message(
         lines.append(f"... and {len(changes) - READABLE_LINES} more (see the trailers)")
     lines.append("")
     lines.extend(f"{TENANT_TRAILER}: {_trailer_value(change)}" for change in changes)
+    # A batch names each write's principal in `trailers`; then the author adds none of its own.
+    if author is not None and not any(key == PRINCIPAL_TRAILER for key, _ in trailers):
+        lines.append(f"{PRINCIPAL_TRAILER}: {author.principal}")
     rid = safe_request_id(request_id)
     if rid:
         lines.append(f"{REQUEST_TRAILER}: {rid}")
@@ -114,7 +130,7 @@ def _one_line(value: str) -> str:
 def parse_record(commit_sha: str, committed_at: int, message: str) -> DeploymentRecord | None:
     """Read a record back from a commit; None for commits that changed no tenant."""
     tenants: list[TenantChange] = []
-    request_id = None
+    request_id = principal = None
     for line in message.splitlines():
         key, sep, value = line.partition(": ")
         if not sep:
@@ -125,6 +141,8 @@ def parse_record(commit_sha: str, committed_at: int, message: str) -> Deployment
                 tenants.append(change)
         elif key == REQUEST_TRAILER:
             request_id = safe_request_id(value.strip())
+        elif key == PRINCIPAL_TRAILER:
+            principal = value.strip()[:200] or None
     if not tenants:
         return None
     stamp = datetime.fromtimestamp(committed_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -134,6 +152,7 @@ def parse_record(commit_sha: str, committed_at: int, message: str) -> Deployment
         timestamp=stamp,
         tenants=tuple(tenants),
         request_id=request_id,
+        principal=principal,
         subject=message.split("\n", 1)[0],
     )
 

@@ -15,9 +15,10 @@ from typing import Any
 import jinja2
 
 from compiler.alerting import AlertRules, prometheus_rule_groups
-from compiler.catalogue import Catalogue
+from compiler.catalogue import Catalogue, RedisSize
 from compiler.errors import ValidationFailed
 from compiler.quantity import format_cpu, format_memory, storage_quantity
+from compiler.rendering.redis import redis_context, redis_url
 from compiler.sizing.models import ResourcePlan, ServicePlan
 from compiler.spec.ids import namespace_for, tenant_id_problem
 from compiler.spec.models import TenantSpec
@@ -87,6 +88,21 @@ class RenderOptions:
     namespace: str | None = None
 
 
+def image_version(image: str) -> str:
+    """The tag, else a digest's first 12 hex digits, for the app.kubernetes.io/version label."""
+    reference, _, digest = image.partition("@")
+    last = reference.rsplit("/", 1)[-1]
+    if ":" in last:
+        return last.rsplit(":", 1)[1]
+    return f"sha256-{digest.removeprefix('sha256:')[:12]}" if digest else "unversioned"
+
+
+def pull_policy(image: str) -> str:
+    """Explicit, never the API server's guess: a digest never changes, so IfNotPresent; a tag
+    can be moved, so Always (the node re-resolves it; unchanged layers are not downloaded)."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
 def install_order_key(obj: dict[str, Any]) -> tuple[int, str, str]:
     kind = str(obj.get("kind", ""))
     name = str(obj.get("metadata", {}).get("name", ""))
@@ -123,9 +139,26 @@ class Renderer:
         self._alert_rules = alert_rules
 
     def render(
-        self, spec: TenantSpec, plan: ResourcePlan, options: RenderOptions
+        self,
+        spec: TenantSpec,
+        plan: ResourcePlan,
+        options: RenderOptions,
+        *,
+        redis: RedisSize | None = None,
+        external_redis_url: str | None = None,
     ) -> list[dict[str, Any]]:
+        """The tenant's objects; with `redis`, its own Redis too (REDIS_URL names it), else
+        REDIS_URL is `external_redis_url` or the catalogue's."""
         context = self._context(spec, plan, options)
+        preset = self._catalogue.redis
+        context["redis"] = None
+        if redis is not None and preset is not None:
+            context["redis"] = redis_context(
+                preset, redis, context["common_labels"], spec.tenant_id, pull_policy(preset.image)
+            )
+            context["redis_url"] = redis_url(preset)
+        elif external_redis_url is not None:
+            context["redis_url"] = external_redis_url
         objects: list[dict[str, Any]] = json.loads(self._template.render(context))
         objects.sort(key=install_order_key)
         return objects
@@ -205,7 +238,7 @@ class Renderer:
         common: dict[str, str],
         sla: dict[str, str],
     ) -> dict[str, Any]:
-        version = s.image.rsplit(":", 1)[1] if ":" in s.image.rsplit("/", 1)[-1] else "unversioned"
+        version = image_version(s.image)
         labels = {
             **common,
             "app": s.name,
@@ -245,6 +278,7 @@ class Renderer:
                 "app.kubernetes.io/instance": labels["app.kubernetes.io/instance"],
             },
             "image": s.image,
+            "pull_policy": pull_policy(s.image),
             "requests": requests,
             "limits": limits,
             "gpu": s.gpu_per_replica,

@@ -20,8 +20,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from compiler import __version__
-from compiler.service import manifest_routes, readiness, tenant_routes
+from compiler.service import audit_routes, manifest_routes, readiness, tenant_routes
+from compiler.service.access_middleware import AccessMiddleware
 from compiler.service.error_responses import EXCEPTION_HANDLERS
+from compiler.service.guard import guard_routes
 from compiler.service.metrics_routes import RequestMetricsMiddleware
 from compiler.service.middleware import RequestContextMiddleware
 from compiler.service.monitoring_docs import MONITORING_DOCS
@@ -82,11 +84,13 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         *manifest_routes.routes(),
         *_optional_routes(state),
         *readiness.routes(state),
+        *audit_routes.routes(),
         *(extra_routes or []),
         Route("/health", _health, methods=["GET"]),
         Route("/", _root, methods=["GET"], include_in_schema=False),
     ]
     routes.extend(openapi_routes(lambda: routes, MONITORING_DOCS))
+    guard_routes(routes)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -97,11 +101,17 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         finally:
             for hook in reversed(state.shutdown):
                 await hook()
+            state.access.audit.close()
 
     app = Starlette(
         routes=routes,
-        # Request metrics sit inside the request context, so they see the final status code.
-        middleware=[Middleware(RequestContextMiddleware), Middleware(RequestMetricsMiddleware)],
+        # Request metrics sit inside the request context, so they see the final status code;
+        # access control sits between them, so refusals are counted too.
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(AccessMiddleware),
+            Middleware(RequestMetricsMiddleware),
+        ],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         lifespan=lifespan,
     )

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from compiler.access.roles import Action
 from compiler.catalogue import Catalogue
 from compiler.errors import ManifestInvalid, TenantNotFound, ValidationFailed
 from compiler.pipeline import build_tenant
@@ -31,6 +32,7 @@ from compiler.service.bodies import (
     validate_model,
 )
 from compiler.service.deployments import observed_status, simulated_status
+from compiler.service.guard import access_of, principal_of, spec_text_of
 from compiler.service.openapi import ApiRoute, QueryParam, RouteDoc
 from compiler.service.replies import debug_info, json_reply, timed
 from compiler.service.schemas import (
@@ -158,7 +160,12 @@ async def validate_manifest(request: Request) -> Response:
     )
     gpu_type = None
     if body.tenant_id is not None:
-        entry = ws.read.index().get(check_tenant_id(body.tenant_id)) or {}
+        tenant_id = check_tenant_id(body.tenant_id)
+        # Priced like that tenant: only for a caller who may read it (else it does not exist).
+        access_of(request).authorize(
+            principal_of(request), Action.READ, tenant_id, spec_text_of(ws)
+        )
+        entry = ws.read.index().get(tenant_id) or {}
         gpu_type = entry.get("gpu_type")
     with timed(request, "validate"):
         result = await run_in_threadpool(

@@ -20,7 +20,8 @@ from starlette.routing import BaseRoute, Route
 from compiler.errors import PayloadTooLarge
 from compiler.monitoring import MonitoringQuery, MonitoringService
 from compiler.service.bodies import check_json_content_type, parse_json, query_int, read_body
-from compiler.service.state import AppState, is_demo
+from compiler.service.guard import visible_tenants
+from compiler.service.state import AppState, is_demo, workspace_for
 
 _SLOT = "monitoring"
 # A batch of 10,000 samples with all nine metrics is ~2.5 MB of JSON; the general 1 MiB API limit
@@ -100,7 +101,8 @@ class MonitoringEndpoints:
 
     async def system(self, request: Request) -> Response:
         """Cluster capacity, the compiled tenants' quotas and utilisation."""
-        body = await run_in_threadpool(self.service.system, is_demo(request))
+        visible = visible_tenants(request, workspace_for(request))
+        body = await run_in_threadpool(self.service.system, is_demo(request), visible)
         return JSONResponse(body)
 
 

@@ -26,6 +26,8 @@ from compiler.spec.ids import MAX_TENANT_ID, RESERVED_IDS, TENANT_ID_PATTERN
 _REF = "#/components/schemas/{model}"
 _ERROR_STATUSES = {
     "400": "Malformed request or missing X-Demo-Mode",
+    "401": "No bearer token, or one unknown, expired or revoked (WWW-Authenticate: Bearer)",
+    "403": "The token's role or the editor policy does not allow this (details name it)",
     "404": "Not found",
     "405": "Method not allowed on this path (Allow names the ones that are)",
     "408": "The request body did not arrive in time",
@@ -34,6 +36,7 @@ _ERROR_STATUSES = {
     "413": "Body over the size limit",
     "415": "The body is not JSON (Content-Type)",
     "422": "Validation failed (details.errors lists field paths)",
+    "429": "Rate limited (Retry-After; RateLimit-* headers on every answer)",
     "500": "Internal or operator-side failure (git, deploy repo); quote request_id",
     "503": "A store or repository is unavailable for now",
 }
@@ -245,7 +248,17 @@ def build_openapi(routes: Sequence[BaseRoute], extra: DocTable | None = None) ->
             "description": "Implements the ECP-AI Kubernetes Orchestrator API reference v1.51.",
         },
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": schemas.get("$defs", {})},
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (ecp token create) or an OIDC JWT",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
         "x-websocket": dict(sorted(websockets.items())),
     }
 

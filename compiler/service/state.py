@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from compiler.access.control import AccessControl
 from compiler.service.ledger import DeploymentLedger
 from compiler.service.read_model import TenantReadModel
 from compiler.service.workspace_git import SpecDates
@@ -64,6 +65,7 @@ class AppState:
     settings: Settings
     real: Workspace
     demo: Workspace
+    access: AccessControl
     startup: list[Hook] = field(default_factory=list)
     shutdown: list[Hook] = field(default_factory=list)
     _validator: ManifestValidator | None = None
@@ -78,10 +80,12 @@ class AppState:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
+        real = Workspace.of(settings)
         return cls(
             settings=settings,
-            real=Workspace.of(settings),
+            real=real,
             demo=Workspace.of(settings.demo_view()),
+            access=AccessControl(settings, lambda: real.read.catalogue().image_registry),
         )
 
     def workspace(self, demo: bool) -> Workspace:

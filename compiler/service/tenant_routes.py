@@ -26,6 +26,7 @@ from compiler.service.bodies import (
     validate_model,
 )
 from compiler.service.error_responses import request_id_of
+from compiler.service.guard import access_of, author_of, principal_of, visible_tenants
 from compiler.service.openapi import ApiRoute, QueryParam, RouteDoc
 from compiler.service.read_model import TenantReadModel
 from compiler.service.replies import debug_enabled, debug_info, json_reply, timed
@@ -74,14 +75,16 @@ def _explanation(read: TenantReadModel, spec: TenantSpec) -> list[str]:
 
 
 async def get_tenants(request: Request) -> Response:
+    ws = workspace_for(request)
     query = ListQuery(
         skip=query_int(request, "skip", 0, 0, 10**9),
         limit=query_int(request, "limit", 100, 1, MAX_PAGE),
         preset=query_choice(request, "preset", PRESETS, error=InvalidPreset),
         status=query_choice(request, "status", TENANT_STATUSES),
+        visible=visible_tenants(request, ws),
     )
-    with timed(request, "list"), workspace_for(request).read.snapshot():
-        answer = list_tenants(workspace_for(request), query, is_demo(request))
+    with timed(request, "list"), ws.read.snapshot():
+        answer = list_tenants(ws, query, is_demo(request))
     return json_reply(answer)
 
 
@@ -117,9 +120,16 @@ async def create_tenant(request: Request) -> Response:
     ws = workspace_for(request)
     body = await read_json_object(request)
     spec = spec_from_mapping(body)  # 422 before queueing; sizing is checked by the writer
+    access_of(request).check_create(principal_of(request), spec.tenant_id, spec.labels, body)
     with timed(request, "create"):
         outcome = await ws.writer.submit(
-            WriteIntent("create", spec.tenant_id, body, request_id=request_id_of(request))
+            WriteIntent(
+                "create",
+                spec.tenant_id,
+                body,
+                request_id=request_id_of(request),
+                author=author_of(request),
+            )
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
     debug = None
@@ -152,6 +162,7 @@ async def update_tenant(request: Request) -> Response:
             details={"field": "tenant_id"},
         )
     patch = update.model_dump(exclude_unset=True, exclude={"tenant_id"})
+    access_of(request).check_update(principal_of(request), tenant_id, patch)
     with timed(request, "update"):
         outcome = await ws.writer.submit(
             WriteIntent(
@@ -160,6 +171,7 @@ async def update_tenant(request: Request) -> Response:
                 patch,
                 if_match=request.headers.get("if-match"),
                 request_id=request_id_of(request),
+                author=author_of(request),
             )
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
@@ -192,6 +204,7 @@ async def delete_tenant(request: Request) -> Response:
                 tenant_id,
                 if_match=request.headers.get("if-match"),
                 request_id=request_id_of(request),
+                author=author_of(request),
             ),
             refuse_if_busy=not force,
         )

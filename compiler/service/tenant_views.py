@@ -49,6 +49,7 @@ class ListQuery:
     limit: int = 100
     preset: str | None = None
     status: str | None = None
+    visible: frozenset[str] | None = None  # the caller's scope; None = every tenant
 
 
 def _fallback_entry(ws: Workspace, tenant_id: str) -> dict[str, Any]:
@@ -148,6 +149,8 @@ def _build_list(ws: Workspace, query: ListQuery, demo: bool) -> TenantList:
     matched: list[tuple[str, Mapping[str, Any], str]] = []
     active = 0
     for tenant_id in ws.read.spec_ids():
+        if query.visible is not None and tenant_id not in query.visible:
+            continue  # outside the caller's scope: not in the page, not in any count
         entry = index.get(tenant_id)
         status = tenant_status(ws, tenant_id, entry is not None, demo)
         if entry is None:

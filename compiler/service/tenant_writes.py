@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from compiler.errors import PreconditionFailed, TenantAlreadyExists, TenantNotFound
+from compiler.publishing import CommitAuthor
 from compiler.service.read_model import etag_of
 from compiler.sizing import plan_tenant
 from compiler.spec.edit import apply_update, new_spec_text
@@ -22,25 +23,18 @@ if TYPE_CHECKING:
     from compiler.service.state import Workspace
 
 Action = Literal["create", "update", "delete"]
-ORCHESTRATOR_NAME = "ecp-orchestrator"
-ORCHESTRATOR_EMAIL = "ecp-orchestrator@localhost"
 
 
 @dataclass(frozen=True)
 class WriteIntent:
-    """One write as data: the access layer fills in the author; the default is the orchestrator."""
+    """One write as data: the access layer fills in the author (None: the orchestrator)."""
 
     action: Action
     tenant_id: str
     change: Mapping[str, Any] = field(default_factory=dict)  # create: the body; update: the patch
     if_match: str | None = None
     request_id: str = ""
-    author_name: str = ORCHESTRATOR_NAME
-    author_email: str = ORCHESTRATOR_EMAIL
-
-    @property
-    def principal(self) -> str:
-        return f"{self.author_name} <{self.author_email}>"
+    author: CommitAuthor | None = None
 
 
 @dataclass(frozen=True)

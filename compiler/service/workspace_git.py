@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from compiler.errors import OrchestratorError
+from compiler.publishing import CommitAuthor
 from compiler.settings import Settings
 
 _GIT_TIMEOUT = 60
@@ -35,10 +36,13 @@ def _git(
     date: str | None = None,
     env: dict[str, str] | None = None,
     stdin: str | None = None,
+    author: CommitAuthor | None = None,
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     if date is not None:
         full_env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    if author is not None:  # who asked; the committer stays the orchestrator (user.name)
+        full_env |= {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email}
     result = subprocess.run(
         ["git", *args],
         cwd=cwd,
@@ -82,7 +86,7 @@ def commit_paths(
     paths: list[Path],
     message: str,
     date: str,
-    author: tuple[str, str] | None = None,
+    author: CommitAuthor | None = None,
     staged: Callable[[], None] | None = None,
 ) -> str | None:
     """Commit exactly `paths` (added, changed or removed; ignored ones skipped) dated `date`
@@ -100,7 +104,6 @@ def commit_paths(
         return None
     if staged is not None:
         staged()
-    name, email = author or (settings.git_author_name, settings.git_author_email)
     _git(
         cwd,
         "-c",
@@ -116,7 +119,7 @@ def commit_paths(
         "--",
         *keep,
         date=date,
-        env={"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email},
+        author=author,
         stdin=message,
     )
     return head_commit(settings)

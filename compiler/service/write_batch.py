@@ -23,12 +23,10 @@ from compiler.journal import Journal, JournalChange, JournalEntry
 from compiler.journal.wal import new_batch_id
 from compiler.output import INDEX_FILE
 from compiler.pipeline import CompileReport, compile_workspace
-from compiler.publishing import PublishResult, publish
+from compiler.publishing import CommitAuthor, PublishResult, publish
 from compiler.service.error_responses import utc_now
 from compiler.service.read_model import read_committed
 from compiler.service.tenant_writes import (
-    ORCHESTRATOR_EMAIL,
-    ORCHESTRATOR_NAME,
     PreparedChange,
     WriteIntent,
     current_spec,
@@ -178,26 +176,31 @@ def _journal_change(change: PreparedChange) -> JournalChange:
         old=None if change.old is None else change.old.decode("utf-8"),
         new=change.new,
         request_id=intent.request_id,
-        author_name=intent.author_name,
-        author_email=intent.author_email,
+        author_name=intent.author.name if intent.author else None,
+        author_email=intent.author.email if intent.author else None,
+        author_principal=intent.author.principal if intent.author else None,
     )
 
 
-def batch_author(changes: Sequence[JournalChange]) -> tuple[str, str] | None:
+def batch_author(changes: Sequence[JournalChange]) -> CommitAuthor | None:
     """The principal when every write of the batch is theirs; None (the orchestrator) else."""
-    authors = {(c.author_name, c.author_email) for c in changes}
+    authors = {(c.author_name, c.author_email, c.author_principal) for c in changes}
     if len(authors) != 1:
         return None
-    author = authors.pop()
-    return None if author == (ORCHESTRATOR_NAME, ORCHESTRATOR_EMAIL) else author
+    name, email, principal = authors.pop()
+    if name is None or email is None or principal is None:
+        return None
+    return CommitAuthor(name=name, email=email, principal=principal)
 
 
 def batch_trailers(entry: JournalEntry) -> list[tuple[str, str]]:
-    """One principal and one request id per write, in order, then the batch id (recovery
+    """One principal (for a write someone asked for) and one request id per write, in order,
+    then the batch id (recovery
     recognises the batch's own commit by it)."""
     trailers: list[tuple[str, str]] = []
     for change in entry.changes:
-        trailers.append((PRINCIPAL_TRAILER, f"{change.author_name} <{change.author_email}>"))
+        if change.author_principal:
+            trailers.append((PRINCIPAL_TRAILER, change.author_principal))
         if change.request_id:
             trailers.append((REQUEST_TRAILER, change.request_id))
     trailers.append((BATCH_TRAILER, entry.batch_id))

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from compiler.access.roles import Action, Principal
 from compiler.errors import (
     DeploymentNotFound,
     MonitoringUnavailable,
@@ -43,6 +44,7 @@ from compiler.publishing import find_deployment
 from compiler.service.bodies import parse_json
 from compiler.service.deployments import observed_status, simulated_status
 from compiler.service.error_responses import error_body
+from compiler.service.guard import principal_of, spec_text_of
 from compiler.service.middleware import new_request_id, parse_flag
 from compiler.service.monitoring_routes import monitoring_service
 from compiler.service.state import AppState
@@ -147,9 +149,32 @@ async def _fail(ws: WebSocket, exc: OrchestratorError, request_id: str) -> None:
             await ws.close(code=4000 + exc.http_status, reason=exc.code)
 
 
+Owner = Callable[[str], tuple[bool, str] | None]  # deployment id -> (demo, tenant)
+
+
 class Streams:
-    def __init__(self, service: MonitoringService) -> None:
+    def __init__(self, service: MonitoringService, owner: Owner, state: AppState) -> None:
         self.service = service
+        self.owner = owner
+        self.state = state
+
+    async def _check_watcher(self, ws: WebSocket, deployment_id: str) -> None:
+        """A deployment exists for a caller only in its own sandbox and scope: a demo caller
+        never follows a real deployment, a scoped one only its tenants' (else: not found)."""
+        principal = principal_of(ws)
+        where = await run_in_threadpool(self.owner, deployment_id)
+        if where is None:
+            allowed = not _demo(ws) and principal.sees_all()  # reported, not in a deploy repo
+        elif where[0]:
+            allowed = True  # the demo sandbox holds nothing real
+        else:
+            allowed = not _demo(ws) and await run_in_threadpool(
+                _may_read, self.state, principal, where[1]
+            )
+        if not allowed:
+            raise DeploymentNotFound(
+                f"deployment {deployment_id} is not known", details={"deployment_id": deployment_id}
+            )
 
     async def _run(
         self, ws: WebSocket, body: Callable[[str, asyncio.Queue[object]], Awaitable[None]]
@@ -273,6 +298,7 @@ class Streams:
     async def deployment(self, ws: WebSocket) -> None:
         async def body(request_id: str, inbox: asyncio.Queue[object]) -> None:
             deployment_id = check_deployment_id(ws.path_params["deployment_id"])
+            await self._check_watcher(ws, deployment_id)
             feed = self.service.deployments
             # Subscribe before reading the latest state, so no update falls in between.
             subscription = self.service.hub.subscribe(topic_for(deployment_id))
@@ -321,12 +347,21 @@ async def _close_slow(ws: WebSocket, dropped: int, request_id: str, where: str) 
         await ws.close(code=CLOSE_TRY_AGAIN_LATER, reason="slow consumer")
 
 
-def deployment_resolver(state: AppState) -> Resolver:
-    """Deployments the API published: the deploy repo's record names the tenant; its status is
-    what GET .../deployment-status answers (observed in real mode, simulated in demo mode)."""
+def _may_read(state: AppState, principal: Principal, tenant_id: str) -> bool:
+    try:
+        state.access.authorize(principal, Action.READ, tenant_id, spec_text_of(state.real))
+    except OrchestratorError:
+        return False
+    return True
+
+
+def deployment_owner(state: AppState) -> Owner:
+    """Which sandbox and tenant a published deployment belongs to (its deploy repo's record)."""
     found: dict[str, tuple[bool, str]] = {}  # deployment id -> (demo, tenant); records never change
 
     def locate(deployment_id: str) -> tuple[bool, str] | None:
+        if deployment_id in found:
+            return found[deployment_id]
         for demo in (False, True):
             try:
                 record = find_deployment(state.workspace(demo).settings, deployment_id)
@@ -337,8 +372,15 @@ def deployment_resolver(state: AppState) -> Resolver:
                 return found[deployment_id]
         return None
 
+    return locate
+
+
+def deployment_resolver(state: AppState, locate: Owner) -> Resolver:
+    """Deployments the API published: the deploy repo's record names the tenant; its status is
+    what GET .../deployment-status answers (observed in real mode, simulated in demo mode)."""
+
     def resolve(deployment_id: str) -> dict[str, Any] | None:
-        where = found.get(deployment_id) or locate(deployment_id)
+        where = locate(deployment_id)
         if where is None:
             return None
         demo, tenant = where
@@ -372,8 +414,9 @@ def deployment_resolver(state: AppState) -> Resolver:
 
 def routes(state: AppState) -> list[BaseRoute]:
     service = monitoring_service(state)
-    service.deployments.resolver = deployment_resolver(state)
-    streams = Streams(service)
+    owner = deployment_owner(state)
+    service.deployments.resolver = deployment_resolver(state, owner)
+    streams = Streams(service, owner, state)
     return [
         WebSocketRoute("/ws/monitoring/{tenant_id}", streams.monitoring),
         WebSocketRoute("/ws/deployment/{deployment_id}", streams.deployment),

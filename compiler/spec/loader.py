@@ -6,13 +6,14 @@ when the model rejects the data do we compose the node tree again to find the of
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from compiler.errors import Location, SpecInvalid
 from compiler.spec.ids import check_tenant_id
@@ -104,10 +105,10 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _message(error: Mapping[str, Any]) -> str:
+def _message(error: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
     msg = str(error["msg"])
     if error["type"] == "extra_forbidden":
-        return "unknown field"
+        return "unknown field" + _suggestion(model, error["loc"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     given = error.get("input")
@@ -121,8 +122,28 @@ def _message(error: Mapping[str, Any]) -> str:
     return msg
 
 
-def spec_errors(exc: ValidationError, text: str | None, source: str) -> list[dict[str, Any]]:
-    """Pydantic errors as {file, line, field, message} records, in document order."""
+def _suggestion(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
+    """`; did you mean 'callbot'?` for an unknown key close to a field the model has there."""
+    if model is None or not loc or not isinstance(loc[-1], str):
+        return ""
+    for step in loc[:-1]:
+        field = model.model_fields.get(step) if isinstance(step, str) else None
+        inner = field.annotation if field is not None else None
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return ""
+        model = inner
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def spec_errors(
+    exc: ValidationError,
+    text: str | None,
+    source: str,
+    model: type[BaseModel] | None = None,
+) -> list[dict[str, Any]]:
+    """Pydantic errors as {file, line, field, message} records, in document order; with the
+    validated `model`, an unknown field names the closest known one."""
     records = []
     for error in exc.errors():
         loc = tuple(p for p in error["loc"] if not isinstance(p, str) or p != "function-after")
@@ -131,7 +152,7 @@ def spec_errors(exc: ValidationError, text: str | None, source: str) -> list[dic
                 "file": source,
                 "line": line_of(text, loc) if text is not None else None,
                 "field": _field_path(loc) or "(document)",
-                "message": _message(error),
+                "message": _message(error, model),
             }
         )
     return records
@@ -160,7 +181,7 @@ def parse_spec(text: str, source: str, expected_id: str | None = None) -> Tenant
     try:
         spec = TenantSpec.model_validate(data)
     except ValidationError as exc:
-        raise _invalid(spec_errors(exc, text, source)) from exc
+        raise _invalid(spec_errors(exc, text, source, TenantSpec)) from exc
     if expected_id is not None and spec.tenant_id != expected_id:
         raise SpecInvalid(
             f"tenant_id {spec.tenant_id!r} differs from the file name ({expected_id}.yaml)",
@@ -174,7 +195,7 @@ def spec_from_mapping(data: Mapping[str, Any], source: str = "<request>") -> Ten
     try:
         return TenantSpec.model_validate(dict(data))
     except ValidationError as exc:
-        raise _invalid(spec_errors(exc, None, source)) from exc
+        raise _invalid(spec_errors(exc, None, source, TenantSpec)) from exc
 
 
 def read_spec_text(path: Path) -> str:

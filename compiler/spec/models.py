@@ -11,9 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from compiler.spec.ids import MAX_TENANT_ID, RESERVED_IDS, TENANT_ID_PATTERN, tenant_id_problem
+from compiler.spec.ids import (
+    MAX_TENANT_ID,
+    RESERVED_IDS,
+    TENANT_ID_PATTERN,
+    tenant_id_problem,
+)
+from compiler.spec.ids import SERVICES as SERVICES  # re-exported: the spec names the services
 
-SERVICES: tuple[str, ...] = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
 PRESETS: tuple[str, ...] = ("micro", "small", "medium", "large")
 GPU_TYPES: tuple[str, ...] = ("t4", "v100", "l4", "a10", "a100", "h100")
 PresetName = Literal["micro", "small", "medium", "large"]
@@ -34,6 +39,23 @@ _LABEL_KEY = re.compile(
 )
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 _IMAGE = re.compile(r"[a-z0-9]+([._/:@-][A-Za-z0-9_.+-]+)*")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_REDIS_URL = re.compile(r"rediss?://(?P<user>[^@/\s]*@)?[A-Za-z0-9.-]+(:\d{1,5})?(/\d{1,2})?")
+
+
+def redis_url_problem(value: str) -> str | None:
+    """Why `value` is not a usable REDIS_URL, or None. A password would land in the manifest."""
+    match = _REDIS_URL.fullmatch(value)
+    if match is None:
+        return f"{value[:100]!r} is not a redis:// or rediss:// URL (rediss://host:6380/0)"
+    if match["user"] and ":" in match["user"]:
+        return (
+            "the URL holds a password, which would be written into the manifest: give the "
+            "host only and pass the password to the services through a Secret"
+        )
+    return None
+
+
 _HOST = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
 
 
@@ -152,6 +174,11 @@ class TenantSpec(_Strict):
     labels: dict[StrictStr, StrictStr] = Field(
         default_factory=dict, description="Extra labels on every object."
     )
+    redis_url: StrictStr | None = Field(
+        default=None,
+        description="An external Redis (redis:// or rediss://host:port); unset: the tenant's "
+        "own Redis is rendered beside its services.",
+    )
 
     @field_validator("tenant_id")
     @classmethod
@@ -169,6 +196,19 @@ class TenantSpec(_Strict):
         for service, image in value.items():
             if not _IMAGE.fullmatch(image) or len(image) > 255:
                 raise ValueError(f"images.{service}: {image!r} is not an image reference")
+            if "@" in image and not _DIGEST.fullmatch(image.split("@", 1)[1]):
+                raise ValueError(
+                    f"images.{service}: {image!r}: a digest is 'sha256:' and 64 lowercase hex "
+                    "digits (registry/stt@sha256:...)"
+                )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else redis_url_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("ingress_host")

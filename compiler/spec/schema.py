@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from compiler.spec.ids import MAX_TENANT_ID
 from compiler.spec.models import TenantSpec
 
 SCHEMA_FILE = "tenant.schema.json"
@@ -21,7 +22,7 @@ def tenant_schema_text() -> str:
         **schema,
     }
     schema["properties"]["tenant_id"].update(
-        {"pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 56}
+        {"pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": MAX_TENANT_ID}
     )
     for field in ("availability", "response_time"):
         schema["$defs"]["SlaTarget"]["properties"][field]["pattern"] = (

@@ -132,34 +132,63 @@ def _error(doc_index: int, message: str, line: int | None) -> Finding:
     return Finding("error", "yaml", message, doc_index, None, None, "", line or None)
 
 
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# Path steps in both spellings we produce: json_path's `.key`, `[0]`, `["nvidia.com/gpu"]`, and
+# the API server's `[nvidia.com/gpu]` (field.Path keys are unquoted).
+_PATH_PART = re.compile(r'\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|\[([^\]]*)\]|([^.\[\]]+)')
 
 
 def finding_lines(
     text: str, documents: Sequence[Mapping[str, Any]], findings: Sequence[Finding]
 ) -> list[int | None]:
     """The 1-based line of each finding's field (else its document's first line), so a CLI can
-    print file:line for the field itself. Only for streams that loaded cleanly: the composer is
-    not run on text the loader refused (aliases, deep nesting)."""
+    print file:line for the field itself. Only the documents with findings are composed again,
+    each from its own lines; never text the loader refused (aliases, deep nesting)."""
+    if not findings:
+        return []
     starts = [getattr(doc, "line", None) for doc in documents]
-    nodes: dict[int, Any] = {}
+    nodes: dict[int, tuple[Any, int]] = {}
     if not any(f.rule in ("yaml", "document") for f in findings):
-        try:
-            for root in yaml.compose_all(text, Loader=_BaseLoader):
-                if root is not None:
-                    nodes[root.start_mark.line + 1] = root
-        except yaml.YAMLError:
-            nodes = {}
+        wanted = {f.doc_index for f in findings if f.path and f.line is None}
+        nodes = _compose_documents(text, starts, wanted)
     lines: list[int | None] = []
     for finding in findings:
         if finding.line is not None:  # the loader knows where it stopped reading
             lines.append(finding.line)
             continue
         start = starts[finding.doc_index] if 0 <= finding.doc_index < len(starts) else None
-        found = nodes.get(start) if isinstance(start, int) else None
+        found = nodes.get(finding.doc_index)
         if found is None or not finding.path:
             lines.append(start)
             continue
-        loc = tuple(int(index) if index else key for key, index in _PATH_PART.findall(finding.path))
-        lines.append(node_line(found, loc))
+        root, offset = found
+        loc = tuple(
+            int(index) if index else quoted.replace('\\"', '"') or bare or plain
+            for quoted, index, bare, plain in _PATH_PART.findall(finding.path)
+        )
+        line = node_line(root, loc)
+        lines.append(None if line is None else line + offset)
     return lines
+
+
+def _compose_documents(
+    text: str, starts: Sequence[int | None], wanted: set[int]
+) -> dict[int, tuple[Any, int]]:
+    """(composed root, line offset) of each wanted document: each is composed from its first
+    line to the next document's, so the cost follows the findings, not the size of the stream;
+    the offset turns the chunk's line numbers into the whole text's."""
+    text_lines = text.splitlines(keepends=True)
+    nodes: dict[int, tuple[Any, int]] = {}
+    for doc_index in sorted(wanted):
+        start = starts[doc_index] if 0 <= doc_index < len(starts) else None
+        if not isinstance(start, int):
+            continue
+        following = [s for s in starts[doc_index + 1 :] if isinstance(s, int)]
+        end = following[0] - 1 if following else len(text_lines)
+        chunk = "".join(text_lines[start - 1 : end])
+        try:
+            root = next((r for r in yaml.compose_all(chunk, Loader=_BaseLoader) if r), None)
+        except yaml.YAMLError:
+            continue
+        if root is not None:
+            nodes[doc_index] = (root, start - 1)
+    return nodes

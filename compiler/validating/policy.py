@@ -13,6 +13,7 @@ from typing import Any
 
 from compiler.validating import container_rules as c
 from compiler.validating import object_rules as o
+from compiler.validating import reference_rules as r
 from compiler.validating.findings import Finding, json_path
 from compiler.validating.policy_index import PolicyContext, PolicyIndex
 from compiler.validating.workloads import PathParts, containers, kind_of, name_of, pod_spec
@@ -43,7 +44,10 @@ Rule = ContainerRule | ObjectRule | SetRule
 
 SET_RULES = (
     SetRule("gpu-capacity", "GPU requests above 80% of the cluster's GPUs", o.gpu_capacity),
-)
+    SetRule("dangling-reference", "a service URL, Ingress backend, ServiceMonitor selector or "
+            "ConfigMap/Secret reference that no object in the set resolves",
+            r.dangling_reference),
+)  # fmt: skip
 CONTAINER_RULES = (
     ContainerRule("liveness-probe-short", "liveness probe sooner or more often than recommended "
                   "(initialDelaySeconds >= 30, periodSeconds >= 10)", c.liveness_probe_short),

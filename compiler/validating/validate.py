@@ -2,8 +2,9 @@
 
 ManifestValidator pins a Kubernetes version and keeps its compiled schemas, so one instance should
 serve many calls. Every document gets every schema error it has (with document index, kind/name and
-JSON path), then the policy rules add warnings. Never raises for bad documents; only an unsupported
-Kubernetes version (UsageError) or a broken schema file (PresetDataInvalid) raise.
+JSON path); every document that passes its schema then gets the API server's own create-time
+rules (apiserver/), and the policy rules add warnings. Never raises for bad documents; only an
+unsupported Kubernetes version (UsageError) or a broken schema file (PresetDataInvalid) raise.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from compiler.validating.apiserver import field_errors
 from compiler.validating.findings import Finding, sort_findings
 from compiler.validating.policy import run_policy
 from compiler.validating.policy_index import PolicyContext
@@ -43,9 +45,14 @@ class ManifestValidator:
         *,
         unknown_kind: Literal["error", "warning"] = "error",
         policy: PolicyContext | None = DEFAULT_POLICY,
+        apiserver: bool = True,
     ) -> list[Finding]:
-        """Schema findings plus policy warnings (policy=None skips the rules), in stream order."""
+        """Schema findings, the API server's rules for schema-valid documents (apiserver=False
+        skips them) and policy warnings (policy=None skips them), in stream order."""
         findings = self.schema_findings(objects, unknown_kind=unknown_kind)
+        if apiserver:
+            flagged = {f.doc_index for f in findings if f.is_error}
+            findings.extend(apiserver_findings(objects, skip=flagged))
         if policy is not None:
             findings.extend(run_policy(objects, policy))
         return sort_findings(findings)
@@ -95,6 +102,29 @@ class ManifestValidator:
         return [
             Finding("error", "schema", e.message, doc_index, kind, name, e.path) for e in errors
         ]
+
+
+def apiserver_findings(
+    objects: Sequence[Mapping[str, Any]], skip: set[int] | frozenset[int] = frozenset()
+) -> list[Finding]:
+    """The API server's create-time errors for every document not in `skip` (those that failed
+    their schema: the API server would refuse to decode them before validating)."""
+    findings: list[Finding] = []
+    for doc_index, obj in enumerate(objects):
+        if doc_index in skip or not isinstance(obj, Mapping):
+            continue
+        try:
+            errors = field_errors(obj)
+        except (AttributeError, TypeError, ValueError) as exc:  # a shape the schema let through
+            message = f"API server rules could not read this object ({type(exc).__name__})"
+            findings.append(Finding("warning", "apiserver", message, doc_index,
+                                    obj.get("kind"), name_of(obj), ""))  # fmt: skip
+            continue
+        kind, name = obj.get("kind"), name_of(obj)
+        findings.extend(
+            Finding("error", "apiserver", e.message, doc_index, kind, name, e.path) for e in errors
+        )
+    return findings
 
 
 def _bad_document(doc_index: int, kind: str | None, name: str | None, message: str) -> Finding:

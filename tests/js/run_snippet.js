@@ -2,7 +2,7 @@
 //
 // Usage: node [--experimental-websocket] run_snippet.js SNIPPET.js PORT
 // The snippets hard-code ws://localhost:8001; the only thing prepended is a WebSocket subclass
-// that routes that address to the test server's port and reports what the snippet's socket sees
+// that routes that address to the test server's port (sending $ECP_TOKEN) and reports what the snippet's socket sees
 // as JSON lines on stdout: {"event": "open"}, {"event": "message", "data": ...},
 // {"event": "close", "code": N}. The process ends on close, or is ended by the test.
 'use strict';
@@ -21,9 +21,13 @@ function report(event) {
   process.stdout.write(JSON.stringify(event) + '\n');
 }
 
+// A browser cannot set headers on a WebSocket: the token travels as the "bearer" subprotocol.
+const token = process.env.ECP_TOKEN;
+
 class RoutedWebSocket extends Native {
   constructor(url, protocols) {
-    super(String(url).replace('ws://localhost:8001', `ws://127.0.0.1:${port}`), protocols);
+    const routed = String(url).replace('ws://localhost:8001', `ws://127.0.0.1:${port}`);
+    super(routed, protocols === undefined && token ? ['bearer', token] : protocols);
     this.addEventListener('open', () => report({ event: 'open' }));
     this.addEventListener('message', (event) => report({ event: 'message', data: JSON.parse(event.data) }));
     this.addEventListener('close', (event) => {
