@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from api_server import LiveServer, make_workspace, running_server
+from api_server import AUTH, LiveServer, make_workspace, running_server
 
 CLIENTS = 20
 RUNS = 10
 TENANT = "shop-chat-lite"
-HEADERS = {"X-Demo-Mode": "false"}
+HEADERS = {"X-Demo-Mode": "false", **AUTH}
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import time
 
 import httpx
 import pytest
-from api_server import LiveServer, live_server
+from api_server import AUTH, LiveServer, live_server
 
 __all__ = ["live_server"]
 
-REAL = {"X-Demo-Mode": "false"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
 HUGE = "9" * 5000
 JSON = {**REAL, "Content-Type": "application/json"}
 
@@ -162,7 +162,9 @@ def test_a_client_that_disconnects_mid_upload_is_logged_without_a_traceback(
         sock.sendall(
             b"POST /api/v1/tenants/calculate-resources HTTP/1.1\r\nHost: x\r\n"
             b"X-Demo-Mode: false\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 100000\r\n\r\n" + b"{" * 50
+            + f"Authorization: {AUTH['Authorization']}\r\n".encode()
+            + b"Content-Length: 100000\r\n\r\n"
+            + b"{" * 50
         )
         time.sleep(0.3)
     time.sleep(0.5)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 
 import httpx
-from api_server import LiveServer, live_server
+from api_server import AUTH, LiveServer, live_server
 
 __all__ = ["live_server"]
-REAL = {"X-Demo-Mode": "false"}
+REAL = {"X-Demo-Mode": "false", **AUTH}
 
 
 def test_ready_turns_503_for_a_deploy_repo_mid_merge_and_back_once_it_is_done(

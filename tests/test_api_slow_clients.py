@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_server import make_workspace
+from api_server import AUTH, make_workspace
 from test_write_crash import KillableServer, server_process
 
 from compiler.settings import Settings
@@ -64,7 +64,10 @@ def test_a_body_shorter_than_its_content_length_is_a_408_and_closed(
         sock.sendall(
             b"POST /api/v1/tenants/calculate-resources HTTP/1.1\r\nHost: x\r\n"
             b"X-Demo-Mode: false\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 100000\r\n\r\n" + b'{"service_requirements":' + b" " * 26
+            + f"Authorization: {AUTH['Authorization']}\r\n".encode()
+            + b"Content-Length: 100000\r\n\r\n"
+            + b'{"service_requirements":'
+            + b" " * 26
         )
         seconds, answer = _closed_after(sock, 10)
         assert answer.startswith(b"HTTP/1.1 408"), answer[:100]

@@ -24,11 +24,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from api_server import LiveServer, ecp, free_port, git, make_workspace
+from api_server import AUTH, LiveServer, ecp, free_port, git, make_workspace
 
 from compiler.journal.wal import CRASH_AT_ENV, PHASES
 
-HEADERS = {"X-Demo-Mode": "false"}
+HEADERS = {"X-Demo-Mode": "false", **AUTH}
 TENANTS = ("crash-0", "crash-1", "crash-2")
 RANDOM_KILLS = 20
 SEED = 1010
