@@ -8,6 +8,8 @@ import httpx
 import pytest
 from api_server import AUTH, LiveServer, live_server
 
+from compiler.spec.ids import MAX_TENANT_ID
+
 __all__ = ["live_server"]
 
 REAL = {"X-Demo-Mode": "false", **AUTH}
@@ -227,7 +229,7 @@ def test_openapi_states_the_constraints_the_server_enforces(live_server: LiveSer
     paths, schemas = spec["paths"], spec["components"]["schemas"]
     detail = paths["/api/v1/tenants/{tenant_id}"]["get"]
     tenant_id = next(p for p in detail["parameters"] if p["name"] == "tenant_id")["schema"]
-    assert tenant_id["maxLength"] == 56
+    assert tenant_id["maxLength"] == MAX_TENANT_ID
     assert "calculate-resources" in tenant_id["not"]["enum"]
     listing = {p["name"]: p["schema"] for p in paths["/api/v1/tenants/"]["get"]["parameters"]}
     assert (listing["limit"]["minimum"], listing["limit"]["maximum"]) == (1, 1000)
