@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from compiler import __version__
+from compiler.service.access_middleware import is_protected
 from compiler.service.schemas import ErrorBody
 from compiler.spec.ids import MAX_TENANT_ID, RESERVED_IDS, TENANT_ID_PATTERN
 
@@ -194,12 +195,19 @@ def _operation(route: Route, method: str, doc: RouteDoc | None) -> dict[str, Any
             for media in (doc.response_media, *doc.extra_media)
         }
     op["responses"] = {str(doc.status if doc else 200): ok}
+    error_ref = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}}
     if route.path.startswith("/api/"):
-        error_ref = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}}
         op["responses"] |= {
             status: {"description": text, "content": error_ref}
             for status, text in _ERROR_STATUSES.items()
         }
+    elif is_protected(route.path):
+        op["responses"] |= {
+            status: {"description": _ERROR_STATUSES[status], "content": error_ref}
+            for status in ("401", "403", "429")
+        }
+    if not is_protected(route.path):
+        op["security"] = []  # open to anyone: liveness, readiness, the docs
     if doc and doc.request is not None:
         op["requestBody"] = {
             "required": True,
