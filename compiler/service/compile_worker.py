@@ -15,7 +15,9 @@ import multiprocessing
 import os
 import signal
 import threading
-from multiprocessing.pool import Pool
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 
 from compiler.errors import OrchestratorError
 from compiler.pipeline import CompileReport, compile_workspace
@@ -48,7 +50,7 @@ class CompileWorker:
     """One spawned process, started on first use (or by `start`), reused for every batch."""
 
     def __init__(self) -> None:
-        self._pool: Pool | None = None
+        self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def start(self, warm: Settings | None = None) -> None:
@@ -56,29 +58,32 @@ class CompileWorker:
         for), so the first write after start pays no cold start."""
         with self._lock:
             if self._pool is None:
-                context = multiprocessing.get_context("spawn")
-                self._pool = context.Pool(1, initializer=_die_with_parent, initargs=(os.getpid(),))
+                self._pool = ProcessPoolExecutor(
+                    1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_die_with_parent,
+                    initargs=(os.getpid(),),
+                )
                 if warm is not None:
-                    self._pool.apply_async(_compile, (warm, []))
+                    self._pool.submit(_compile, warm, [])
 
     def compile(self, settings: Settings, tenant_ids: list[str]) -> CompileReport:
-        """The batch's compile in the worker; a worker that died or hangs fails the batch (a
-        pool would wait forever for a task its dead worker took) and is replaced next time."""
+        """The batch's compile in the worker; a worker that died or hangs fails the batch and
+        is replaced next time."""
         self.start()
         assert self._pool is not None  # started above
-        pending = self._pool.apply_async(_compile, (settings, tenant_ids))
         try:
-            return pending.get(timeout=COMPILE_TIMEOUT_S)
-        except multiprocessing.TimeoutError as exc:
+            return self._pool.submit(_compile, settings, tenant_ids).result(COMPILE_TIMEOUT_S)
+        except (FutureTimeout, BrokenProcessPool) as exc:
             self.close()
             raise OrchestratorError(
-                f"the compile of {len(tenant_ids)} tenant(s) did not finish in "
-                f"{COMPILE_TIMEOUT_S} s; the batch is rolled back"
+                f"the compile of {len(tenant_ids)} tenant(s) failed in its worker process "
+                f"({type(exc).__name__}); the batch is rolled back"
             ) from exc
 
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            # Not waiting: the worker ends with its queue (and by PR_SET_PDEATHSIG at the latest).
+            pool.shutdown(wait=False, cancel_futures=True)
