@@ -5,6 +5,7 @@ go at once, each on its own tenant, so they also share batches of the writer."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,21 +32,31 @@ def _append(
     """GET, add `token` to the description, PUT with If-Match; again on 412. The attempts."""
     url = f"{api}/tenants/{tenant_id}"
     with httpx.Client(headers=HEADERS, timeout=120) as client:
-        for attempt in range(1, 200):
+        for attempt in range(1, 400):
             got = client.get(url)
+            if _throttled(got):
+                continue
             assert got.status_code == 200, got.text
             description = got.json()["description"]
             new = f"{description} {token}".strip()
             put = client.put(
                 url, json={"description": new}, headers={"If-Match": got.headers["ETag"]}
             )
-            if put.status_code == 412:
+            if put.status_code == 412 or _throttled(put):
                 continue
             assert put.status_code == 200, put.text
             with lock:
                 written[put.headers["ETag"]] = new
             return attempt
     raise AssertionError(f"{token} never got its write in")
+
+
+def _throttled(answer: httpx.Response) -> bool:
+    """A 429 from the rate limiter (200 clients share one token): wait as told, then go again."""
+    if answer.status_code != 429:
+        return False
+    time.sleep(min(5.0, float(answer.headers.get("retry-after", "1"))))
+    return True
 
 
 def _watch(
@@ -55,7 +66,8 @@ def _watch(
         while not stop.is_set():
             for tenant_id in tenant_ids:
                 got = client.get(f"{api}/tenants/{tenant_id}")
-                seen.append((got.headers["ETag"], got.json()["description"]))
+                if not _throttled(got):
+                    seen.append((got.headers["ETag"], got.json()["description"]))
 
 
 def _run(api: str, tenant_id: str, written: dict[str, str], lock: threading.Lock) -> list[int]:
