@@ -57,11 +57,12 @@ class PreparedChange:
 
 
 def matches_if_match(current: str, if_match: str | None) -> bool:
-    """RFC 9110 13.1.1: `*` matches any current representation; otherwise strong comparison
-    against each listed tag (a W/ prefix is accepted and compared by its opaque tag, as before)."""
+    """RFC 9110 13.1.1: `*` matches any current representation; otherwise the strong
+    comparison against each listed tag, under which a weak W/"..." tag never matches (a weak
+    tag vouches for equivalent content, not for the exact bytes a write would replace)."""
     if if_match is None or if_match.strip() == "*":
         return True
-    wanted = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    wanted = [tag.strip() for tag in if_match.split(",")]
     return current in wanted
 
 
@@ -92,12 +93,14 @@ def prepare(ws: Workspace, intent: WriteIntent, old: bytes | None) -> PreparedCh
     tenant_id = intent.tenant_id
     catalogue = ws.read.catalogue()
     if intent.action == "create":
+        spec = spec_from_mapping(intent.change)
+        # The body is judged before the state: a body that can never be created (a sizing
+        # refusal, 422) says so even when its tenant ID is taken; a valid one then gets 409.
+        plan_tenant(spec, catalogue)
         if old is not None:
             raise TenantAlreadyExists(
                 f"tenant {tenant_id} already exists", details={"tenant_id": tenant_id}
             )
-        spec = spec_from_mapping(intent.change)
-        plan_tenant(spec, catalogue)  # sizing errors (422) before anything is written
         return PreparedChange(intent, None, new_spec_text(spec))
     if old is None:
         raise _missing(tenant_id)
