@@ -154,6 +154,20 @@ class UsageError(OrchestratorError):
     exit_code = 2
 
 
+class UnsupportedMediaType(UsageError):
+    """A body in a media type the endpoint does not read (415)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+
+
+class RequestTimeout(UsageError):
+    """A request whose body did not arrive in time (408)."""
+
+    code = "REQUEST_TIMEOUT"
+    http_status = 408
+
+
 class PayloadTooLarge(UsageError):
     """A request body over the API's size limit (checked while it streams in)."""
 

@@ -144,6 +144,11 @@ class Settings(BaseModel):
     database: str = ".ecp/ecp.sqlite3"
     # Generated schema-validator code, so an incremental compile does not regenerate it.
     cache_path: str = ".ecp/cache"
+    # A client must send its request headers, and then its body, within these many seconds.
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    http_body_timeout: float = Field(default=10.0, gt=0)
+    # The API's write-ahead journal (one file per batch of writes in progress).
+    journal_path: str = ".ecp/journal"
     metrics_retention_days: int = Field(default=30, ge=1)
     # Where metrics live: the embedded SQLite file, or a Prometheus (or Mimir/Thanos) reached at
     # prometheus_url: POSTed samples go there by remote-write, GET monitoring and alerts read it.
@@ -178,6 +183,10 @@ class Settings(BaseModel):
         return self.resolve(self.cache_path)
 
     @property
+    def journal_dir(self) -> Path:
+        return self.resolve(self.journal_path)
+
+    @property
     def presets_dir(self) -> Path:
         return self.resolve(self.presets_path)
 
@@ -204,6 +213,7 @@ class Settings(BaseModel):
                 "output_path": f"{base}/output",
                 "deploy_repo": f"{base}/deploy-repo",
                 "deploy_remote": None,
+                "journal_path": f"{base}/journal",
             }
         )
 

@@ -8,6 +8,8 @@ import httpx
 import pytest
 from api_server import AUTH, LiveServer, live_server
 
+from compiler.spec.ids import MAX_TENANT_ID
+
 __all__ = ["live_server"]
 
 REAL = {"X-Demo-Mode": "false", **AUTH}
@@ -215,8 +217,31 @@ def test_openapi_describes_the_monitoring_routes_with_their_shapes(
         "/SystemMetrics"
     )
     assert "AlertList" in schemas
-    ws = paths["/ws/monitoring/{tenant_id}"]["get"]
+    # WebSocket routes are not HTTP operations: they are listed apart, under x-websocket.
+    assert not any(path.startswith("/ws/") for path in paths)
+    ws = spec["x-websocket"]["/ws/monitoring/{tenant_id}"]
     assert [p["name"] for p in ws["parameters"]] == ["tenant_id"]
+    assert ws["parameters"][0]["schema"]["pattern"].startswith("^[a-z0-9]")
+
+
+def test_openapi_states_the_constraints_the_server_enforces(live_server: LiveServer) -> None:
+    spec = httpx.get(f"{live_server.url}/openapi.json").json()
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    detail = paths["/api/v1/tenants/{tenant_id}"]["get"]
+    tenant_id = next(p for p in detail["parameters"] if p["name"] == "tenant_id")["schema"]
+    assert tenant_id["maxLength"] == MAX_TENANT_ID
+    assert "calculate-resources" in tenant_id["not"]["enum"]
+    listing = {p["name"]: p["schema"] for p in paths["/api/v1/tenants/"]["get"]["parameters"]}
+    assert (listing["limit"]["minimum"], listing["limit"]["maximum"]) == (1, 1000)
+    alerts = paths["/api/v1/tenants/{tenant_id}/alerts"]["get"]["parameters"]
+    hours = next(p for p in alerts if p["name"] == "hours")["schema"]
+    assert (hours["minimum"], hours["maximum"]) == (1, 8760)
+    some_service = schemas["TenantSpec"]["properties"]["service_requirements"]["anyOf"]
+    assert {"required": ["stt"], "properties": {"stt": {"minimum": 1}}} in some_service
+    manifest = paths["/api/v1/tenants/{tenant_id}/manifest"]["get"]["responses"]["200"]
+    assert set(manifest["content"]) == {"application/yaml", "application/json"}
+    for status in ("405", "408", "415", "500", "503"):
+        assert status in detail["responses"]
 
 
 def test_the_docs_page_works_offline(live_server: LiveServer) -> None:

@@ -1,7 +1,8 @@
 """`ecp serve`: the HTTP API (Starlette app from compiler.service) on uvicorn, port 8001 by default.
 
-A thin shell: settings from --root / ecp.toml / ECP_*, the safe-defaults check, then uvicorn.run
-on create_app(settings). Binds 127.0.0.1 unless told otherwise; auth = "none" only on loopback.
+A thin shell: settings from --root / ecp.toml / ECP_*, the safe-defaults check, then the
+service's own uvicorn set-up (compiler/service/serving.py: timeouts, a connection limit) on
+create_app(settings). Binds 127.0.0.1 unless told otherwise; auth = "none" only on loopback.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import ipaddress
 
 import click
-import uvicorn
 
 from compiler.access.tokens import TokenStore
 from compiler.cli.app import cli, settings_from
 from compiler.errors import UsageError
 from compiler.service.app import create_app
+from compiler.service.serving import serve
 from compiler.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"  # `--host 0.0.0.0` serves the network: an explicit choice
@@ -72,5 +73,4 @@ def serve_command(ctx: click.Context, host: str, port: int, log_level: str) -> N
     """Serve the API (tenants, manifests, deployment status, monitoring) over HTTP."""
     settings = settings_from(ctx)
     check_auth(settings, host)
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    serve(create_app(settings), settings, host, port, log_level)

@@ -129,8 +129,9 @@ class Exposition:
                 with contextlib.suppress(KeyError):
                     counter.remove(*values)
 
-    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests_total.labels(method=method, route=route, status=str(status)).inc()
+    def observe_request(self, method: str, route: str, status: str, seconds: float) -> None:
+        """`method`, `route` and `status` (a class, 2xx ... 5xx) come from bounded sets only."""
+        self.requests_total.labels(method=method, route=route, status=status).inc()
         self.request_seconds.labels(method=method, route=route).observe(seconds)
 
     def render(self) -> bytes:

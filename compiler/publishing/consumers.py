@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -208,11 +209,40 @@ def deployments_in(manifest_text: str, default_namespace: str) -> list[tuple[str
     for chunk in ("\n" + manifest_text).split("\n---"):
         if "\nkind: Deployment\n" not in chunk + "\n":
             continue
+        named = _plain_metadata(chunk)
+        if named is not None:
+            found.append((named[0], named[1] or default_namespace))
+            continue
         obj = yaml.load(chunk, Loader=yaml.CSafeLoader)
         if isinstance(obj, dict) and obj.get("kind") == "Deployment":
             meta = obj.get("metadata") or {}
             found.append((str(meta.get("name")), str(meta.get("namespace") or default_namespace)))
     return sorted(found)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
+
+
+def _plain_metadata(chunk: str) -> tuple[str, str | None] | None:
+    """metadata.name and .namespace read off the lines, when both are plain DNS names under a
+    block `metadata:` at the top level (how the compiler emits them); None means parse it."""
+    lines = chunk.split("\n")
+    try:
+        start = lines.index("metadata:")
+    except ValueError:
+        return None
+    fields: dict[str, str] = {}
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        key, sep, value = line[2:].partition(": ")
+        if sep and key in ("name", "namespace"):
+            if not _PLAIN.fullmatch(value):
+                return None
+            fields[key] = value
+    if "name" not in fields or list(lines).count("metadata:") != 1:
+        return None
+    return fields["name"], fields.get("namespace")
 
 
 def _dump(objects: list[dict[str, Any]], path: str, schemas: ConsumerSchemas) -> str:

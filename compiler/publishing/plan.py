@@ -116,15 +116,18 @@ class _Planner:
     def _tenant(self, tenant_id: str, index_sha: object, regenerate_all: bool) -> Action | None:
         entry = self.compiled.tenants[tenant_id]
         old = self.old.tenants.get(tenant_id)
-        kustomization = read_tenant_file(self.output_dir, tenant_id, KUSTOMIZATION_FILE)
-        kustomization_sha = hashlib.sha256(kustomization).hexdigest()
         index_sha = index_sha if isinstance(index_sha, str) else None
         manifest: bytes | None = None
+        kustomization: bytes | None = None
         if old is not None and index_sha is not None and index_sha == old.index_sha:
-            file_sha = old.file_sha  # the index vouches for the bytes we copied last time
+            # The index vouches for the bytes we copied last time: an unchanged tenant costs
+            # no file read, so a publish of one write does not grow with the workspace.
+            file_sha, kustomization_sha = old.file_sha, old.kustomization_sha
         else:
             manifest = read_tenant_file(self.output_dir, tenant_id, MANIFEST_FILE)
             file_sha = hashlib.sha256(manifest).hexdigest()
+            kustomization = read_tenant_file(self.output_dir, tenant_id, KUSTOMIZATION_FILE)
+            kustomization_sha = hashlib.sha256(kustomization).hexdigest()
         action: Action | None = None
         if old is None:
             action = "added"
@@ -134,6 +137,8 @@ class _Planner:
         if action is not None:
             if manifest is None:
                 manifest = read_tenant_file(self.output_dir, tenant_id, MANIFEST_FILE)
+            if kustomization is None:
+                kustomization = read_tenant_file(self.output_dir, tenant_id, KUSTOMIZATION_FILE)
             self.writes[f"tenants/{tenant_id}/{MANIFEST_FILE}"] = manifest
             self.writes[f"tenants/{tenant_id}/{KUSTOMIZATION_FILE}"] = kustomization
         if self.config.flux and (action is not None or regenerate_all):

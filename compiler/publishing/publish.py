@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import git
@@ -101,13 +102,15 @@ def publish(
     push: bool = False,
     request_id: str | None = None,
     author: CommitAuthor | None = None,
+    trailers: Sequence[tuple[str, str]] = (),
 ) -> PublishResult:
     """Publish settings.output_dir into the deploy repo; commit only when something changed.
 
     `repo` overrides the configured deploy repo (a path, relative to settings.root, or a URL) and
     must already exist; `branch` overrides settings.deploy_branch. With `push`, the branch is
     pushed to the remote (settings.deploy_remote or the repo's origin). `author` (who asked)
-    authors the commit and names it in an `Ecp-Principal:` trailer. Raises DeployRepoError for
+    authors the commit and names it in an `Ecp-Principal:` trailer; `trailers` are added to the
+    message (a batch of API writes: one principal and request id each). Raises DeployRepoError for
     a dirty, detached, mid-rebase or conflicting repo and DeploymentFailed for a failed push.
     """
     target = resolve_target(settings, repo, branch)
@@ -136,6 +139,7 @@ def publish(
                 request_id=request_id,
                 identity=_authored(identity, author),
                 author=author,
+                trailers=trailers,
             )
         save_state(git_repo, plan.new_state.model_copy(update={"head": commit}))
         pushed = False
@@ -178,6 +182,7 @@ def _commit_plan(
     request_id: str | None,
     identity: dict[str, str],
     author: CommitAuthor | None = None,
+    trailers: Sequence[tuple[str, str]] = (),
 ) -> str:
     repo = locked.repo
     work = _work_tree(repo)
@@ -198,7 +203,11 @@ def _commit_plan(
         paths = [p for p in OWNED_PATHS if p in tracked]
     if plan.changes:
         message = commit_message(
-            plan.changes, previous=plan.previous_totals, request_id=request_id, author=author
+            plan.changes,
+            previous=plan.previous_totals,
+            request_id=request_id,
+            author=author,
+            trailers=trailers,
         )
     else:
         message = "ecp publish: regenerate GitOps consumer files\n"

@@ -101,8 +101,10 @@ def commit_message(
     previous: dict[str, TenantTotals],
     request_id: str | None = None,
     author: CommitAuthor | None = None,
+    trailers: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """Subject, readable lines with totals (and old totals when known), then the trailers."""
+    """Subject, readable lines with totals (and old totals when known), then the trailers
+    (`trailers`: more of them, such as one Ecp-Principal and Ecp-Request-Id per API write)."""
     lines = [_subject(changes), ""]
     for change in changes[:READABLE_LINES]:
         lines.append(_readable_line(change, previous.get(change.tenant_id)))
@@ -110,12 +112,19 @@ def commit_message(
         lines.append(f"... and {len(changes) - READABLE_LINES} more (see the trailers)")
     lines.append("")
     lines.extend(f"{TENANT_TRAILER}: {_trailer_value(change)}" for change in changes)
-    if author is not None:
+    # A batch names each write's principal in `trailers`; then the author adds none of its own.
+    if author is not None and not any(key == PRINCIPAL_TRAILER for key, _ in trailers):
         lines.append(f"{PRINCIPAL_TRAILER}: {author.principal}")
     rid = safe_request_id(request_id)
     if rid:
         lines.append(f"{REQUEST_TRAILER}: {rid}")
+    lines.extend(f"{key}: {_one_line(value)}" for key, value in trailers)
     return "\n".join(lines) + "\n"
+
+
+def _one_line(value: str) -> str:
+    """A trailer value never breaks the trailer block (no newlines, bounded)."""
+    return " ".join(value.split())[:200]
 
 
 def parse_record(commit_sha: str, committed_at: int, message: str) -> DeploymentRecord | None:

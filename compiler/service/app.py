@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -22,7 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from compiler import __version__
-from compiler.service import audit_routes, manifest_routes, tenant_routes
+from compiler.service import audit_routes, manifest_routes, readiness, tenant_routes
 from compiler.service.access_middleware import AccessMiddleware
 from compiler.service.error_responses import EXCEPTION_HANDLERS
 from compiler.service.guard import guard_routes
@@ -56,7 +57,7 @@ def _optional_routes(state: AppState) -> list[BaseRoute]:
 
 
 async def _health(request: Request) -> Response:
-    """Liveness: the process serves HTTP (no X-Demo-Mode needed)."""
+    """Liveness: the process serves HTTP (no X-Demo-Mode needed; readiness is /ready)."""
     return JSONResponse({"status": "ok", "version": __version__})
 
 
@@ -72,10 +73,25 @@ DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard"
 
 def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
     state = AppState.from_settings(settings)
+
+    async def recover_writes() -> None:
+        # Before serving: an interrupted batch is completed or rolled back (writer.py, again
+        # before every batch).
+        for ws in (state.real, state.demo):
+            await anyio.to_thread.run_sync(ws.writer.recover)
+        state.real.writer.warm()
+
+    async def stop_writers() -> None:
+        for ws in (state.real, state.demo):
+            await anyio.to_thread.run_sync(ws.writer.stop)
+
+    state.startup.insert(0, recover_writes)
+    state.shutdown.insert(0, stop_writers)
     routes: list[BaseRoute] = [
         *tenant_routes.routes(),
         *manifest_routes.routes(),
         *_optional_routes(state),
+        *readiness.routes(state),
         *audit_routes.routes(),
         *(extra_routes or []),
         Route("/health", _health, methods=["GET"]),

@@ -13,13 +13,21 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from compiler.errors import Location, PayloadTooLarge, UsageError, ValidationFailed
+from compiler.errors import (
+    Location,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    UsageError,
+    ValidationFailed,
+)
 
 MiB = 1024 * 1024
 DEFAULT_BODY_LIMIT = 1 * MiB
 MANIFEST_BODY_LIMIT = 5 * MiB
 # Field-error lists are capped: a hostile body must not turn into a megabyte error response.
 _MAX_FIELD_ERRORS = 20
+_MAX_INT_DIGITS = 18
+_JSON_TYPES = ("application/json",)
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -54,12 +62,56 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+class _HugeInt(str):
+    """An integer literal longer than any field takes, kept as text until its field is known."""
+
+
+def _bounded_int(text: str) -> int | _HugeInt:
+    # Python refuses to convert more than 4,300 digits (a ValueError, so a 500); no field of ours
+    # takes more than 18 digits.
+    return _HugeInt(text) if len(text.lstrip("-")) > _MAX_INT_DIGITS else int(text)
+
+
+def _first_bad(data: Any, path: str) -> tuple[str, str] | None:
+    """(field, problem) of the first integer too long or string that is not Unicode text (a lone
+    surrogate such as "\ud800" cannot be encoded, so it would fail wherever it is written)."""
+    stack: list[tuple[Any, str]] = [(data, path)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, _HugeInt):
+            return where, f"integer with {len(value.lstrip('-'))} digits is too large"
+        if isinstance(value, str):
+            if not _encodable(value):
+                return where, "string holds a lone surrogate (not Unicode text)"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{where}.{key}" if where else str(key)
+                if not _encodable(key):
+                    return where or "body", "object key holds a lone surrogate"
+                stack.append((item, child))
+        elif isinstance(value, list):
+            stack.extend(
+                (item, f"{where}.{i}" if where else str(i)) for i, item in enumerate(value)
+            )
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_json(raw: bytes | str, field: str = "body") -> Any:
     """JSON text from a client: invalid text is 400; duplicate keys (which would silently keep the
-    last value) and nesting deep enough to exhaust the parser's recursion are 422."""
+    last value), nesting deep enough to exhaust the parser's recursion, integers of more digits
+    than any field takes and lone surrogates are 422 naming the field (NaN and Infinity are left
+    to the models, which refuse them field by field)."""
     what = "request body" if field == "body" else field
     try:
-        return json.loads(raw, object_pairs_hook=_unique_keys)
+        data = json.loads(raw, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{what} is not valid JSON: {exc}", details={"field": field}) from exc
     except RecursionError as exc:
@@ -67,9 +119,34 @@ def parse_json(raw: bytes | str, field: str = "body") -> Any:
     except ValidationFailed as exc:
         exc.details.setdefault("field", field)
         raise
+    bad = _first_bad(data, "" if field == "body" else field)
+    if bad is not None:
+        where, problem = bad
+        raise ValidationFailed(
+            f"{where or what}: {problem}",
+            details={"field": where or field},
+            location=Location(field=where or field),
+        )
+    return data
+
+
+def check_json_content_type(request: Request) -> None:
+    """415 for a body declared as anything but JSON (application/json or a +json type); a body
+    without a Content-Type is read as JSON."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.split(";", 1)[0].strip().lower()
+    if media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
+        return
+    raise UnsupportedMediaType(
+        f"the body must be JSON (Content-Type: application/json), not {declared[:60]!r}",
+        details={"header": "Content-Type", "allowed": list(_JSON_TYPES)},
+    )
 
 
 async def read_json_object(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> dict[str, Any]:
+    check_json_content_type(request)
     raw = await read_body(request, limit)
     if not raw.strip():
         raise UsageError("a JSON object body is required", details={"field": "body"})
@@ -107,8 +184,9 @@ def validate_model(model: type[Model], data: Any, prefix: str = "") -> Model:
 
 
 def query_int(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
+    """An absent parameter is `default`; an empty one (`?limit=`) is as wrong as `?limit=x`."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -125,7 +203,7 @@ def query_int(request: Request, name: str, default: int, minimum: int, maximum: 
 
 def query_bool(request: Request, name: str, default: bool) -> bool:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
         raw.strip().lower()
@@ -147,7 +225,7 @@ def query_choice(
     error: type[ValidationFailed] = ValidationFailed,
 ) -> str | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if raw not in choices:
         raise error(

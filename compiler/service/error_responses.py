@@ -19,6 +19,10 @@ from starlette.routing import Match, Route
 from compiler.errors import OrchestratorError
 
 log = logging.getLogger("ecp.api")
+# An error answer quotes at most this much of any one value (a client's input included), and a
+# message (ours, with what it quotes) at most MAX_MESSAGE.
+MAX_ECHO = 200
+MAX_MESSAGE = 600
 
 # HTTP statuses Starlette raises itself, named like the reference's codes.
 _HTTP_CODES = {
@@ -66,11 +70,41 @@ def request_id_of(request: Request) -> str:
     return str(getattr(request.state, "request_id", "") or "")
 
 
-def orchestrator_error_response(exc: OrchestratorError, request_id: str) -> JSONResponse:
+def server_paths(request: Request) -> tuple[str, ...]:
+    """Folders of this server an error may name (the workspace, deploy repo, database), longest
+    first: answers name paths relative to the workspace, or not at all."""
+    settings = getattr(getattr(request.app.state, "ecp", None), "settings", None)
+    if settings is None:
+        return ()
+    folders = {settings.root, settings.resolve(settings.database).parent, settings.cache_dir}
+    if settings.deploy_repo_path is not None:
+        folders.add(settings.deploy_repo_path)
+    found = {str(path) for folder in folders for path in (folder, folder.resolve())}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def _bounded(value: Any, roots: tuple[str, ...], limit: int = MAX_ECHO) -> Any:
+    """Strings cut to `limit` characters with server paths made relative; lists to 100 items."""
+    if isinstance(value, str):
+        for root in roots:
+            value = value.replace(root + "/", "").replace(root, ".")
+        return value if len(value) <= limit else value[:limit] + "..."
+    if isinstance(value, dict):
+        return {str(k)[:limit]: _bounded(v, roots, limit) for k, v in list(value.items())[:100]}
+    if isinstance(value, list | tuple):
+        return [_bounded(v, roots, limit) for v in value[:100]]
+    return value
+
+
+def orchestrator_error_response(
+    exc: OrchestratorError, request_id: str, roots: tuple[str, ...] = ()
+) -> JSONResponse:
     if exc.http_status >= 500:
         # Operator-side failures are logged in full; the client gets the message and the id.
         log.error("request %s failed: %s %s", request_id, exc.code, exc)
-    return error_response(exc.http_status, exc.code, exc.message, request_id, exc.details)
+    message = _bounded(exc.message, roots, MAX_MESSAGE)
+    details = _bounded(exc.details, roots)
+    return error_response(exc.http_status, exc.code, message, request_id, details)
 
 
 def unexpected_error_response(exc: BaseException, request_id: str) -> JSONResponse:
@@ -85,7 +119,7 @@ def unexpected_error_response(exc: BaseException, request_id: str) -> JSONRespon
 
 async def handle_orchestrator_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OrchestratorError)  # registered for this class only
-    return orchestrator_error_response(exc, request_id_of(request))
+    return orchestrator_error_response(exc, request_id_of(request), server_paths(request))
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
@@ -93,31 +127,37 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     request_id = request_id_of(request)
     code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
     if exc.status_code == 404:
-        message = f"no route for {request.method} {request.url.path}"
-        details: dict[str, Any] = {"path": request.url.path}
+        message = f"no route for {request.method[:20]} {request.url.path[:200]}"
+        details: dict[str, Any] = {"path": request.url.path[:200]}
     elif exc.status_code == 405:
-        message = f"method {request.method} is not allowed on {request.url.path}"
-        details = {"path": request.url.path, "method": request.method}
+        message = f"method {request.method[:20]} is not allowed on {request.url.path[:200]}"
+        details = {"path": request.url.path[:200], "method": request.method[:20]}
     else:
         message, details = str(exc.detail), {}
     headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405 and request.method == "OPTIONS":
+        # OPTIONS is answered for every routed path: the methods this path's own routes serve.
+        allow = ", ".join([*allowed_methods(request), "OPTIONS"])
+        return Response(status_code=204, headers={"Allow": allow})
     if exc.status_code == 405:
-        allowed = _allowed_methods(request)
+        allowed = allowed_methods(request)
         headers["Allow"] = ", ".join(allowed)
         details["allowed"] = allowed
     return error_response(exc.status_code, code, message, request_id, details, headers or None)
 
 
-def _allowed_methods(request: Request) -> list[str]:
+def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves on this path: Starlette's own 405 names only the first
-    matching route's, and one path (the tenant collection) has a route per method."""
-    methods: set[str] = set()
+    matching route's, and one path (the tenant collection) has a route per method. A route with
+    a literal path (calculate-resources) owns it: the {tenant_id} route's methods do not count."""
+    literal: set[str] = set()
+    templated: set[str] = set()
     for route in request.app.router.routes:
         if isinstance(route, Route) and route.methods:
             match, _ = route.matches(request.scope)
             if match != Match.NONE:
-                methods |= route.methods
-    return sorted(methods)
+                (templated if route.param_convertors else literal).update(route.methods)
+    return sorted(literal or templated)
 
 
 EXCEPTION_HANDLERS = {

@@ -30,6 +30,7 @@ class DeploymentLedger:
         self._latest: dict[str, DeploymentRecord] = {}
         self._dates: dict[str, SpecDates] = {}
         self._complete = False  # the scan saw the whole history: absent means never published
+        self._held = False  # a batch is publishing: answer from the cache until it is applied
 
     def ref_key(self) -> _RefKey:
         repo = self.settings.deploy_repo_path
@@ -66,9 +67,10 @@ class DeploymentLedger:
 
     def latest(self, tenant_id: str) -> DeploymentRecord | None:
         """The newest publish that changed `tenant_id`, or None when it was never published."""
-        key = self.ref_key()
-        if key != self._key:
-            self._scan(key)
+        if not (self._held and self._key is not None):
+            key = self.ref_key()
+            if key != self._key:
+                self._scan(key)
         record = self._latest.get(tenant_id)
         if record is not None or self._complete:
             return record
@@ -81,22 +83,37 @@ class DeploymentLedger:
         self.latest(tenant_id)  # refreshes the scan when the deploy repo moved
         return self._dates.get(tenant_id)
 
+    def hold(self) -> None:
+        """Before a batch publishes: keep answering the state before it until `apply`."""
+        key = self.ref_key()
+        if key != self._key:
+            self._scan(key)
+        self._held = True
+
     def is_fresh(self) -> bool:
         """True when the cache matches the deploy repo now (call it just before publishing)."""
         return self._key is not None and self._key == self.ref_key()
 
-    def published(self, deployment_id: str | None, was_fresh: bool) -> None:
+    def fetch(self, deployment_id: str | None) -> DeploymentRecord | None:
+        """The record of the API's own publish, read back from its commit."""
+        return find_deployment(self.settings, deployment_id) if deployment_id else None
+
+    def apply(self, record: DeploymentRecord | None, was_fresh: bool) -> None:
         """After the API's own publish: add its record without re-reading the whole history."""
-        record = find_deployment(self.settings, deployment_id) if deployment_id else None
         key = self.ref_key()
         with self._lock:
-            if record is None or not was_fresh:
+            self._held = False
+            if not was_fresh:
                 self._key = None  # unknown: the next read scans again
                 return
-            for change in record.tenants:
-                self._latest[change.tenant_id] = record
-                old = self._dates.get(change.tenant_id)
-                keep = old is not None and change.action != "added"
-                created = old.created_at if old is not None and keep else record.timestamp
-                self._dates[change.tenant_id] = SpecDates(created, record.timestamp)
+            if record is not None:
+                self._add(record)
             self._key = key
+
+    def _add(self, record: DeploymentRecord) -> None:
+        for change in record.tenants:
+            self._latest[change.tenant_id] = record
+            old = self._dates.get(change.tenant_id)
+            keep = old is not None and change.action != "added"
+            created = old.created_at if old is not None and keep else record.timestamp
+            self._dates[change.tenant_id] = SpecDates(created, record.timestamp)

@@ -45,7 +45,7 @@ from compiler.service.state import AppState, app_state, is_demo, workspace_for
 from compiler.sizing import Totals
 from compiler.sizing.cost import monthly_cost
 from compiler.sizing.plan import misfits
-from compiler.spec.ids import check_tenant_id, tenant_id_problem
+from compiler.spec.ids import TENANT_ID_PATTERN, check_tenant_id, tenant_id_problem
 from compiler.validating.documents import finding_lines, load_documents, resource_summary
 from compiler.validating.validate import PolicyContext
 
@@ -109,6 +109,10 @@ def _estimate(
     return cost, tier.deployment_time
 
 
+# A validation answer lists at most this many findings (errors first); the counts are complete.
+MAX_FINDINGS = 1000
+
+
 def _validate(
     state: AppState, text: str, catalogue: Catalogue, gpu_type: str | None
 ) -> ValidateResult:
@@ -128,16 +132,21 @@ def _validate(
     summary = resource_summary(objects)
     cost, deployment_time = _estimate(summary, catalogue, gpu_type)
     # "line 12: doc 1 Deployment/web: spec.replicas: ...": the line of the field in
-    # manifest_content, so an editor can jump to it.
+    # manifest_content, so an editor can jump to it. Errors first; at most MAX_FINDINGS listed.
+    errors_all = [f for f in findings if f.severity == "error"]
+    warnings_all = [f for f in findings if f.severity == "warning"]
+    listed = (errors_all + warnings_all)[:MAX_FINDINGS]
     described = [
         (f.severity, f"line {line}: {f}" if line else str(f))
-        for f, line in zip(findings, finding_lines(text, objects, findings), strict=True)
+        for f, line in zip(listed, finding_lines(text, objects, listed), strict=True)
     ]
-    errors = [message for severity, message in described if severity == "error"]
     return ValidateResult(
-        valid=not errors,
+        valid=not errors_all,
         warnings=[message for severity, message in described if severity == "warning"],
-        errors=errors,
+        errors=[message for severity, message in described if severity == "error"],
+        error_count=len(errors_all),
+        warning_count=len(warnings_all),
+        truncated=len(listed) < len(findings),
         resource_summary=ResourceSummary.model_validate(summary),
         estimated_cost=cost,
         deployment_time=deployment_time,
@@ -202,7 +211,11 @@ def routes() -> list[BaseRoute]:
                     ),
                     QueryParam("include_monitoring", "boolean", "Monitoring objects", True),
                     QueryParam("include_ingress", "boolean", "An Ingress", False),
-                    QueryParam("namespace", description="Custom namespace"),
+                    QueryParam(
+                        "namespace",
+                        description="Custom namespace (a DNS-1123 label)",
+                        pattern=TENANT_ID_PATTERN,
+                    ),
                 ),
                 response_media="application/yaml",
                 extra_media=("application/json",),

@@ -38,6 +38,19 @@ def _service_of(scope: Scope) -> MonitoringService | None:
     return monitoring_service(state) if isinstance(state, AppState) else None
 
 
+# Every label value comes from a fixed set, so no client can grow the exposition: methods outside
+# this list count as OTHER, statuses by class (2xx ... 5xx), routes by template ("unmatched").
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "OTHER"
+
+
+def status_label(status: int) -> str:
+    return f"{status // 100}xx" if 100 <= status <= 599 else "5xx"
+
+
 class RequestMetricsMiddleware:
     """Pure ASGI (no buffering). The route label is the matched path template, never the raw
     path, so tenant IDs in URLs do not turn into one time series each."""
@@ -66,5 +79,8 @@ class RequestMetricsMiddleware:
                 route = scope.get("route")
                 template = str(getattr(route, "path", "unmatched"))
                 service.exposition.observe_request(
-                    scope["method"], template, status, time.perf_counter() - started
+                    method_label(scope["method"]),
+                    template,
+                    status_label(status),
+                    time.perf_counter() - started,
                 )

@@ -7,12 +7,14 @@ any exception that escaped the handlers into the reference's 500 body. Body limi
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from compiler.service.error_responses import error_response, unexpected_error_response
@@ -21,6 +23,7 @@ from compiler.service.error_responses import error_response, unexpected_error_re
 # (anything else could split headers or forge log lines), otherwise a fresh id is generated.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _API_PREFIX = "/api/"
+log = logging.getLogger("ecp.api")
 
 
 def new_request_id() -> str:
@@ -85,6 +88,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_context)
+        except ClientDisconnect:
+            # The client went away mid-request: nobody to answer, nothing broken on our side.
+            log.info("request %s: client disconnected", request_id)
         except Exception as exc:
             if response_started:
                 raise

@@ -80,7 +80,9 @@ class SystemMetrics(_Doc):
     utilization: dict[str, float]
 
 
-_HOURS = QueryParam("hours", "integer", "Time range in hours (1 to 8760)", 24)
+_HOURS = QueryParam(
+    "hours", "integer", "Time range in hours (1 to 8760)", 24, minimum=1, maximum=24 * 365
+)
 _MONITORING = "/api/v1/tenants/{tenant_id}/monitoring"
 
 MONITORING_DOCS: dict[tuple[str, str], RouteDoc] = {
@@ -108,7 +110,12 @@ MONITORING_DOCS: dict[tuple[str, str], RouteDoc] = {
     ("/api/v1/tenants/{tenant_id}/alerts", "GET"): RouteDoc(
         "Recent alerts of a tenant, newest first",
         response=AlertList,
-        query=(QueryParam("limit", "integer", "At most this many (1 to 1000)", 100), _HOURS),
+        query=(
+            QueryParam(
+                "limit", "integer", "At most this many (1 to 1000)", 100, minimum=1, maximum=1000
+            ),
+            _HOURS,
+        ),
     ),
     ("/api/v1/monitoring/system", "GET"): RouteDoc("Get system metrics", response=SystemMetrics),
 }

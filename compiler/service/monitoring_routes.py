@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from compiler.errors import PayloadTooLarge
 from compiler.monitoring import MonitoringQuery, MonitoringService
-from compiler.service.bodies import parse_json, query_int, read_body
+from compiler.service.bodies import check_json_content_type, parse_json, query_int, read_body
 from compiler.service.guard import visible_tenants
 from compiler.service.state import AppState, is_demo, workspace_for
 
@@ -73,6 +73,7 @@ class MonitoringEndpoints:
         space = await run_in_threadpool(self.service.space, is_demo(request))
         tenant_id = request.path_params["tenant_id"]
         if request.method == "POST":
+            check_json_content_type(request)
             try:
                 raw = await read_body(request, INGEST_BODY_LIMIT)
             except PayloadTooLarge as exc:

@@ -1,7 +1,8 @@
 """/openapi.json from the route table and the pydantic models, and an offline /docs page.
 
 Routes declared as ApiRoute carry their request/response models and query parameters; any other
-route (monitoring, WebSocket) is still listed with its methods and docstring. The docs page is one
+route (monitoring) is still listed with its methods and docstring. WebSocket routes are not HTTP
+operations: they are listed under the top-level `x-websocket` extension. The docs page is one
 self-contained HTML file that renders /openapi.json: no CDN, no external script.
 """
 
@@ -19,7 +20,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from compiler import __version__
+from compiler.service.access_middleware import is_protected
 from compiler.service.schemas import ErrorBody
+from compiler.spec.ids import MAX_TENANT_ID, RESERVED_IDS, TENANT_ID_PATTERN
 
 _REF = "#/components/schemas/{model}"
 _ERROR_STATUSES = {
@@ -27,12 +30,32 @@ _ERROR_STATUSES = {
     "401": "No bearer token, or one unknown, expired or revoked (WWW-Authenticate: Bearer)",
     "403": "The token's role or the editor policy does not allow this (details name it)",
     "404": "Not found",
+    "405": "Method not allowed on this path (Allow names the ones that are)",
+    "408": "The request body did not arrive in time",
     "409": "Conflict",
     "412": "If-Match does not match the current ETag",
     "413": "Body over the size limit",
+    "415": "The body is not JSON (Content-Type)",
     "422": "Validation failed (details.errors lists field paths)",
     "429": "Rate limited (Retry-After; RateLimit-* headers on every answer)",
+    "500": "Internal or operator-side failure (git, deploy repo); quote request_id",
+    "503": "A store or repository is unavailable for now",
 }
+# Path parameters as the server checks them (compiler/spec/ids.py).
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "tenant_id": {
+        "type": "string",
+        "pattern": TENANT_ID_PATTERN,
+        "minLength": 1,
+        "maxLength": MAX_TENANT_ID,
+        "not": {"enum": sorted(RESERVED_IDS)},
+    },
+    "deployment_id": {"type": "string", "pattern": "^dep-[0-9a-f]{4,40}$"},
+}
+
+
+def _path_schema(name: str) -> dict[str, Any]:
+    return _PATH_SCHEMAS.get(name, {"type": "string"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,25 @@ class QueryParam:
     description: str = ""
     default: Any = None
     enum: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    pattern: str | None = None
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for key, value in (
+            ("default", self.default),
+            ("minimum", self.minimum),
+            ("maximum", self.maximum),
+            ("pattern", self.pattern),
+        ):
+            if value is not None:
+                out[key] = value
+        if self.enum:
+            out["enum"] = list(self.enum)
+        elif self.type == "string":
+            out["minLength"] = 1  # an empty value is refused, not read as absent
+        return out
 
 
 @dataclass(frozen=True)
@@ -91,7 +133,12 @@ def _models(docs: Sequence[RouteDoc]) -> list[type[BaseModel]]:
 
 def _parameters(route: Route, doc: RouteDoc | None) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _path_schema(name),
+        }
         for name in route.param_convertors
     ]
     if route.path.startswith("/api/"):
@@ -103,18 +150,26 @@ def _parameters(route: Route, doc: RouteDoc | None) -> list[dict[str, Any]]:
                 "schema": {"type": "string", "enum": ["true", "false"]},
             }
         )
-        for name in ("X-Request-ID", "X-Debug"):
-            params.append({"name": name, "in": "header", "schema": {"type": "string"}})
+        params.append(
+            {
+                "name": "X-Request-ID",
+                "in": "header",
+                "description": "Echoed back; anything else than [A-Za-z0-9._:-] (128) is replaced",
+                "schema": {"type": "string"},
+            }
+        )
+        params.append(
+            {
+                "name": "X-Debug",
+                "in": "header",
+                "schema": {"type": "string", "enum": ["true", "false"]},
+            }
+        )
     for header in doc.headers if doc else ():
         params.append({"name": header, "in": "header", "schema": {"type": "string"}})
     for q in doc.query if doc else ():
-        schema: dict[str, Any] = {"type": q.type}
-        if q.default is not None:
-            schema["default"] = q.default
-        if q.enum:
-            schema["enum"] = list(q.enum)
         params.append(
-            {"name": q.name, "in": "query", "description": q.description, "schema": schema}
+            {"name": q.name, "in": "query", "description": q.description, "schema": q.schema()}
         )
     return params
 
@@ -135,14 +190,24 @@ def _operation(route: Route, method: str, doc: RouteDoc | None) -> dict[str, Any
             content[media] = {"schema": {"type": "string"}}
         ok["content"] = content
     elif doc:
-        ok["content"] = {doc.response_media: {"schema": {"type": "string"}}}
+        ok["content"] = {
+            media: {"schema": {"type": "string" if media != "application/json" else "object"}}
+            for media in (doc.response_media, *doc.extra_media)
+        }
     op["responses"] = {str(doc.status if doc else 200): ok}
+    error_ref = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}}
     if route.path.startswith("/api/"):
-        error_ref = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorBody")}}}
         op["responses"] |= {
             status: {"description": text, "content": error_ref}
             for status, text in _ERROR_STATUSES.items()
         }
+    elif is_protected(route.path):
+        op["responses"] |= {
+            status: {"description": _ERROR_STATUSES[status], "content": error_ref}
+            for status in ("401", "403", "429")
+        }
+    if not is_protected(route.path):
+        op["security"] = []  # open to anyone: liveness, readiness, the docs
     if doc and doc.request is not None:
         op["requestBody"] = {
             "required": True,
@@ -156,6 +221,7 @@ def _operation(route: Route, method: str, doc: RouteDoc | None) -> dict[str, Any
 def build_openapi(routes: Sequence[BaseRoute], extra: DocTable | None = None) -> dict[str, Any]:
     """The document for `routes`; `extra` describes routes other modules mount as plain Routes."""
     paths: dict[str, dict[str, Any]] = {}
+    websockets: dict[str, dict[str, Any]] = {}
     docs: list[RouteDoc] = []
     for route in routes:
         if isinstance(route, Route) and route.include_in_schema:
@@ -164,15 +230,20 @@ def build_openapi(routes: Sequence[BaseRoute], extra: DocTable | None = None) ->
                 docs.extend([doc] if doc else [])
                 paths.setdefault(route.path, {})[method.lower()] = _operation(route, method, doc)
         elif isinstance(route, WebSocketRoute):
+            # Not an HTTP operation: listed apart, so HTTP clients and fuzzers leave them be.
             text = (inspect.getdoc(route.endpoint) or route.name).split("\n")[0]
-            paths.setdefault(route.path, {})["get"] = {
-                "summary": f"WebSocket: {text}",
-                "operationId": f"{route.name}_websocket",
+            websockets[route.path] = {
+                "summary": text,
                 "parameters": [
-                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                    {
+                        "name": name,
+                        "in": "path",
+                        "required": True,
+                        "schema": _path_schema(name),
+                    }
                     for name in route.param_convertors
                 ],
-                "responses": {"101": {"description": "Switching Protocols (WebSocket)"}},
+                "messages": "JSON text frames",
             }
     _, schemas = models_json_schema(
         [(model, "validation") for model in _models(docs)], ref_template=_REF
@@ -196,6 +267,7 @@ def build_openapi(routes: Sequence[BaseRoute], extra: DocTable | None = None) ->
             },
         },
         "security": [{"bearer": []}],
+        "x-websocket": dict(sorted(websockets.items())),
     }
 
 

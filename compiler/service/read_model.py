@@ -3,16 +3,18 @@
 Input: the files the compiler and the spec writer leave (tenants/*.yaml, output/index.json,
 output/<id>/manifest.yaml) and the workspace's git history. Output: cheap lookups for the read
 endpoints. It is a cache, never a second truth: each file is re-read when its mtime or size
-changes, and writers call `forget` after a write. No sizing, no rendering.
+changes. While a batch of writes runs, the writer `hold`s it: readers keep seeing the last
+committed state, and `release` switches them to the new one in one step. No sizing, no rendering.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,12 +87,31 @@ def _object_views(manifest_text: str) -> list[ObjectView]:
     return out
 
 
+@dataclass(frozen=True)
+class CommittedBatch:
+    """What a finished batch changed, read by the writer thread, swapped in by `release`."""
+
+    specs: Mapping[str, SpecFile | None]  # None: the spec was removed
+    index: Mapping[str, Mapping[str, Any]] | None  # output/index.json after the batch
+    index_key: _FileKey | None
+    objects: Mapping[str, tuple[str, list[ObjectView]]]
+    committed_at: str | None  # the workspace commit's date (None: no git)
+
+
 class TenantReadModel:
-    """Cached reads of one workspace; safe to call from the event loop and worker threads."""
+    """Cached reads of one workspace; safe to call from the event loop and worker threads.
+
+    A reader that needs several facts of one state (an ETag with its body) takes `snapshot()`;
+    the writer's `hold` and `release` take the same lock, so a reader sees one state throughout.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        # Tenants a running batch is writing: their specs, the index and the folder listing are
+        # answered from the cache until `release` (None: no batch running).
+        self._held: dict[str, SpecFile | None] | None = None
+        self._held_manifests: dict[str, str] = {}
         self._index_key: _FileKey | None = None
         self._index: dict[str, Mapping[str, Any]] = {}
         self._dir_key: _FileKey | None = None
@@ -126,6 +147,8 @@ class TenantReadModel:
 
     def index(self) -> Mapping[str, Mapping[str, Any]]:
         """output/index.json's tenants, re-read only when the file changed."""
+        if self._held is not None:
+            return self._index
         path = self.settings.output_dir / "index.json"
         try:
             key = _key(path.stat())
@@ -146,9 +169,12 @@ class TenantReadModel:
         cached = self._objects.get(tenant_id)
         if cached is not None and cached[0] == manifest_sha256:
             return cached[1]
+        held_text = self._held_manifests.get(tenant_id) if self._held is not None else None
         path = self.settings.output_dir / tenant_id / "manifest.yaml"
         try:
-            views = _object_views(path.read_text(encoding="utf-8"))
+            # While its batch runs, the manifest as it was when the batch began.
+            text = held_text if held_text is not None else path.read_text(encoding="utf-8")
+            views = _object_views(text)
         except (OSError, yaml.YAMLError):
             return []
         self._objects[tenant_id] = (manifest_sha256, views)
@@ -159,6 +185,8 @@ class TenantReadModel:
     def spec_ids(self) -> list[str]:
         """Tenant IDs with a spec file, sorted; the folder is rescanned only when it changed."""
         folder = self.settings.tenants_dir
+        if self._held is not None:
+            return list(self._spec_mtimes)
         try:
             key = _key(folder.stat())
         except FileNotFoundError:
@@ -176,6 +204,9 @@ class TenantReadModel:
         return list(self._spec_mtimes)
 
     def spec_file(self, tenant_id: str) -> SpecFile | None:
+        held = self._held
+        if held is not None and tenant_id in held:
+            return held[tenant_id]
         path = self.settings.tenants_dir / f"{tenant_id}.yaml"
         try:
             key = _key(path.stat())
@@ -208,6 +239,8 @@ class TenantReadModel:
         repo = self._repo()
         if repo is None:
             return None
+        if self._held is not None and self._dates is not None:
+            return self._dates.get(tenant_id)
         key = head_key(repo)
         if self._dates is None or key != self._dates_key:
             loaded = git_spec_dates(self.settings)
@@ -222,23 +255,103 @@ class TenantReadModel:
         self.spec_ids()
         catalogue = self.catalogue()
         repo = self._repo()
-        commits = head_key(repo) if repo is not None else ()
+        commits = head_key(repo) if repo is not None and self._held is None else ()
         return (self._index_key, self._dir_key, id(catalogue), self._forgotten, commits)
 
-    def forget(
-        self, tenant_id: str, committed_at: str | None = None, removed: bool = False
-    ) -> None:
-        """After a write: drop cached spec bytes; record our own commit's date in place (and the
-        HEAD it moved to) so the next read need not re-read the whole history."""
-        repo = self._repo()
+    # --- the writer's side ---------------------------------------------------------------------
+
+    def snapshot(self) -> threading.RLock:
+        """Hold it around a read answer that combines several facts (`with read.snapshot():`)."""
+        return self._lock
+
+    def hold(self, tenant_ids: list[str]) -> None:
+        """Before a batch touches any file: pin the committed state the readers will see."""
         with self._lock:
+            self.index()
+            self.spec_ids()
+            if self._repo() is not None and self._dates is None:
+                self.dates("")
+            # Their manifests' bytes (parsed only if a reader asks while the batch runs).
+            self._held_manifests = {}
+            for tenant_id in tenant_ids:
+                cached = self._objects.get(tenant_id)
+                entry = self._index.get(tenant_id)
+                if entry is None or (cached and cached[0] == entry.get("manifest_sha256")):
+                    continue
+                path = self.settings.output_dir / tenant_id / "manifest.yaml"
+                with contextlib.suppress(OSError):
+                    self._held_manifests[tenant_id] = path.read_text(encoding="utf-8")
+            self._held = {t: self.spec_file(t) for t in tenant_ids}
+
+    def release(self, batch: CommittedBatch | None, on_switch: Callable[[], None]) -> None:
+        """After a batch: switch readers to its state at once (`on_switch` switches the other
+        caches, the deployment ledger's, inside the same step); None just lets go."""
+        with self._lock:
+            held, self._held = self._held or {}, None
             self._forgotten += 1
-            self._specs.pop(tenant_id, None)
-            self._dir_key = None
-            if self._dates is None or committed_at is None or repo is None:
+            on_switch()
+            if batch is None:
+                for tenant_id in held:
+                    self._specs.pop(tenant_id, None)
+                self._index_key = self._dir_key = None
                 return
+            self._apply(batch)
+
+    def _apply(self, batch: CommittedBatch) -> None:
+        for tenant_id, spec in batch.specs.items():
+            if spec is None:
+                self._specs.pop(tenant_id, None)
+                self._spec_mtimes.pop(tenant_id, None)
+            else:
+                self._specs[tenant_id] = spec
+                self._spec_mtimes[tenant_id] = spec.key[0] / 1e9
+        self._spec_mtimes = dict(sorted(self._spec_mtimes.items()))
+        try:
+            self._dir_key = _key(self.settings.tenants_dir.stat())
+        except FileNotFoundError:
+            self._dir_key = None
+        if batch.index is not None:
+            self._index, self._index_key = dict(batch.index), batch.index_key
+        else:
+            self._index_key = None
+        self._objects.update(batch.objects)
+        repo = self._repo()
+        if self._dates is None or batch.committed_at is None or repo is None:
+            return
+        at = batch.committed_at
+        for tenant_id, spec in batch.specs.items():
             old = self._dates.pop(tenant_id, None)
-            if not removed:
-                created = old.created_at if old else committed_at
-                self._dates[tenant_id] = SpecDates(created_at=created, updated_at=committed_at)
-            self._dates_key = head_key(repo)
+            if spec is not None:
+                created = old.created_at if old else at
+                self._dates[tenant_id] = SpecDates(created_at=created, updated_at=at)
+        self._dates_key = head_key(repo)
+
+
+def read_committed(
+    settings: Settings, tenant_ids: list[str], committed_at: str | None
+) -> CommittedBatch:
+    """The writer thread's read of what its batch left on disk (off the readers' path)."""
+    specs: dict[str, SpecFile | None] = {}
+    for tenant_id in tenant_ids:
+        path = settings.tenants_dir / f"{tenant_id}.yaml"
+        try:
+            data = path.read_bytes()
+            key = _key(path.stat())
+        except FileNotFoundError:
+            specs[tenant_id] = None
+            continue
+        specs[tenant_id] = SpecFile(
+            text=data.decode("utf-8", errors="replace"), etag=etag_of(data), key=key
+        )
+    index_path = settings.output_dir / "index.json"
+    index: dict[str, Mapping[str, Any]] | None = None
+    index_key = None
+    try:
+        index_key = _key(index_path.stat())
+        data = json.loads(index_path.read_bytes())
+        index = dict(data.get("tenants", {})) if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        index, index_key = None, None
+    # Manifests are parsed when first read (a detail answer), not here: most are not read soon.
+    objects: dict[str, tuple[str, list[ObjectView]]] = {}
+    return CommittedBatch(specs, index, index_key, objects, committed_at)

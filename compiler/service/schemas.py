@@ -197,8 +197,11 @@ class ResourceSummary(_Response):
 
 class ValidateResult(_Response):
     valid: bool
-    warnings: list[str]
+    warnings: list[str] = Field(description="At most 1,000 findings are listed, errors first.")
     errors: list[str]
+    error_count: int = Field(ge=0, description="Every error found, listed or not.")
+    warning_count: int = Field(ge=0, description="Every warning found, listed or not.")
+    truncated: bool = Field(description="True when not every finding is listed.")
     resource_summary: ResourceSummary
     estimated_cost: str | None
     deployment_time: str

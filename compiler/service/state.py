@@ -18,6 +18,7 @@ from compiler.cluster import ClusterReader, open_cluster
 from compiler.service.ledger import DeploymentLedger
 from compiler.service.read_model import TenantReadModel
 from compiler.service.workspace_git import SpecDates
+from compiler.service.writer import WriteQueue
 from compiler.settings import Settings
 from compiler.validating.validate import ManifestValidator
 
@@ -26,17 +27,15 @@ Hook = Callable[[], Awaitable[None]]
 
 @dataclass
 class Workspace:
-    """One sandbox: its settings, the lock that serialises its writes, and its read model.
+    """One sandbox: its settings, its read model, its deployment ledger and its one writer.
 
-    The lock is a threading lock because writes (git, compile, publish) run in worker threads.
-    `in_flight` names the tenants whose write (compile + publish) has not finished yet;
+    `in_flight` names the tenants with a write queued or running (compile + publish);
     `failed` those whose spec was accepted but whose last publish failed.
     """
 
     settings: Settings
     read: TenantReadModel
     ledger: DeploymentLedger
-    lock: threading.Lock = field(default_factory=threading.Lock)
     in_flight: set[str] = field(default_factory=set)
     deleting: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)  # tenant -> last publish error
@@ -45,6 +44,10 @@ class Workspace:
     list_cache: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
     # The configured cluster (real mode only): deployment and tenant status read it when set.
     cluster: ClusterReader | None = None
+    writer: WriteQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = WriteQueue(self)
 
     def dates(self, tenant_id: str) -> SpecDates | None:
         """created_at / updated_at from git history: the spec's commits in the workspace repo,

@@ -1,22 +1,23 @@
 """Tenant management endpoints: list, detail, create, update, delete, calculate-resources.
 
-Thin handlers: parse the request (bodies.py), call the write flow in a worker thread
-(tenant_writes.py) or the read views (tenant_views.py), answer with a response model. Sizing is
+Thin handlers: parse the request (bodies.py), queue a WriteIntent for the workspace's writer
+(writer.py) or call the read views (tenant_views.py), answer with a response model. Sizing is
 the sizing stage's; nothing here computes a number of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from compiler.errors import InvalidPreset, ValidationFailed
-from compiler.service import tenant_writes
 from compiler.service.bodies import (
     query_bool,
     query_choice,
@@ -42,8 +43,9 @@ from compiler.service.schemas import (
 )
 from compiler.service.state import is_demo, workspace_for
 from compiler.service.tenant_views import ListQuery, list_tenants, quota_of, tenant_detail
+from compiler.service.tenant_writes import WriteIntent
 from compiler.sizing import calculate, plan_tenant
-from compiler.spec.ids import check_tenant_id
+from compiler.spec.ids import RESERVED_IDS, check_tenant_id
 from compiler.spec.loader import spec_from_mapping
 from compiler.spec.models import PRESETS, CalculateRequest, TenantSpec
 
@@ -54,7 +56,11 @@ DELETE_ESTIMATE = "5-10 minutes"
 
 
 def _tenant_id(request: Request) -> str:
-    return check_tenant_id(request.path_params["tenant_id"])
+    value = request.path_params["tenant_id"]
+    if value in RESERVED_IDS:
+        # /tenants/calculate-resources is its own route: other methods on it are not a tenant's.
+        raise HTTPException(405)
+    return check_tenant_id(value)
 
 
 def _estimated(read: TenantReadModel, entry: Mapping[str, Any]) -> tuple[Resources, str, str]:
@@ -77,21 +83,34 @@ async def get_tenants(request: Request) -> Response:
         status=query_choice(request, "status", TENANT_STATUSES),
         visible=visible_tenants(request, ws),
     )
-    with timed(request, "list"):
+    with timed(request, "list"), ws.read.snapshot():
         answer = list_tenants(ws, query, is_demo(request))
     return json_reply(answer)
+
+
+def _http_date(stamp: str | None) -> str | None:
+    """ISO-8601 Z (the answers' dates) as an HTTP-date (RFC 9110 5.6.7)."""
+    if not stamp:
+        return None
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return format_datetime(moment, usegmt=True)
 
 
 async def get_tenant(request: Request) -> Response:
     tenant_id = _tenant_id(request)
     ws = workspace_for(request)
-    with timed(request, "detail"):
+    with timed(request, "detail"), ws.read.snapshot():
+        # One committed state for the body, the ETag and Last-Modified: a batch being written
+        # is not seen until it is published, then all of it is.
         record = ws.ledger.latest(tenant_id)
         detail = tenant_detail(
             ws, tenant_id, is_demo(request), record.deployment_id if record else None
         )
-    spec_file = ws.read.spec_file(tenant_id)
+        spec_file = ws.read.spec_file(tenant_id)
     headers = {"ETag": spec_file.etag} if spec_file else {}
+    modified = _http_date(detail.updated_at)
+    if modified:
+        headers["Last-Modified"] = modified
     if debug_enabled(request):
         detail = detail.model_copy(update={"debug": debug_info(request)})
     return json_reply(detail, headers=headers)
@@ -100,11 +119,17 @@ async def get_tenant(request: Request) -> Response:
 async def create_tenant(request: Request) -> Response:
     ws = workspace_for(request)
     body = await read_json_object(request)
-    spec = spec_from_mapping(body)
+    spec = spec_from_mapping(body)  # 422 before queueing; sizing is checked by the writer
     access_of(request).check_create(principal_of(request), spec.tenant_id, spec.labels, body)
     with timed(request, "create"):
-        outcome = await run_in_threadpool(
-            tenant_writes.create_tenant, ws, body, request_id_of(request), author_of(request)
+        outcome = await ws.writer.submit(
+            WriteIntent(
+                "create",
+                spec.tenant_id,
+                body,
+                request_id=request_id_of(request),
+                author=author_of(request),
+            )
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
     debug = None
@@ -120,10 +145,9 @@ async def create_tenant(request: Request) -> Response:
         created_at=outcome.at,
         debug=debug,
     )
-    spec_file = ws.read.spec_file(outcome.tenant_id)
     headers = {"Location": f"/api/v1/tenants/{outcome.tenant_id}"}
-    if spec_file:
-        headers["ETag"] = spec_file.etag
+    if outcome.etag:
+        headers["ETag"] = outcome.etag
     return json_reply(answer, status=201, headers=headers)
 
 
@@ -140,14 +164,15 @@ async def update_tenant(request: Request) -> Response:
     patch = update.model_dump(exclude_unset=True, exclude={"tenant_id"})
     access_of(request).check_update(principal_of(request), tenant_id, patch)
     with timed(request, "update"):
-        outcome = await run_in_threadpool(
-            tenant_writes.update_tenant,
-            ws,
-            tenant_id,
-            patch,
-            request.headers.get("if-match"),
-            request_id_of(request),
-            author_of(request),
+        outcome = await ws.writer.submit(
+            WriteIntent(
+                "update",
+                tenant_id,
+                patch,
+                if_match=request.headers.get("if-match"),
+                request_id=request_id_of(request),
+                author=author_of(request),
+            )
         )
     resources, cost, deployment_time = _estimated(ws.read, outcome.entry)
     answer = TenantUpdated(
@@ -160,8 +185,7 @@ async def update_tenant(request: Request) -> Response:
         updated_at=outcome.at,
         debug=debug_info(request, changed=outcome.changed),
     )
-    spec_file = ws.read.spec_file(tenant_id)
-    return json_reply(answer, headers={"ETag": spec_file.etag} if spec_file else None)
+    return json_reply(answer, headers={"ETag": outcome.etag} if outcome.etag else None)
 
 
 def _deletion_id(deployment_id: str | None) -> str | None:
@@ -173,14 +197,16 @@ async def delete_tenant(request: Request) -> Response:
     ws = workspace_for(request)
     force = query_bool(request, "force", False)
     with timed(request, "delete"):
-        outcome = await run_in_threadpool(
-            tenant_writes.delete_tenant,
-            ws,
-            tenant_id,
-            force,
-            request.headers.get("if-match"),
-            request_id_of(request),
-            author_of(request),
+        # A write still running for this tenant would race the removal; force waits for it.
+        outcome = await ws.writer.submit(
+            WriteIntent(
+                "delete",
+                tenant_id,
+                if_match=request.headers.get("if-match"),
+                request_id=request_id_of(request),
+                author=author_of(request),
+            ),
+            refuse_if_busy=not force,
         )
     return json_reply(
         DeleteResult(
@@ -205,8 +231,10 @@ async def calculate_resources(request: Request) -> Response:
 
 
 _TENANT_QUERY = (
-    QueryParam("skip", "integer", "Items to skip", 0),
-    QueryParam("limit", "integer", "Items to return (at most 1000)", 100),
+    QueryParam("skip", "integer", "Items to skip", 0, minimum=0, maximum=10**9),
+    QueryParam(
+        "limit", "integer", "Items to return (at most 1000)", 100, minimum=1, maximum=MAX_PAGE
+    ),
     QueryParam("preset", description="Preset filter", enum=PRESETS),
     QueryParam("status", description="Status filter", enum=TENANT_STATUSES),
 )

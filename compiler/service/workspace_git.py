@@ -1,14 +1,16 @@
-"""Spec history in the workspace's own git repo: commit one spec change, read spec dates.
+"""Spec history in the workspace's own git repo: commit a batch of spec changes, read spec dates.
 
-Input: Settings and a tenant spec path. Output: a commit (only that file, its message naming the
-tenant and request id), ISO-8601 dates from `git log`, and a key that moves with every commit.
+Input: Settings and the paths a batch wrote. Output: one commit of exactly those paths (its
+message naming each write), ISO-8601 dates from `git log`, and a key that moves with every commit.
 The deploy repo is publishing's business. git runs with argument lists only, never a shell string.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ from compiler.publishing import CommitAuthor
 from compiler.settings import Settings
 
 _GIT_TIMEOUT = 60
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,36 +34,51 @@ def _git(
     *args: str,
     check: bool = True,
     date: str | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
     author: CommitAuthor | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     if date is not None:
-        env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        full_env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
     if author is not None:  # who asked; the committer stays the orchestrator (user.name)
-        env |= {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email}
+        full_env |= {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email}
     result = subprocess.run(
         ["git", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=_GIT_TIMEOUT,
-        env=env,
+        env=full_env,
         check=False,
+        input=stdin,
     )
     if check and result.returncode != 0:
-        # An operator-side failure (a 500): the spec write it belonged to is rolled back.
+        # An operator-side failure (a 500): the write it belonged to is rolled back. git's
+        # stderr names server paths, so it goes to the log, not into the answer.
+        logger.error("git %s failed in the workspace repo: %s", args[0], result.stderr.strip())
         raise OrchestratorError(
-            f"git {args[0]} failed in the workspace repo: {result.stderr.strip()[:500]}",
-            details={"git_command": args[0]},
+            f"git {args[0]} failed in the workspace repo", details={"git_command": args[0]}
         )
     return result
 
 
-def _committable(cwd: Path, rel: str) -> bool:
-    """A path git can stage here: present or tracked (a removal), and not ignored."""
-    if not (cwd / rel).exists() and not _git(cwd, "ls-files", "--", rel).stdout.strip():
-        return False
-    return _git(cwd, "check-ignore", "-q", "--", rel, check=False).returncode != 0
+def _committable(cwd: Path, rel: list[str]) -> list[str]:
+    """The paths git can stage here: present or tracked (a removal), and not ignored; three git
+    calls for the whole list, whatever its length."""
+    present = [r for r in rel if (cwd / r).exists()]
+    gone = [r for r in rel if r not in present]
+    tracked: set[str] = set()
+    if gone:
+        listed = _git(cwd, "ls-files", "-z", "--", *gone).stdout.split("\0")
+        tracked = {r for r in gone if any(f == r or f.startswith(r + "/") for f in listed if f)}
+    candidates = [r for r in rel if r in present or r in tracked]
+    if not candidates:
+        return []
+    ignored = _git(
+        cwd, "check-ignore", "--stdin", "-z", check=False, stdin="\0".join(candidates) + "\0"
+    ).stdout.split("\0")
+    return [r for r in candidates if r not in ignored]
 
 
 def commit_paths(
@@ -69,40 +87,66 @@ def commit_paths(
     message: str,
     date: str,
     author: CommitAuthor | None = None,
+    staged: Callable[[], None] | None = None,
 ) -> str | None:
     """Commit exactly `paths` (added, changed or removed; ignored ones skipped) dated `date`
-    (ISO-8601): the spec and, where the workspace tracks it, its compiled output, so the
-    workspace's own `ecp compile --check` passes on the commit. The new commit, or None."""
+    (ISO-8601): the specs and, where the workspace tracks it, their compiled output, so the
+    workspace's own `ecp compile --check` passes on the commit. `author` (name, email) defaults
+    to the orchestrator, who is always the committer; `staged` runs between `git add` and the
+    commit (the journal records the step). The new commit, or None."""
     cwd = settings.root
-    rel = [os.path.relpath(path, cwd) for path in paths]
-    keep = [r for r in rel if _committable(cwd, r)]
+    keep = _committable(cwd, [os.path.relpath(path, cwd) for path in paths])
     if not keep:
         return None
     _git(cwd, "add", "--all", "--", *keep)
-    staged = _git(cwd, "diff", "--cached", "--quiet", "--", *keep, check=False)
-    if staged.returncode == 0:
+    changed = _git(cwd, "diff", "--cached", "--quiet", "--", *keep, check=False)
+    if changed.returncode == 0:
         return None
+    if staged is not None:
+        staged()
     _git(
         cwd,
         "-c",
         f"user.name={settings.git_author_name}",
         "-c",
         f"user.email={settings.git_author_email}",
+        "-c",
+        "gc.autoDetach=false",
         "commit",
         "--quiet",
         "--no-verify",
-        "-m",
-        message,
+        "--file=-",
         "--",
         *keep,
         date=date,
         author=author,
+        stdin=message,
     )
-    return _git(cwd, "rev-parse", "HEAD").stdout.strip()
+    return head_commit(settings)
+
+
+def head_commit(settings: Settings) -> str | None:
+    """The workspace repo's HEAD commit, or None on an unborn branch."""
+    result = _git(settings.root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
+    return result.stdout.strip() or None
+
+
+def reset_to(settings: Settings, commit: str | None) -> None:
+    """Undo a commit nobody was told about: HEAD back to `commit`, the index with it."""
+    if commit is None:
+        _git(settings.root, "update-ref", "-d", "HEAD")
+    else:
+        _git(settings.root, "reset", "--quiet", "--mixed", commit)
+
+
+def commit_message_of(settings: Settings, commit: str) -> str:
+    return _git(settings.root, "log", "-1", "--format=%B", commit).stdout
 
 
 def unstage(settings: Settings, paths: list[Path]) -> None:
-    """Undo `git add` of `paths` after a failed commit (best effort: the files are restored)."""
+    """Undo `git add` of `paths` (after a failed or interrupted write; the files are restored).
+    A killed git leaves index.lock behind: no git of ours runs now, so it is stale."""
+    (git_dir(settings) or settings.root / ".git").joinpath("index.lock").unlink(missing_ok=True)
     rel = [os.path.relpath(path, settings.root) for path in paths]
     _git(settings.root, "reset", "--quiet", "--", *rel, check=False)
 

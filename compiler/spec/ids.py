@@ -12,7 +12,8 @@ import re
 from compiler.errors import Location, ValidationFailed
 
 NAMESPACE_PREFIX = "ecp-ai-"
-_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+TENANT_ID_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_LABEL = re.compile(TENANT_ID_PATTERN.strip("^$"))
 MAX_LABEL = 63  # a DNS-1123 label, a label value, a label key's name part
 MAX_SUBDOMAIN = 253  # a DNS-1123 subdomain (most object names)
 # The services a tenant can run (the spec's service_requirements keys); here because the longest
@@ -38,6 +39,13 @@ def _room(form: str, limit: int) -> int:
 
 _BINDING = min(DERIVED_FROM_TENANT_ID, key=lambda item: _room(item[1], item[2]))
 MAX_TENANT_ID = _room(_BINDING[1], _BINDING[2])
+# Names the API serves under /api/v1/tenants/: a tenant called so would be shadowed by the route.
+RESERVED_IDS = frozenset({"calculate-resources", "validate-manifest"})
+_ECHO = 200  # at most this much of a bad value is quoted back
+
+
+def _quoted(value: str) -> str:
+    return repr(value) if len(value) <= _ECHO else f"{value[:_ECHO]!r}... ({len(value)} characters)"
 
 
 def tenant_id_problem(value: object) -> str | None:
@@ -46,16 +54,18 @@ def tenant_id_problem(value: object) -> str | None:
         return "tenant_id must be a string"
     if not _LABEL.fullmatch(value):
         return (
-            f"tenant_id {value!r} is not a DNS-1123 label "
+            f"tenant_id {_quoted(value)} is not a DNS-1123 label "
             "(lowercase letters, digits and '-', starting and ending with a letter or digit)"
         )
     if len(value) > MAX_TENANT_ID:
         what, form, limit = _BINDING
         shown = form.format(tenant_id="<tenant_id>", service=_LONGEST_SERVICE)
         return (
-            f"tenant_id {value!r} has {len(value)} characters; at most {MAX_TENANT_ID} fit the "
-            f"{what} '{shown}' ({limit} characters at most)"
+            f"tenant_id {_quoted(value)} has {len(value)} characters; at most {MAX_TENANT_ID} "
+            f"fit the {what} '{shown}' ({limit} characters at most)"
         )
+    if value in RESERVED_IDS:
+        return f"tenant_id {value!r} is reserved: the API serves /api/v1/tenants/{value} itself"
     return None
 
 

@@ -7,12 +7,17 @@ later stages can hash and share them. No file I/O here: see loader.py.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
+from compiler.spec.ids import (
+    MAX_TENANT_ID,
+    RESERVED_IDS,
+    TENANT_ID_PATTERN,
+    tenant_id_problem,
+)
 from compiler.spec.ids import SERVICES as SERVICES  # re-exported: the spec names the services
-from compiler.spec.ids import tenant_id_problem
 
 PRESETS: tuple[str, ...] = ("micro", "small", "medium", "large")
 GPU_TYPES: tuple[str, ...] = ("t4", "v100", "l4", "a10", "a100", "h100")
@@ -26,9 +31,10 @@ Engine = Literal["nlu", "llm"]
 MAX_CHANNELS = 100_000
 Channels = Annotated[StrictInt, Field(ge=0, le=MAX_CHANNELS)]
 
-_PERCENT = re.compile(r"(?P<value>\d{1,3}(\.\d{1,4})?)%")
-_PERCENTILE = re.compile(r"p(?P<value>\d{2}(\.\d{1,2})?)")
-_DURATION = re.compile(r"(?P<value>\d+(\.\d+)?)(?P<unit>ms|s)")
+# ASCII digits only: Python's \d also matches other scripts' digits, which float() would read.
+_PERCENT = re.compile(r"(?P<value>\d{1,3}(\.\d{1,4})?)%", re.ASCII)
+_PERCENTILE = re.compile(r"p(?P<value>\d{2}(\.\d{1,2})?)", re.ASCII)
+_DURATION = re.compile(r"(?P<value>\d+(\.\d+)?)(?P<unit>ms|s)", re.ASCII)
 _LABEL_KEY = re.compile(
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
     r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
@@ -53,6 +59,18 @@ def redis_url_problem(value: str) -> str | None:
 
 
 _HOST = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
+
+
+# The schema states what tenant_id_problem checks.
+_TENANT_ID_SCHEMA: dict[str, Any] = {
+    "pattern": TENANT_ID_PATTERN,
+    "maxLength": MAX_TENANT_ID,
+    "not": {"enum": sorted(RESERVED_IDS)},
+}
+# The schema says what _at_least_one_service checks: some service has a count above 0.
+_SOME_SERVICE_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"required": [s], "properties": {s: {"minimum": 1}}} for s in SERVICES]
+}
 
 
 def _at_least_one_service(value: ServiceRequirements) -> ServiceRequirements:
@@ -86,8 +104,16 @@ class ServiceRequirements(_Strict):
 
 
 class SlaTarget(_Strict):
-    availability: StrictStr = "99.9%"
-    response_time: StrictStr = "300ms"
+    availability: StrictStr = Field(
+        default="99.9%",
+        description="A percentage above 0% and below 100%.",
+        json_schema_extra={"pattern": r"^[0-9]{1,3}(\.[0-9]{1,4})?%$"},
+    )
+    response_time: StrictStr = Field(
+        default="300ms",
+        description="A duration from 1ms to 600s.",
+        json_schema_extra={"pattern": r"^[0-9]+(\.[0-9]+)?(ms|s)$"},
+    )
     concurrent_users: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = Field(
         default=None,
         description="People connected at once. Sizing uses the channels; a figure below the "
@@ -95,6 +121,7 @@ class SlaTarget(_Strict):
     )
     percentile: StrictStr | None = Field(
         default=None,
+        json_schema_extra={"pattern": r"^p[0-9]{2}(\.[0-9]{1,2})?$"},
         description="The percentile of each path's end-to-end time that response_time bounds, "
         "'p50' to 'p99.9' (default p95).",
     )
@@ -152,10 +179,13 @@ class SlaTarget(_Strict):
 class TenantSpec(_Strict):
     """tenants/<tenant_id>.yaml."""
 
-    tenant_id: StrictStr
+    tenant_id: StrictStr = Field(
+        description="A DNS-1123 label; the namespace is ecp-ai-<tenant_id>.",
+        json_schema_extra=_TENANT_ID_SCHEMA,
+    )
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     preset: PresetName | None = None
-    service_requirements: ServiceRequirements
+    service_requirements: ServiceRequirements = Field(json_schema_extra=_SOME_SERVICE_SCHEMA)
     sla_target: SlaTarget = SlaTarget()
     description: Annotated[StrictStr, Field(max_length=2000)] = ""
     gpu_type: GpuType | None = Field(
@@ -236,7 +266,7 @@ class TenantSpec(_Strict):
 class CalculateRequest(_Strict):
     """The calculate-resources body: requirements and SLA, optionally a preset and GPU type."""
 
-    service_requirements: ServiceRequirements
+    service_requirements: ServiceRequirements = Field(json_schema_extra=_SOME_SERVICE_SCHEMA)
     sla_target: SlaTarget = SlaTarget()
     preset: PresetName | None = None
     gpu_type: GpuType | None = None

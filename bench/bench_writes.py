@@ -1,0 +1,132 @@
+"""Benchmark: concurrent writes (group commit) and the reads served meanwhile, on a real server.
+
+Usage: python bench/bench_writes.py [--tenants 1000] [--writers 50] [--writes 20] [--rate 40]
+       python bench/bench_writes.py --tenants 10000 --creates 100      (the scaling figures)
+Builds a scratch git workspace of N compiled tenants (bench_api's), starts `ecp serve`, then:
+`--writers` clients each PUT `--writes` updates to random tenants back to back (closed loop),
+while readers GET tenant details at `--rate` requests/s (open loop); then `--creates` creates one
+after another (create -> published latency) and the server's RSS after them.
+Targets (issue 10): >= 30 writes/s, write p99 <= 2 s, read p99 <= 25 ms during the writes;
+create -> published p50 <= 300 ms and p99 <= 1 s at 10,000 tenants, RSS <= 300 MB after 100.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+from bench_api import HEADERS, free_port, make_workspace, percentiles, start_server
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+async def writer(
+    client: httpx.AsyncClient, ids: list[str], writes: int, rng: random.Random, out: list[float]
+) -> None:
+    for _ in range(writes):
+        tenant_id = rng.choice(ids)
+        body = {"service_requirements": {"chatbot": rng.randint(1, 60)}}
+        started = time.perf_counter()
+        answer = await client.put(f"/tenants/{tenant_id}", json=body)
+        out.append(time.perf_counter() - started)
+        assert answer.status_code == 200, answer.text[:300]
+
+
+async def reader(
+    client: httpx.AsyncClient, ids: list[str], rate: float, stop: asyncio.Event, out: list[float]
+) -> None:
+    rng = random.Random(11)
+    while not stop.is_set():
+        started = time.perf_counter()
+        answer = await client.get(f"/tenants/{rng.choice(ids)}")
+        elapsed = time.perf_counter() - started
+        out.append(elapsed)
+        assert answer.status_code == 200, answer.text[:300]
+        await asyncio.sleep(max(0.0, 1 / rate - elapsed))
+
+
+async def write_load(api: str, ids: list[str], args: argparse.Namespace) -> dict[str, object]:
+    writes: list[float] = []
+    reads: list[float] = []
+    stop = asyncio.Event()
+    limits = httpx.Limits(max_connections=args.writers + 4)
+    async with (
+        httpx.AsyncClient(base_url=api, headers=HEADERS, timeout=120, limits=limits) as client,
+        httpx.AsyncClient(base_url=api, headers=HEADERS, timeout=60) as read_client,
+    ):
+        readers = asyncio.ensure_future(reader(read_client, ids, args.rate, stop, reads))
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(
+                writer(client, ids, args.writes, random.Random(n), writes)
+                for n in range(args.writers)
+            )
+        )
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await readers
+    return {
+        "writes": len(writes),
+        "seconds": round(elapsed, 2),
+        "writes_per_s": round(len(writes) / elapsed, 1),
+        "write_latency": percentiles(writes),
+        "read_latency_during_writes": percentiles(reads),
+    }
+
+
+def creates(api: str, count: int, pid: int) -> dict[str, object]:
+    published: list[float] = []
+    with httpx.Client(base_url=api, headers=HEADERS, timeout=120) as client:
+        for i in range(count):
+            body = {
+                "tenant_id": f"new-{i:04d}",
+                "name": "new",
+                "service_requirements": {"chatbot": 8},
+            }
+            started = time.perf_counter()
+            answer = client.post("/tenants/", json=body)
+            published.append(time.perf_counter() - started)
+            assert answer.status_code == 201, answer.text[:300]
+    return {"create_to_published": percentiles(published), "rss_mib_after": rss_mib(pid)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--writers", type=int, default=50)
+    parser.add_argument("--writes", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=40.0, help="reads/s during the writes")
+    parser.add_argument("--creates", type=int, default=20)
+    args = parser.parse_args()
+    root = make_workspace(args.tenants)
+    port = free_port()
+    server = start_server(root, port)
+    api = f"http://127.0.0.1:{port}/api/v1"
+    ids = [f"bench-{i:05d}" for i in range(args.tenants)]
+    report: dict[str, object] = {"tenants": args.tenants}
+    try:
+        report["rss_mib_at_start"] = rss_mib(server.pid)
+        if args.writers:
+            report["concurrent_writes"] = asyncio.run(write_load(api, ids, args))
+        if args.creates:
+            report["creates"] = creates(api, args.creates, server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The writer's compiles, run in a worker process of their own (spawned, not forked).
+
+Input: Settings and the tenant IDs of a batch. Output: the pipeline's CompileReport, as if
+compile_workspace had run here. Why a process: a compile is pure Python CPU work; in the server's
+process it would hold the GIL against the event loop (every read waits) and use one core. The
+worker is spawned (a fresh interpreter, so no lock of the server's threads is copied), compiles
+large batches with the pipeline's own forked workers, and dies with the server (PR_SET_PDEATHSIG),
+so a killed server never leaves a compile writing output/ behind its recovery.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+
+from compiler.errors import OrchestratorError
+from compiler.pipeline import CompileReport, compile_workspace
+from compiler.settings import Settings
+
+# From this many tenants a batch's compile forks a second worker (the machine's second core).
+PARALLEL_FROM = 8
+# A batch of 64 tenants compiles in seconds; minutes mean the worker is gone or stuck.
+COMPILE_TIMEOUT_S = 300
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the worker: be killed the moment the server dies (Linux), or exit if it already has."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the pool's own pipes end the worker once the server is gone
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _compile(settings: Settings, tenant_ids: list[str]) -> CompileReport:
+    workers = 2 if len(tenant_ids) >= PARALLEL_FROM else 1
+    return compile_workspace(settings, tenant_ids, workers=workers)
+
+
+class CompileWorker:
+    """One spawned process, started on first use (or by `start`), reused for every batch."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def start(self, warm: Settings | None = None) -> None:
+        """Spawn the worker; with `warm`, let it import and load the compiler now (not waited
+        for), so the first write after start pays no cold start."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_die_with_parent,
+                    initargs=(os.getpid(),),
+                )
+                if warm is not None:
+                    self._pool.submit(_compile, warm, [])
+
+    def compile(self, settings: Settings, tenant_ids: list[str]) -> CompileReport:
+        """The batch's compile in the worker; a worker that died or hangs fails the batch and
+        is replaced next time."""
+        self.start()
+        assert self._pool is not None  # started above
+        try:
+            return self._pool.submit(_compile, settings, tenant_ids).result(COMPILE_TIMEOUT_S)
+        except (FutureTimeout, BrokenProcessPool) as exc:
+            self.close()
+            raise OrchestratorError(
+                f"the compile of {len(tenant_ids)} tenant(s) failed in its worker process "
+                f"({type(exc).__name__}); the batch is rolled back"
+            ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            # Not waiting: the worker ends with its queue (and by PR_SET_PDEATHSIG at the latest).
+            pool.shutdown(wait=False, cancel_futures=True)
