@@ -185,9 +185,15 @@ def test_twenty_random_kills_lose_no_acknowledged_write_and_publish_nothing_unac
             writers = [
                 threading.Thread(target=_writer, args=(live.api, t, ledger, stop)) for t in TENANTS
             ]
+            acked_before = ledger.count
             for thread in writers:
                 thread.start()
-            time.sleep(rng.uniform(0.2, 1.5))
+            # Kill at a random point after the round's first acknowledged write, so each round
+            # tests recovery with acknowledged writes behind it, however slow the machine is.
+            deadline = time.monotonic() + 120
+            while ledger.count == acked_before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 1.0))
             os.kill(live.pid, signal.SIGKILL)
             stop.set()
             for thread in writers:
