@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,9 @@ connect = functools.partial(ws_connect, additional_headers=AUTH)  # the test ser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("ws")
-    settings = make_workspace(root, ("my-ai-service", "alert-tenant"), ("demo-shop",))
+    settings = make_workspace(
+        root, ("my-ai-service", "alert-tenant", "quiet-tenant"), ("demo-shop",)
+    )
     with live_server(settings) as live:
         yield live
 
@@ -84,6 +87,31 @@ def test_unsubscribe_stops_pushes_and_a_new_subscribe_restarts_them(server: Live
             ws.recv(timeout=0.8)
         ws.send(json.dumps({"action": "subscribe", "metrics": ["memory"], "interval": 250}))
         assert set(receive(ws)["metrics"]) == {"memory"}
+
+
+def test_a_posted_sample_is_pushed_at_once_not_at_the_next_interval(server: LiveServer) -> None:
+    with connect(f"{server.ws}/ws/monitoring/my-ai-service") as ws:
+        # An hour between interval pushes: anything sooner was pushed by the sample itself.
+        ws.send(json.dumps({"action": "subscribe", "metrics": ["cpu"], "interval": 3_600_000}))
+        receive(ws)  # the subscription's first push
+        ws.send(json.dumps({"action": "ping"}))  # the subscription is in place once this answers
+        assert receive(ws) == {"action": "pong"}
+        send_metrics(server, "quiet-tenant", {"metrics": {"cpu_usage": 11.0}})  # another tenant
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=0.5)
+        for value in (42.75, 43.5):
+            time.sleep(1.1)  # a stamp of its own (seconds), newer than anything stored before
+            send_metrics(server, "my-ai-service", {"metrics": {"cpu_usage": value}})
+            assert receive(ws, timeout=5)["metrics"] == {"cpu": value}
+
+
+def test_a_stream_not_subscribed_yet_is_not_pushed_samples(server: LiveServer) -> None:
+    with connect(f"{server.ws}/ws/monitoring/my-ai-service") as ws:
+        ws.send(json.dumps({"action": "ping"}))
+        assert receive(ws) == {"action": "pong"}
+        send_metrics(server, "my-ai-service", {"metrics": {"cpu_usage": 12.0}})
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=0.5)
 
 
 def test_a_new_alert_reaches_every_alert_subscriber(server: LiveServer) -> None:
@@ -256,6 +284,18 @@ def test_a_subscriber_that_does_not_read_is_cut_off_without_holding_up_others() 
     received, dropped = asyncio.run(scenario())
     assert received == 100
     assert dropped == 100 - 8
+
+
+def test_a_coalescing_subscriber_keeps_only_the_newest_wakeup_and_never_overflows() -> None:
+    async def scenario() -> tuple[dict[str, Any], int]:
+        hub = Hub(max_queue=2)
+        wakeups = hub.subscribe("samples:real:t", coalesce=True)
+        for i in range(10):
+            hub.publish("samples:real:t", {"n": i})
+        newest = await wakeups.get()
+        return newest, wakeups.pending()
+
+    assert asyncio.run(scenario()) == ({"n": 9}, 0)
 
 
 def test_publishing_from_a_worker_thread_reaches_the_loop() -> None:

@@ -2,7 +2,8 @@
 
 Input: publish(topic, message) from any thread (ingest runs in a worker thread). Output: each
 subscriber's own bounded queue on the event loop. A subscriber that falls `max_queue` messages
-behind is cut off with an overflow marker instead of slowing the publisher or other subscribers.
+behind is cut off with an overflow marker instead of slowing the publisher or other subscribers;
+a coalescing subscriber (a wake-up: "something new, go and read it") keeps only the newest one.
 Knows nothing of WebSockets or HTTP.
 """
 
@@ -24,16 +25,19 @@ class Overflowed(Exception):
 
 
 class Subscription:
-    def __init__(self, hub: Hub, topic: str, max_queue: int) -> None:
+    def __init__(self, hub: Hub, topic: str, max_queue: int, coalesce: bool = False) -> None:
         self.hub = hub
         self.topic = topic
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=max_queue)
+        self.coalesce = coalesce
+        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=1 if coalesce else max_queue)
         self.dropped = 0
 
     def offer(self, message: Message) -> None:
         if self.dropped:
             self.dropped += 1
             return
+        if self.coalesce and self._queue.full():
+            self._queue.get_nowait()  # a wake-up still pending: the newer one replaces it
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
@@ -62,12 +66,13 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
-    def subscribe(self, topic: str) -> Subscription:
-        """Call on the event loop (a WebSocket handler)."""
+    def subscribe(self, topic: str, *, coalesce: bool = False) -> Subscription:
+        """Call on the event loop (a WebSocket handler). `coalesce`: keep only the newest
+        message (never overflows), for subscribers that re-read the store when woken."""
         loop = asyncio.get_running_loop()
         with self._lock:
             self._loop = loop
-            subscription = Subscription(self, topic, self.max_queue)
+            subscription = Subscription(self, topic, self.max_queue, coalesce)
             self._topics.setdefault(topic, set()).add(subscription)
         return subscription
 

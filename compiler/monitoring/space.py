@@ -2,7 +2,8 @@
 
 Input: tenant IDs (checked, and present as <tenants_dir>/<id>.yaml), request bodies and query
 parameters. Output: the reference's monitoring, alert and stream shapes. Ingest stores a batch and
-its alerts in one transaction, then tells the hub and the gauges. Demo spaces fill themselves from
+its alerts in one transaction, then tells the hub (the alerts, and a wake-up on the tenant's samples
+topic for its live streams) and the gauges. Demo spaces fill themselves from
 the demo generator before they answer. Blocking: call from a worker thread.
 """
 
@@ -113,6 +114,10 @@ class MonitoringSpace:
     def alerts_topic(self, tenant_id: str) -> str:
         return f"alerts:{self.name}:{tenant_id}"
 
+    def samples_topic(self, tenant_id: str) -> str:
+        """Wake-ups for a tenant's /ws/monitoring streams: new samples are in the store."""
+        return f"samples:{self.name}:{tenant_id}"
+
     def require_tenant(self, tenant_id: object) -> str:
         tenant = check_tenant_id(tenant_id)
         if not (self.settings.tenants_dir / f"{tenant}.yaml").is_file():
@@ -171,6 +176,8 @@ class MonitoringSpace:
         bodies = [alert_body(a) for a in evaluation.alerts]
         for body in bodies:
             self.hub.publish(self.alerts_topic(tenant), body)
+        if samples:
+            self.hub.publish(self.samples_topic(tenant), {"newest": max(s.ts_ms for s in samples)})
         if self.exposition is not None:
             self.exposition.update_tenant(tenant, samples)
             for alert in evaluation.alerts:

@@ -1,7 +1,8 @@
 """The reference's three WebSocket streams: live metrics, deployment progress, alerts.
 
 /ws/monitoring/{tenant_id}   client sends {action: "subscribe", metrics: [...], interval: ms};
-                             the server pushes {timestamp, tenant_id, metrics} at that interval.
+                             the server pushes {timestamp, tenant_id, metrics} as soon as a
+                             sample is stored, and at that interval besides.
 /ws/deployment/{id}          {deployment_id, status, progress, phase, message} until it ends,
                              then a normal close (1000).
 /ws/alerts/{tenant_id}       every new alert as it fires.
@@ -204,22 +205,51 @@ class Streams:
     async def monitoring(self, ws: WebSocket) -> None:
         async def body(request_id: str, inbox: asyncio.Queue[object]) -> None:
             space, tenant = await self._tenant(ws)
-            loop = asyncio.get_running_loop()
-            subscription: Subscribe | None = None
-            due = 0.0
+            # Pushed when a sample is stored (the hub wakes us), and at the interval besides:
+            # the interval is the fallback for samples that reach the store another way.
+            wakeups = space.hub.subscribe(space.samples_topic(tenant), coalesce=True)
+            try:
+                await self._monitor(ws, inbox, space, tenant, wakeups)
+            finally:
+                wakeups.close()
+
+        await self._run(ws, body)
+
+    async def _monitor(
+        self,
+        ws: WebSocket,
+        inbox: asyncio.Queue[object],
+        space: MonitoringSpace,
+        tenant: str,
+        wakeups: Subscription,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        subscription: Subscribe | None = None
+        due = 0.0
+        frame_task: asyncio.Task[object] = asyncio.create_task(inbox.get())
+        wake_task: asyncio.Task[dict[str, Any]] = asyncio.create_task(wakeups.get())
+        try:
             while True:
                 timeout = None if subscription is None else max(0.0, due - loop.time())
-                try:
-                    frame = await asyncio.wait_for(inbox.get(), timeout)
-                except TimeoutError:
-                    assert subscription is not None  # a timeout needs a subscription
+                done, _ = await asyncio.wait(
+                    {frame_task, wake_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                woken = wake_task in done
+                if woken:
+                    wake_task = asyncio.create_task(wakeups.get())
+                if subscription is not None and (woken or not done):  # a sample, or the interval
                     update = await run_in_threadpool(space.latest, tenant, subscription.metrics)
                     await ws.send_json(update)
-                    # A slow send does not build a backlog: the next push is one interval on.
-                    due = max(due + subscription.interval_s, loop.time())
+                    # A slow send does not build a backlog: the next push is one interval on
+                    # (from now, after a sample's push: a burst of samples does not defer it).
+                    base = loop.time() if woken else due
+                    due = max(base + subscription.interval_s, loop.time())
+                if frame_task not in done:
                     continue
+                frame = frame_task.result()
                 if frame is _CLOSED:
                     return
+                frame_task = asyncio.create_task(inbox.get())
                 command = parse_command(frame, ("subscribe", "unsubscribe", "ping"))
                 if command["action"] == "subscribe":
                     subscription, due = parse_subscribe(command), loop.time()
@@ -228,8 +258,9 @@ class Streams:
                     await ws.send_json({"action": "unsubscribed", "tenant_id": tenant})
                 else:
                     await ws.send_json({"action": "pong"})
-
-        await self._run(ws, body)
+        finally:
+            frame_task.cancel()
+            wake_task.cancel()
 
     async def _relay(
         self,
