@@ -166,6 +166,10 @@ class Settings(BaseModel):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks: str | None = None
+    # The dashboard's "sign in with SSO" (authorization code + PKCE, a public client): its client
+    # ID (default: the audience, which an ID token's `aud` is) and the scopes it asks for.
+    oidc_client_id: str | None = None
+    oidc_scopes: str = "openid profile email groups"
     access: AccessSettings = AccessSettings()
 
     @model_validator(mode="after")

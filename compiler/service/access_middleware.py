@@ -36,8 +36,12 @@ CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN = 4401, 4403
 WS_BEARER_PROTOCOL = "bearer"  # browsers: new WebSocket(url, ["bearer", token])
 
 
+# Public: how to sign in is asked before there is a credential (auth_config_routes).
+PUBLIC_PATHS = frozenset({"/api/v1/auth/config"})
+
+
 def is_protected(path: str) -> bool:
-    return path.startswith(_PROTECTED) or path == "/metrics"
+    return (path.startswith(_PROTECTED) and path not in PUBLIC_PATHS) or path == "/metrics"
 
 
 def _tenant_of(path: str) -> str | None:

@@ -23,7 +23,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from compiler import __version__
-from compiler.service import audit_routes, manifest_routes, readiness, tenant_routes
+from compiler.service import (
+    audit_routes,
+    auth_config_routes,
+    change_routes,
+    manifest_routes,
+    readiness,
+    tenant_routes,
+)
 from compiler.service.access_middleware import AccessMiddleware
 from compiler.service.error_responses import EXCEPTION_HANDLERS
 from compiler.service.guard import guard_routes
@@ -93,6 +100,8 @@ def create_app(settings: Settings, *, extra_routes: list[BaseRoute] | None = Non
         *_optional_routes(state),
         *readiness.routes(state),
         *audit_routes.routes(),
+        *change_routes.routes(),
+        *auth_config_routes.routes(),
         *(extra_routes or []),
         Route("/health", _health, methods=["GET"]),
         Route("/", _root, methods=["GET"], include_in_schema=False),

@@ -46,6 +46,8 @@ ROUTE_ACTIONS: dict[str, dict[str, Rule]] = {
     "/api/v1/tenants/{tenant_id}": _TENANT,
     "/api/v1/tenants/{tenant_id}/manifest": {"GET": Rule(READ)},
     "/api/v1/tenants/{tenant_id}/deployment-status": {"GET": Rule(READ)},
+    "/api/v1/tenants/{tenant_id}/history": {"GET": Rule(READ)},
+    "/api/v1/tenants/{tenant_id}/preview": {"POST": Rule(WRITE)},  # the dry run of a PUT
     "/api/v1/tenants/{tenant_id}/monitoring": {"GET": Rule(READ), "POST": Rule(INGEST)},
     "/api/v1/tenants/{tenant_id}/alerts": {"GET": Rule(READ)},
     "/api/v1/monitoring/system": {"GET": Rule(READ)},  # filtered to the caller's tenants
