@@ -127,12 +127,33 @@ ROUTES: dict[str, Request] = {
     "system": _call("GET", "/api/v1/monitoring/system"),
     "metrics": _call("GET", "/metrics"),
     "audit": _call("GET", "/api/v1/audit"),
+    "history": _call("GET", "/api/v1/tenants/{target}/history"),
+    "preview": _call(
+        "POST", "/api/v1/tenants/{target}/preview", lambda c: {"description": f"by {c}?"}
+    ),
 }
 OK = {"create": 201, "monitoring_post": 201}
 DENIED = {"anonymous": 401, "expired": 401, "revoked": 401}
-VIEWER = {"create": 403, "update": 403, "delete": 403, "monitoring_post": 403, "metrics": 403}
+VIEWER = {
+    "create": 403,
+    "update": 403,
+    "preview": 403,
+    "delete": 403,
+    "monitoring_post": 403,
+    "metrics": 403,
+}
 INGEST_MAY = {"monitoring_post"}
-EDITOR_OUT_404 = {"detail", "update", "delete", "manifest", "status", "monitoring_get", "alerts"}
+EDITOR_OUT_404 = {
+    "detail",
+    "update",
+    "preview",
+    "history",
+    "delete",
+    "manifest",
+    "status",
+    "monitoring_get",
+    "alerts",
+}
 
 
 def expected_status(route: str, caller: str) -> int:
