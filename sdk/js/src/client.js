@@ -82,6 +82,31 @@ export class ECPClient {
     });
   }
 
+  /**
+   * The dry run of updateTenant: the same body compiled, nothing written. Answers the deltas
+   * (replicas, CPU, memory, GPU, cost) and the manifest's unified diff (manifest_diff).
+   */
+  previewTenantUpdate(tenantId, changes, { ifMatch, ...options } = {}) {
+    return this.transport.json('POST', `/tenants/${segment(tenantId)}/preview`, {
+      body: changes,
+      headers: ifMatch ? { 'If-Match': ifMatch } : undefined,
+      ...callOptions(options),
+    });
+  }
+
+  /** The tenant's commits, newest first, each with its compiled resources and deltas. */
+  getTenantHistory(tenantId, { limit = 50, ...options } = {}) {
+    return this.transport.json('GET', `/tenants/${segment(tenantId)}/history`, {
+      query: { limit },
+      ...callOptions(options),
+    });
+  }
+
+  /** How to sign in here (tokens; OIDC issuer, client_id and scopes when configured). */
+  getAuthConfig(options) {
+    return this.transport.json('GET', '/auth/config', callOptions(options));
+  }
+
   calculateResources(requirements, options) {
     return this.transport.json('POST', '/tenants/calculate-resources', {
       body: requirements,

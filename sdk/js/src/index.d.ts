@@ -238,6 +238,64 @@ export interface MonitoringStreamOptions extends StreamOptions {
   interval?: number;
 }
 
+export interface FieldDelta {
+  field: string;
+  before: string | number | null;
+  after: string | number | null;
+  change: string | null;
+}
+
+export interface UpdatePreview {
+  tenant_id: string;
+  dry_run: true;
+  changed: boolean;
+  etag: string;
+  estimated_cost: { before: string | null; after: string | null };
+  replicas: Record<string, { before: number | null; after: number | null }>;
+  deltas: FieldDelta[];
+  manifest_diff: string;
+  diff_truncated: boolean;
+  warnings: string[];
+}
+
+export interface CompiledResources {
+  preset: string | null;
+  replicas: Record<string, number>;
+  replicas_total: number;
+  cpu: string | null;
+  cpu_millicores: number | null;
+  memory: string | null;
+  memory_mib: number | null;
+  gpu: number | null;
+  monthly_cost_usd: number | null;
+  estimated_cost: string | null;
+}
+
+export interface HistoryCommit {
+  commit: string;
+  timestamp: string;
+  author: string;
+  principal: string | null;
+  subject: string;
+  action: 'created' | 'changed' | 'removed';
+  compiled: boolean;
+  resources: CompiledResources | null;
+  deltas: FieldDelta[];
+}
+
+export interface TenantHistory {
+  tenant_id: string;
+  source: 'workspace-git' | 'none';
+  commits: HistoryCommit[];
+  count: number;
+  truncated: boolean;
+}
+
+export interface AuthConfig {
+  token: boolean;
+  oidc: { issuer: string; client_id: string; scopes: string[]; bearer: 'id_token' } | null;
+}
+
 export type Unsubscribe = () => void;
 
 export declare class ECPClient {
@@ -262,6 +320,16 @@ export declare class ECPClient {
     options?: CallOptions & { force?: boolean; ifMatch?: string },
   ): Promise<TenantDeleted>;
   calculateResources(requirements: ResourceRequest, options?: CallOptions): Promise<ResourceEstimate>;
+  previewTenantUpdate(
+    tenantId: string,
+    changes: TenantUpdate,
+    options?: CallOptions & { ifMatch?: string },
+  ): Promise<UpdatePreview>;
+  getTenantHistory(
+    tenantId: string,
+    options?: CallOptions & { limit?: number },
+  ): Promise<TenantHistory>;
+  getAuthConfig(options?: CallOptions): Promise<AuthConfig>;
 
   getManifest(
     tenantId: string,

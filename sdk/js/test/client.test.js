@@ -85,6 +85,38 @@ describe('tenants', () => {
   });
 });
 
+describe('changes', () => {
+  test('previewTenantUpdate compiles an edit without writing it, with the manifest diff', async () => {
+    const manifest = readFileSync(join(server.root, 'output', 'my-ai-service', 'manifest.yaml'), 'utf8');
+    const etag = await client.getTenantEtag('my-ai-service');
+    const preview = await client.previewTenantUpdate('my-ai-service', { service_requirements: { chatbot: 400 } }, { ifMatch: etag });
+    assert.equal(preview.dry_run, true);
+    assert.equal(preview.changed, true);
+    assert.equal(preview.etag, etag);
+    assert.match(preview.manifest_diff, /^--- a\/my-ai-service\/manifest.yaml\n\+\+\+ b\/my-ai-service\/manifest.yaml\n@@ /);
+    assert.ok(preview.deltas.length > 0, JSON.stringify(preview.deltas));
+    assert.match(preview.manifest_diff, /^-    ecp.ai\/channels: "100"\n\+    ecp.ai\/channels: "400"$/m);
+    assert.equal(readFileSync(join(server.root, 'output', 'my-ai-service', 'manifest.yaml'), 'utf8'), manifest);
+    assert.equal(await client.getTenantEtag('my-ai-service'), etag);
+    const stale = client.previewTenantUpdate('my-ai-service', { name: 'x' }, { ifMatch: '"gone"' });
+    await assert.rejects(stale, (e) => e instanceof PreconditionFailedError && e.status === 412);
+  });
+
+  test('getTenantHistory lists the commits that touched a tenant', async () => {
+    const history = await client.getTenantHistory('my-ai-service', { limit: 5 });
+    assert.equal(history.tenant_id, 'my-ai-service');
+    assert.equal(history.source, 'workspace-git');
+    assert.ok(history.count >= 1);
+    assert.equal(history.commits.at(-1).action, 'created');
+    await assert.rejects(client.getTenantHistory('my-ai-service', { limit: 0 }), ValidationError);
+  });
+
+  test('getAuthConfig needs no token and names the sign-in methods', async () => {
+    const anonymous = new ECPClient({ baseUrl: server.baseUrl, isDemo: false });
+    assert.deepEqual(await anonymous.getAuthConfig(), { token: true, oidc: null });
+  });
+});
+
 describe('manifests', () => {
   test('getManifest returns exactly the compiled bytes of output/<id>/manifest.yaml', async () => {
     const manifest = await client.getManifest('my-ai-service');

@@ -24,6 +24,11 @@ export async function usage(token: string): Promise<void> {
   const deploymentId: string = created.deployment_id;
   const etag = await client.getTenantEtag('my-service');
   await client.updateTenant('my-service', { service_requirements: { chatbot: 150 } }, { ifMatch: etag });
+  const preview = await client.previewTenantUpdate('my-service', { name: 'x' }, { ifMatch: etag });
+  const diff: string = preview.manifest_diff;
+  const history = await client.getTenantHistory('my-service', { limit: 10 });
+  const cost: number | null | undefined = history.commits[0]?.resources?.monthly_cost_usd;
+  const sso: string | undefined = (await client.getAuthConfig()).oidc?.client_id;
   const estimate = await client.calculateResources({ service_requirements: { chatbot: 100 } });
   const gpu: number = estimate.resources.gpu;
   const manifest: string = await client.getManifest('my-service', { includeIngress: true });
@@ -46,7 +51,7 @@ export async function usage(token: string): Promise<void> {
     if (e instanceof TenantNotFoundError) console.log(e.status, e.details);
     if (e instanceof PreconditionFailedError || e instanceof ValidationError) console.log(e.code);
   }
-  console.log(first, gpu, valid, alerts.length);
+  console.log(first, gpu, valid, alerts.length, diff, cost, sso);
 
   // @ts-expect-error a tenant needs its service_requirements
   await client.createTenant({ tenant_id: 'x' });
