@@ -52,18 +52,26 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def make_workspace(root: Path, tenants: tuple[str, ...] = SHIPPED_TENANTS) -> Path:
-    """presets/ and `tenants` from this repo in a new git repo at `root`, compiled."""
+def make_workspace(
+    root: Path, tenants: tuple[str, ...] = SHIPPED_TENANTS, *, track_output: bool = False
+) -> Path:
+    """presets/ and `tenants` from this repo in a new git repo at `root`, compiled. With
+    `track_output` the compiled output/ is committed too (as this repository does), so each API
+    write commits its output and the tenant history has numbers."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "presets", root / "presets")
     (root / "tenants").mkdir()
     for tenant_id in tenants:
         shutil.copy(REPO / "tenants" / f"{tenant_id}.yaml", root / "tenants")
-    (root / ".gitignore").write_text("output/\n.ecp/\n", encoding="utf-8")
+    ignored = ".ecp/\n" if track_output else "output/\n.ecp/\n"
+    (root / ".gitignore").write_text(ignored, encoding="utf-8")
     git(root, "init", "--quiet", "--initial-branch=main")
+    if track_output:
+        ecp(root, "compile", "--all")
     git(root, "add", "--all")
     git(root, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "seed")
-    ecp(root, "compile", "--all")
+    if not track_output:
+        ecp(root, "compile", "--all")
     install_admin_token(root)
     return root
 

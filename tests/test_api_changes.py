@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,30 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-from api_server import AUTH, REPO, LiveServer, ecp, git, running_server
+from api_server import AUTH, LiveServer, git, make_workspace, running_server
 
 REAL = {"X-Demo-Mode": "false", **AUTH}
 TENANT = "shop-chat-lite"
 
 
-def tracked_workspace(root: Path) -> Path:
-    """presets/ and two shipped tenants, compiled, with output/ committed (not ignored)."""
-    root.mkdir(parents=True)
-    shutil.copytree(REPO / "presets", root / "presets")
-    (root / "tenants").mkdir()
-    for tenant_id in ("my-ai-service", TENANT):
-        shutil.copy(REPO / "tenants" / f"{tenant_id}.yaml", root / "tenants")
-    (root / ".gitignore").write_text(".ecp/\n", encoding="utf-8")
-    git(root, "init", "--quiet", "--initial-branch=main")
-    ecp(root, "compile", "--all")
-    git(root, "add", "--all")
-    git(root, "-c", "user.name=seed", "-c", "user.email=seed@localhost", "commit", "-qm", "seed")
-    return root
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = tracked_workspace(tmp_path_factory.mktemp("changes") / "workspace")
+    root = make_workspace(tmp_path_factory.mktemp("changes") / "workspace", track_output=True)
     with running_server(root) as live:
         yield live
 
@@ -76,6 +60,7 @@ def test_history_lists_each_commit_with_its_compiled_resources_and_deltas(
     assert [c["commit"] for c in commits] == shas  # newest first, the seed last
     assert [c["action"] for c in commits] == ["changed", "changed", "created"]
     assert commits[0]["principal"] == "token:test-admin"
+    assert commits[-1]["author"] == "test"
     for commit in commits:
         after = entry_at(server.root, commit["commit"])
         before = entry_at(server.root, commit["commit"] + "^") or {}

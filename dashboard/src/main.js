@@ -10,6 +10,7 @@ import { renderTenant } from './tenant_page.js';
 import { renderCalculator } from './calculator.js';
 import { renderForm } from './tenant_form.js';
 import { renderSignIn } from './signin.js';
+import { finishSignIn, isCallback } from './oidc.js';
 
 const session = new Session();
 let cleanup = null;
@@ -59,7 +60,7 @@ function renderHeader() {
   });
   const who = session.token
     ? [
-        h('span', { class: 'who', id: 'who' }, t('signed_in'), session.canWrite ? '' : ` · ${t('read_only')}`),
+        h('span', { class: 'who', id: 'who' }, t('signed_in'), session.user ? ` (${session.user})` : '', session.canWrite ? '' : ` · ${t('read_only')}`),
         h('button', { type: 'button', id: 'sign-out', onclick: () => { session.signOut(); navigate('#/signin'); } }, t('sign_out')),
       ]
     : [h('span', { class: 'who', id: 'who' }, t('anonymous')), h('a', { href: '#/signin', class: 'button' }, t('sign_in'))];
@@ -109,5 +110,20 @@ function refresh() {
   });
 }
 
+/** Back from the identity provider (?code&state): redeem the code, then drop the query. */
+async function completeSso() {
+  let hash = '#/signin';
+  try {
+    const { token, claims, returnTo } = await finishSignIn();
+    session.signIn(token, String(claims.preferred_username || claims.email || claims.sub || ''));
+    hash = returnTo;
+  } catch (error) {
+    session.setSsoError(error.message);
+  }
+  history.replaceState(null, '', `${location.pathname}${hash}`);
+}
+
 window.addEventListener('hashchange', route);
-session.probeAccess().finally(() => route());
+(isCallback() ? completeSso() : Promise.resolve())
+  .then(() => session.probeAccess())
+  .finally(() => route());

@@ -29,14 +29,33 @@ export class Session {
     return this.access !== 'read';
   }
 
-  signIn(token) {
+  /** Who an SSO sign-in says this is (the ID token's preferred_username); '' for a token. */
+  get user() {
+    return this.storage.getItem('ecp.user') || '';
+  }
+
+  signIn(token, user = '') {
     this.storage.setItem('ecp.token', token.trim());
+    if (user) this.storage.setItem('ecp.user', user);
+    else this.storage.removeItem('ecp.user');
     this.forgetAccess();
   }
 
   signOut() {
     this.storage.removeItem('ecp.token');
+    this.storage.removeItem('ecp.user');
     this.forgetAccess();
+  }
+
+  /** An SSO sign-in that failed on the way back, for the sign-in page to show once. */
+  setSsoError(message) {
+    this.storage.setItem('ecp.sso.error', message);
+  }
+
+  takeSsoError() {
+    const message = this.storage.getItem('ecp.sso.error');
+    this.storage.removeItem('ecp.sso.error');
+    return message;
   }
 
   setDemo(demo) {

@@ -1,12 +1,15 @@
 // Create and edit a tenant. Server-side validation errors land beside the field their path
 // names (details.errors[].field); a 412 (someone else changed the spec since it was loaded)
-// is explained with a reload; a 403 is shown and the write buttons go away.
+// is explained with a reload; a 403 is shown and the write buttons go away. An edit is previewed
+// first: the server compiles it without writing (POST .../preview) and answers replicas, cost and
+// the manifest's unified diff, shown before the second press saves it.
 
 import { clear, h } from './dom.js';
 import { t } from './i18n.js';
 import { errorBox, fieldErrors } from './errors_view.js';
 import { field, readRequirements, requirementsFields, showFieldErrors } from './requirements_fields.js';
 import { PreconditionFailedError } from '@ecp-ai/orchestrator-client';
+import { diffView } from './diff_view.js';
 
 const PRESETS = ['', 'micro', 'small', 'medium', 'large'];
 
@@ -38,8 +41,8 @@ export async function renderForm(main, { session, navigate }, tenantId) {
   const submit = h('button', { type: 'submit', id: 'tenant-submit' }, tenantId ? t('preview') : t('create'));
   const preview = h('div', { id: 'change-preview', 'aria-live': 'polite' });
   form.append(preview, submit);
-  // An edit shows what it changes (replicas and cost) before it is committed: the first press
-  // previews, the second saves; touching any input asks for a fresh preview.
+  // An edit shows what it changes (replicas, cost, manifest) before it is committed: the first
+  // press previews, the second saves; touching any input asks for a fresh preview.
   let previewed = false;
   form.addEventListener('input', () => {
     if (!tenantId || !previewed) return;
@@ -58,8 +61,8 @@ export async function renderForm(main, { session, navigate }, tenantId) {
     clear(message, h('p', { role: 'status' }, previewed || !tenantId ? t('saving') : t('loading')));
     try {
       if (tenantId && !previewed) {
-        const answer = await client.calculateResources({ service_requirements: body.service_requirements, sla_target: body.sla_target });
-        clear(preview, changeTable(tenant, answer));
+        const answer = await client.previewTenantUpdate(tenantId, body, { ifMatch: etag });
+        clear(preview, changeTable(answer), manifestDiff(answer));
         clear(message);
         previewed = true;
         submit.textContent = t('confirm_save');
@@ -103,17 +106,22 @@ function takeApplied(tenantId) {
   return { service_requirements: handed.service_requirements, sla_target: handed.sla_target };
 }
 
-/** Replicas per service and the monthly cost, now (as compiled) against the edit's plan. */
-export function changeTable(tenant, answer) {
-  const before = Object.fromEntries((tenant.services ?? []).map((s) => [s.service_name, s.replicas]));
-  const after = Object.fromEntries((answer.services ?? []).map((s) => [s.service_name, s.replicas]));
-  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+/** Replicas per service and the monthly cost, now (as compiled) against the edit compiled. */
+export function changeTable(answer) {
   const row = (label, was, will) => h('tr', { class: was === will ? 'same' : 'changed', 'data-row': label },
     h('th', { scope: 'row' }, label), h('td', { class: 'num' }, was ?? '—'), h('td', { class: 'num' }, will ?? '—'));
   return h('table', { class: 'plan-table', id: 'change-table' },
     h('caption', {}, t('change_preview')),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, ''), h('th', { scope: 'col' }, t('now')), h('th', { scope: 'col' }, t('after')))),
     h('tbody', {},
-      names.map((name) => row(`${name} ${t('replicas')}`, before[name], after[name])),
-      row(t('monthly_cost'), tenant.estimated_cost, answer.estimated_cost)));
+      Object.entries(answer.replicas).map(([name, r]) => row(`${name} ${t('replicas')}`, r.before, r.after)),
+      row(t('monthly_cost'), answer.estimated_cost.before, answer.estimated_cost.after)));
+}
+
+function manifestDiff(answer) {
+  if (!answer.manifest_diff) return h('p', { class: 'hint', id: 'no-manifest-change' }, t('no_manifest_change'));
+  return h('section', { 'aria-labelledby': 'diff-h' },
+    h('h3', { id: 'diff-h' }, t('manifest_diff')),
+    diffView(answer.manifest_diff, t('manifest_diff')),
+    answer.diff_truncated ? h('p', { class: 'hint' }, t('diff_truncated')) : null);
 }

@@ -1,6 +1,7 @@
 // One tenant: its plan (a calculate-resources answer for its own channels and SLA, laid out by
 // plan_view), per-service replicas as deployed, live charts (24 h + the stream), alerts (list +
-// stream) and the manifest with highlighting and download. Returns a cleanup for the streams.
+// stream), the deployment history with each commit's compiled deltas, and the manifest with
+// highlighting and download. Returns a cleanup for the streams.
 
 import { clear, h } from './dom.js';
 import { t } from './i18n.js';
@@ -8,6 +9,7 @@ import { errorBox } from './errors_view.js';
 import { deployedTable, planView } from './plan_view.js';
 import { CHART_METRICS, MetricChart } from './charts.js';
 import { highlightYaml } from './yaml_view.js';
+import { historyTable } from './history_view.js';
 
 
 function section(id, title, ...children) {
@@ -96,11 +98,9 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
     .catch((error) => alertList.before(errorBox(error, session)));
   stops.push(client.subscribeToAlerts(tenantId, (alert) => addAlert(alert, true), { onError: () => {} }));
 
-  loadHistory(client, tenantId)
-    .then((changes) => clear(historySlot, historyTable(changes, tenantId)))
-    .catch((error) => clear(historySlot, error?.code === 'NOT_FOUND'
-      ? h('p', { class: 'hint', id: 'no-history' }, t('no_history'))
-      : errorBox(error, session)));
+  client.getTenantHistory(tenantId, { limit: 50 })
+    .then((history) => clear(historySlot, historyTable(history)))
+    .catch((error) => clear(historySlot, errorBox(error, session)));
 
   client.getManifest(tenantId)
     .then((yaml) => {
@@ -113,23 +113,4 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
     .catch((error) => clear(manifestSlot, errorBox(error, session)));
   void navigate;
   return cleanup;
-}
-
-/** The tenant's changes from GET /api/v1/audit (the access-control work's route; the SDK has no
- * method for it yet, so its transport is called directly). A server without it answers 404. */
-async function loadHistory(client, tenantId) {
-  const body = await client.transport.json('GET', '/audit', { query: { tenant_id: tenantId } });
-  return body.changes ?? [];
-}
-
-function historyTable(changes, tenantId) {
-  if (!changes.length) return h('p', { class: 'hint' }, t('no_changes'));
-  return h('table', { id: 'history', class: 'plan-table' },
-    h('caption', { class: 'sr-only' }, t('history')),
-    h('thead', {}, h('tr', {}, [t('when'), t('action'), t('who'), 'commit'].map((text) => h('th', { scope: 'col' }, text)))),
-    h('tbody', {}, changes.map((change) => h('tr', {},
-      h('td', {}, h('time', { datetime: change.timestamp }, change.timestamp)),
-      h('td', {}, (change.tenants ?? []).filter((c) => c.tenant_id === tenantId).map((c) => c.action).join(', ')),
-      h('td', {}, change.principal ?? '—'),
-      h('td', {}, h('code', {}, String(change.commit ?? '').slice(0, 10)))))));
 }
