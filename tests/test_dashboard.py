@@ -8,6 +8,7 @@ Every page's screenshot lands in build/screenshots/.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import api_server
 import httpx
 import pytest
-from api_server import LiveServer, make_workspace, running_server
+from api_server import LiveServer, git, make_workspace, running_server
 from browser_support import axe_violations, browser, many_tenants_workspace, screenshot
 
 from compiler.access.tokens import TokenStore
@@ -36,7 +37,9 @@ WAIT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = make_workspace(tmp_path_factory.mktemp("dash") / "workspace")
+    # output/ committed: each write through the API commits its compiled output, so the history
+    # shows numbers for every commit.
+    root = make_workspace(tmp_path_factory.mktemp("dash") / "workspace", track_output=True)
     with running_server(root) as live:
         yield live
 
@@ -69,6 +72,38 @@ def visible_tenants(page: Page) -> list[str]:
         "#tenant-table tbody tr[data-tenant]", "rows => rows.map(r => r.dataset.tenant)"
     )
     return ids
+
+
+def shown_history(page: Page) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = page.eval_on_selector_all(
+        "#history tbody tr",
+        """rows => rows.map(r => Object.fromEntries([['commit', r.dataset.commit],
+             ...[...r.querySelectorAll('[data-cell]')]
+                .map(c => [c.dataset.cell, c.textContent])]))""",
+    )
+    return rows
+
+
+def expected_history(history: dict[str, object]) -> list[dict[str, str]]:
+    """What the table must say for each commit: the value as compiled, then its change."""
+    fields = {
+        "replicas": ("replicas_total", "replicas"),
+        "cpu": ("cpu", "cpu"),
+        "memory": ("memory", "memory"),
+        "gpu": ("gpu", "gpu"),
+        "cost": ("estimated_cost", "monthly_cost_usd"),
+    }
+    rows = []
+    for commit in history["commits"]:  # type: ignore[attr-defined]
+        row = {"commit": commit["commit"], "action": commit["action"]}
+        for cell, (value, delta_field) in fields.items():
+            change = next(
+                (d["change"] for d in commit["deltas"] if d["field"] == delta_field), None
+            )
+            text = str(commit["resources"][value])
+            row[cell] = text + (f" ({change})" if change is not None else "")
+        rows.append(row)
+    return rows
 
 
 def test_root_redirects_to_the_dashboard_and_its_modules_are_served(server: LiveServer) -> None:
@@ -131,10 +166,9 @@ def test_tenant_page_shows_plan_manifest_and_a_chart_that_moves_on_a_post(
     assert deployed == [str(s["replicas"]) for s in tenant["services"]]
     assert page.get_attribute("#download-manifest", "download") == "my-ai-service.yaml"
     assert "kind: Namespace" in (page.text_content("#manifest") or "")
-    audit = httpx.get(f"{server.api}/audit", params={"tenant_id": "my-ai-service"}, headers=REAL)
-    changes = audit.json()["changes"]
-    page.wait_for_selector("#history" if changes else "#history-section p")
-    assert page.locator("#history tbody tr").count() == len(changes)
+    history = httpx.get(f"{server.api}/tenants/my-ai-service/history", headers=REAL).json()
+    page.wait_for_selector("#history tbody tr")
+    assert shown_history(page) == expected_history(history)
 
     cpu = "figure[data-metric=cpu]"
     before = int(page.get_attribute(cpu, "data-points") or 0)
@@ -229,14 +263,16 @@ def test_create_form_shows_field_errors_then_creates_and_publishes(
     screenshot(page, "form-created")
     page.click("#created a")  # the new tenant's page lists its creation in the history
     page.wait_for_selector("#history tbody tr")
-    audit = httpx.get(f"{server.api}/audit", params={"tenant_id": "browser-made"}, headers=REAL)
-    changes = audit.json()["changes"]
-    assert len(changes) >= 1
-    assert page.locator("#history tbody tr").count() == len(changes)
-    # A commit may carry several tenants (the first publish adds them all): only this one's
-    # action is shown.
-    mine = [c["action"] for c in changes[0]["tenants"] if c["tenant_id"] == "browser-made"]
-    assert page.text_content("#history tbody tr td:nth-child(2)") == ", ".join(mine)
+    history = httpx.get(f"{server.api}/tenants/browser-made/history", headers=REAL).json()
+    assert [c["action"] for c in history["commits"]] == ["created"]
+    shown = shown_history(page)
+    assert shown == expected_history(history)
+    # Created from nothing: every number is its own change, with a plus sign.
+    committed = json.loads(git(server.root, "show", "HEAD:output/index.json"))["tenants"]
+    entry = committed["browser-made"]
+    assert shown[0]["cost"] == f"{entry['estimated_cost']} (+${entry['monthly_cost_usd']:,.2f})"
+    replicas = sum(entry["replicas"].values())
+    assert shown[0]["replicas"] == f"{replicas} (+{replicas})"
 
 
 def test_edit_after_someone_else_changed_the_tenant_explains_the_412(
@@ -252,15 +288,31 @@ def test_edit_after_someone_else_changed_the_tenant_explains_the_412(
     )
     assert other.status_code == 200, other.text
     page.fill("[data-field=name]", "Shop chat (edited)")
-    page.click("#tenant-submit")  # first press: the preview
-    page.wait_for_selector("#change-table")
-    page.click("#tenant-submit")  # second press: the save, refused with 412
+    # The preview compiles against the version the form loaded (If-Match): already refused.
+    page.click("#tenant-submit")
     page.wait_for_selector("#conflict", timeout=120_000)
+    assert page.locator("#change-table").count() == 0
     screenshot(page, "form-conflict")
     page.click("#conflict button")  # reload: the form now carries the other writer's version
     page.wait_for_function(
         "() => document.querySelector('[data-field=description]')?.value === "
         '"changed behind the form\'s back"'
+    )
+    # A change landing between the preview and the save is refused at the save.
+    page.fill("[data-field=name]", "Shop chat (edited again)")
+    page.click("#tenant-submit")
+    page.wait_for_selector("#change-table")
+    again = httpx.put(
+        f"{server.api}/tenants/shop-chat-lite",
+        headers=REAL,
+        json={"description": "changed again"},
+        timeout=120,
+    )
+    assert again.status_code == 200, again.text
+    page.click("#tenant-submit")
+    page.wait_for_selector("#conflict", timeout=120_000)
+    assert httpx.get(f"{server.api}/tenants/shop-chat-lite", headers=REAL).json()["name"] != (
+        "Shop chat (edited again)"
     )
 
 
@@ -419,27 +471,43 @@ def test_calculator_applies_to_a_tenant_and_the_edit_previews_then_saves(
     assert page.input_value("[data-field='service_requirements.advisor']") == "0"
 
     before = httpx.get(f"{server.api}/tenants/my-ai-service", headers=REAL).json()
+    manifest_before = httpx.get(f"{server.api}/tenants/my-ai-service/manifest", headers=REAL).text
     page.click("#tenant-submit")
     page.wait_for_selector("#change-table")
+    page.wait_for_selector("#manifest-diff")
     request = page.evaluate("() => JSON.parse(sessionStorage.getItem('ecp.calc'))")
-    plan = httpx.post(
-        f"{server.api}/tenants/calculate-resources", headers=REAL, json=request
-    ).json()
     cost = page.eval_on_selector_all(
         "#change-table tbody tr:last-child td", "cells => cells.map(c => c.textContent)"
     )
-    assert cost == [before["estimated_cost"], plan["estimated_cost"]]
-    chatbot = next(s for s in plan["services"] if s["service_name"] == "chatbot")
-    was = next(s for s in before["services"] if s["service_name"] == "chatbot")
-    shown = page.eval_on_selector_all(
-        "#change-table tr[data-row^='chatbot'] td", "cells => cells.map(c => c.textContent)"
-    )
-    assert shown == [str(was["replicas"]), str(chatbot["replicas"])]
+    shown_diff = page.text_content("#manifest-diff")
+    assert page.locator("#manifest-diff .d-add").count() >= 1
     screenshot(page, "form-preview")
+    found = axe_violations(page)
+    assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
     assert httpx.get(f"{server.api}/tenants/my-ai-service", headers=REAL).json() == before
+    assert cost[0] == before["estimated_cost"]
 
     page.click("#tenant-submit")
     page.wait_for_selector("#updated", timeout=120_000)
     after = httpx.get(f"{server.api}/tenants/my-ai-service", headers=REAL).json()
     # advisor, set to 0 in the calculator, is switched off too (an update merges per service)
     assert after["service_requirements"] == {**request["service_requirements"], "advisor": 0}
+    # The preview said what the save then did: the cost, the replicas and the manifest's diff.
+    assert cost[1] == after["estimated_cost"]
+    manifest_after = httpx.get(f"{server.api}/tenants/my-ai-service/manifest", headers=REAL).text
+    expected_diff = "".join(
+        difflib.unified_diff(
+            manifest_before.splitlines(keepends=True),
+            manifest_after.splitlines(keepends=True),
+            fromfile="a/my-ai-service/manifest.yaml",
+            tofile="b/my-ai-service/manifest.yaml",
+        )
+    )
+    assert shown_diff == expected_diff
+    was = {s["service_name"]: s["replicas"] for s in before["services"]}
+    now = {s["service_name"]: s["replicas"] for s in after["services"]}
+    for name in was.keys() | now.keys():
+        shown = page.eval_on_selector_all(
+            f"#change-table tr[data-row^='{name} '] td", "cells => cells.map(c => c.textContent)"
+        )
+        assert shown == [str(was.get(name, "—")), str(now.get(name, "—"))], name
