@@ -52,8 +52,6 @@ def routes() -> list[BaseRoute]:
             "/api/v1/auth/config",
             get_auth_config,
             methods=["GET"],
-            doc=RouteDoc(
-                "How to sign in: tokens, and OIDC when configured", response=AuthConfig
-            ),
+            doc=RouteDoc("How to sign in: tokens, and OIDC when configured", response=AuthConfig),
         )
     ]
