@@ -203,8 +203,9 @@ def test_a_preview_of_no_change_has_an_empty_diff(server: LiveServer) -> None:
         ({"service_requirements": {"chatbot": -1}}, {}, 422, "service_requirements.chatbot"),
         ({"tenant_id": "other"}, {}, 422, "tenant_id"),
         ({"name": "x"}, {"If-Match": '"stale"'}, 412, None),
+        ({"name": "x"}, {"If-Match": "W/current"}, 412, None),
     ],
-    ids=["bad-channels", "rename", "stale-etag"],
+    ids=["bad-channels", "rename", "stale-etag", "weak-etag-as-for-put"],
 )
 def test_a_bad_preview_is_refused_like_the_write(
     server: LiveServer,
@@ -213,6 +214,9 @@ def test_a_bad_preview_is_refused_like_the_write(
     status: int,
     field: str | None,
 ) -> None:
+    if headers.get("If-Match") == "W/current":  # the current ETag, but weak: never a match
+        current = httpx.get(f"{server.api}/tenants/{TENANT}", headers=REAL, timeout=30)
+        headers = {"If-Match": "W/" + current.headers["etag"]}
     answer = httpx.post(
         f"{server.api}/tenants/{TENANT}/preview",
         headers={**REAL, **headers},

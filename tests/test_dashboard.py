@@ -375,7 +375,7 @@ def test_demo_mode_is_visibly_separate_and_lists_the_sandbox(
     ("fragment", "ready"),
     [
         ("#/", "#tenant-table tbody tr"),
-        ("#/tenant/my-ai-service", "#manifest .y-key"),
+        ("#/tenant/my-ai-service", "#manifest .y-key, #history tbody tr"),
         ("#/calc", "#calc-result #estimated-cost"),
         ("#/new", "#tenant-form"),
         ("#/signin", "#token"),
@@ -389,7 +389,8 @@ def test_pages_have_no_serious_or_critical_axe_violations(
         open_signed_in(page, server, fragment)
     else:
         page.goto(f"{server.url}/dashboard/{fragment}")
-    page.wait_for_selector(ready)
+    for selector in ready.split(", "):  # every part of the page the audit must see
+        page.wait_for_selector(selector)
     page.wait_for_timeout(300)
     found = axe_violations(page)
     assert found == [], json.dumps(found, indent=1, ensure_ascii=False)

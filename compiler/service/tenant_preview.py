@@ -21,8 +21,9 @@ from compiler.pipeline import Workspace as Compiler
 from compiler.publishing.diff import FieldDelta, entry_deltas
 from compiler.service.read_model import etag_of
 from compiler.service.state import Workspace
+from compiler.service.tenant_writes import current_spec, matches_if_match
 from compiler.spec.edit import apply_update
-from compiler.spec.loader import parse_spec, spec_path
+from compiler.spec.loader import parse_spec
 
 MAX_DIFF_LINES = 2000
 
@@ -44,13 +45,9 @@ class Preview(BaseModel):
 def preview_update(
     ws: Workspace, tenant_id: str, patch: Mapping[str, Any], if_match: str | None
 ) -> Preview:
-    path = spec_path(ws.settings.tenants_dir, tenant_id)
-    try:
-        old = path.read_bytes()
-    except FileNotFoundError:
-        raise TenantNotFound(
-            f"tenant {tenant_id} does not exist", details={"tenant_id": tenant_id}
-        ) from None
+    old = current_spec(ws, tenant_id)
+    if old is None:
+        raise TenantNotFound(f"tenant {tenant_id} does not exist", details={"tenant_id": tenant_id})
     _check_if_match(tenant_id, old, if_match)
     source = f"{tenant_id}.yaml"
     text = apply_update(old.decode("utf-8"), patch, source)
@@ -99,11 +96,10 @@ def preview_update(
 
 
 def _check_if_match(tenant_id: str, old: bytes, if_match: str | None) -> None:
-    """As the write checks it: a preview of a spec someone has changed since is refused too."""
-    if if_match is None or if_match.strip() == "*":
-        return
+    """As the write checks it (the same RFC 9110 comparison): a preview of a spec someone has
+    changed since is refused too."""
     current = etag_of(old)
-    if current not in [tag.strip().removeprefix("W/") for tag in if_match.split(",")]:
+    if not matches_if_match(current, if_match):
         raise PreconditionFailed(
             f"{tenant_id} changed since the ETag given in If-Match; GET it again",
             details={"tenant_id": tenant_id, "current_etag": current},
