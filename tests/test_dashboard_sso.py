@@ -139,6 +139,8 @@ def test_an_sso_viewer_is_not_offered_writes(
     page.goto(f"{server.url}/dashboard/#/tenant/my-ai-service")
     page.wait_for_selector("#history tbody tr")
     assert page.locator("#edit-tenant").count() == 0
+    # The ID token opens the live stream too (the WebSocket's bearer subprotocol).
+    page.wait_for_selector("#stream-state[data-state=open]")
 
 
 def test_a_callback_this_tab_did_not_start_signs_nobody_in(
