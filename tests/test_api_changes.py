@@ -245,3 +245,12 @@ def test_the_new_routes_are_in_the_openapi_document(server: LiveServer) -> None:
     assert "FieldDelta" in spec["components"]["schemas"]
     auth = spec["paths"]["/api/v1/auth/config"]["get"]
     assert auth["security"] == []
+
+
+def test_api_answers_are_revalidated_not_served_from_a_browser_cache(server: LiveServer) -> None:
+    # A tenant answer carries Last-Modified; without this a browser would show it as it was
+    # before the last write (the dashboard's edit form reloading after a 412 did).
+    answer = httpx.get(f"{server.api}/tenants/{TENANT}", headers=REAL, timeout=30)
+    assert answer.headers["cache-control"] == "no-cache"
+    config = httpx.get(f"{server.api}/auth/config", headers=REAL, timeout=30)
+    assert config.headers["cache-control"] == "no-store"  # a route's own choice is kept

@@ -298,6 +298,7 @@ def test_edit_after_someone_else_changed_the_tenant_explains_the_412(
         "() => document.querySelector('[data-field=description]')?.value === "
         '"changed behind the form\'s back"'
     )
+    assert "null" not in (page.text_content("main") or "")  # no stray text for a missing note
     # A change landing between the preview and the save is refused at the save.
     page.fill("[data-field=name]", "Shop chat (edited again)")
     page.click("#tenant-submit")

@@ -62,6 +62,11 @@ class RequestContextMiddleware:
                 response_started = True
                 out = MutableHeaders(scope=message)
                 out["X-Request-ID"] = request_id
+                if scope["path"].startswith(_API_PREFIX) and "cache-control" not in out:
+                    # An answer with Last-Modified is otherwise heuristically fresh to a browser,
+                    # which then shows a tenant as it was before the last write; and an answer
+                    # varies with X-Demo-Mode and the token. Revalidate every time.
+                    out["Cache-Control"] = "no-cache"
                 if state["debug"]:
                     elapsed = (time.perf_counter() - started) * 1000
                     out["Server-Timing"] = f"app;dur={elapsed:.2f}"

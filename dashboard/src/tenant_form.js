@@ -94,8 +94,8 @@ export async function renderForm(main, { session, navigate }, tenantId) {
       submit.disabled = false;
     }
   });
-  main.append(h('h1', {}, tenantId ? `${t('edit')}: ${tenantId}` : t('nav_new')),
-    applied ? h('p', { class: 'hint', id: 'applied-note' }, t('applied')) : null, form, message);
+  main.append(...[h('h1', {}, tenantId ? `${t('edit')}: ${tenantId}` : t('nav_new')),
+    applied ? h('p', { class: 'hint', id: 'applied-note' }, t('applied')) : null, form, message].filter(Boolean));
 }
 
 /** The calculator's inputs handed to this tenant's edit form ("apply to tenant"), once. */
