@@ -182,6 +182,15 @@ def test_tenant_page_shows_plan_manifest_and_a_chart_that_moves_on_a_post(
     assert int(page.get_attribute(cpu, "data-points") or 0) == before + 1
     assert page.get_attribute("figure[data-metric=response_time]", "data-last") == "180"
     screenshot(page, "tenant")
+    # The time axis spans the data (at least ten minutes), not uPlot's guess of years for one
+    # point or the epoch for none.
+    ranges = page.evaluate(
+        """async () => {
+          const { timeRange } = await import('./src/charts.js');
+          return [timeRange([1000]), timeRange([], 5000), timeRange([0, 10000])];
+        }"""
+    )
+    assert ranges == [[400, 1030], [4400, 5000], [0, 10000]]
 
 
 def test_calculator_recalculates_as_you_type_and_hands_over_to_the_form(

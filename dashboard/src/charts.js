@@ -8,6 +8,19 @@ import { h } from './dom.js';
 export const CHART_METRICS = ['cpu', 'memory', 'gpu', 'response_time', 'error_rate'];
 const UNITS = { cpu: '%', memory: '%', gpu: '%', response_time: 'ms', error_rate: '%' };
 const MAX_POINTS = 2000;
+const MIN_SPAN_S = 600;
+
+/**
+ * The x range from the points themselves, at least ten minutes ending at the newest point (or
+ * now, with none). uPlot's own guess for a single point is min + 86400 / ms, which in seconds
+ * is years, and for no points the epoch: both drew axes that had nothing to do with the data.
+ */
+export function timeRange(xs, now = Date.now() / 1000) {
+  if (!xs.length) return [now - MIN_SPAN_S, now];
+  const first = xs[0];
+  const last = xs[xs.length - 1];
+  return last - first < MIN_SPAN_S ? [last - MIN_SPAN_S, last + 30] : [first, last];
+}
 
 export class MetricChart {
   constructor(metric, label) {
@@ -26,8 +39,7 @@ export class MetricChart {
         series: [{}, { label: this.metric, stroke: '#1b5fb3', width: 2, fill: 'rgba(27,95,179,0.08)' }],
         axes: [{ stroke: '#333' }, { stroke: '#333' }],
         legend: { show: false },
-        // One point would stretch the time axis over years: show at least ten minutes.
-        scales: { x: { time: true, range: (u, min, max) => (max - min < 600 ? [max - 600, max + 30] : [min, max]) } },
+        scales: { x: { time: true, range: (u) => timeRange(u.data[0]) } },
       },
       [this.xs, this.ys],
       this.el,
