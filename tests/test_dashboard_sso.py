@@ -94,6 +94,7 @@ def test_sso_signs_in_with_pkce_and_the_id_token_is_the_bearer(
     page.goto(f"{server.url}/dashboard/#/signin")
     page.wait_for_selector("#sso-sign-in")
     assert page.is_visible("#token")  # token sign-in stays beside SSO
+    assert page.locator("nav a[href='#/new']").count() == 0  # nobody signed in: no writes
     screenshot(page, "sign-in-sso")
     found = axe_violations(page)
     assert found == [], json.dumps(found, indent=1, ensure_ascii=False)

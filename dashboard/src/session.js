@@ -3,7 +3,7 @@
 // The API has no "who am I" route yet, so whether writes are allowed is learned by a harmless
 // probe (an update of a tenant ID that cannot exist: 403 for a read-only role, 404 otherwise).
 
-import { ECPClient, ForbiddenError } from '@ecp-ai/orchestrator-client';
+import { ECPClient, ForbiddenError, UnauthorizedError } from '@ecp-ai/orchestrator-client';
 
 const PROBE_TENANT = 'ecp-dashboard-role-probe';
 
@@ -87,7 +87,8 @@ export class Session {
     try {
       await this.client().updateTenant(PROBE_TENANT, { name: 'probe' }, { ifMatch: '"probe"' });
     } catch (error) {
-      if (error instanceof ForbiddenError) access = 'read';
+      // 403: a read-only role; 401: no credential yet (or an expired one): nothing to offer.
+      if (error instanceof ForbiddenError || error instanceof UnauthorizedError) access = 'read';
     }
     this.storage.setItem(`ecp.access.${this.demo}`, access);
     return access;
