@@ -132,6 +132,39 @@ class ECPClient(MonitoringCalls):
             request_id=request_id,
         )
 
+    def preview_tenant_update(
+        self,
+        tenant_id: str,
+        changes: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+        request_id: str | None = None,
+    ) -> Any:
+        """The dry run of update_tenant: deltas and the manifest's unified diff, nothing written."""
+        headers = {"If-Match": if_match} if if_match else {}
+        return self._json(
+            "POST",
+            f"/tenants/{_segment(tenant_id)}/preview",
+            body=changes,
+            headers=headers,
+            request_id=request_id,
+        )
+
+    def get_tenant_history(
+        self, tenant_id: str, limit: int = 50, *, request_id: str | None = None
+    ) -> Any:
+        """The tenant's commits, newest first, with their compiled resources and deltas."""
+        return self._json(
+            "GET",
+            f"/tenants/{_segment(tenant_id)}/history",
+            params={"limit": limit},
+            request_id=request_id,
+        )
+
+    def get_auth_config(self, *, request_id: str | None = None) -> Any:
+        """How to sign in here: tokens, and the OIDC issuer/client_id/scopes when configured."""
+        return self._json("GET", "/auth/config", request_id=request_id)
+
     def calculate_resources(
         self, requirements: Mapping[str, Any], *, request_id: str | None = None
     ) -> Any:

@@ -93,3 +93,21 @@ def test_the_references_sdk_example_runs(live_server: LiveServer, tmp_path: Path
     assert "kind: Namespace" in out.read_text("utf-8")
     assert client.last_request_id
     client.close()
+
+
+def test_preview_history_and_auth_config_reach_their_routes(live_server: LiveServer) -> None:
+    manifest = live_server.root / "output" / "my-ai-service" / "manifest.yaml"
+    before = manifest.read_bytes()
+    with ECPClient(live_server.api) as client:
+        etag = client.get_tenant_etag("my-ai-service")
+        preview = client.preview_tenant_update(
+            "my-ai-service", {"service_requirements": {"chatbot": 300}}, if_match=etag
+        )
+        assert preview["dry_run"] is True and preview["etag"] == etag
+        assert '+    ecp.ai/channels: "300"' in preview["manifest_diff"].splitlines()
+        assert manifest.read_bytes() == before
+        with pytest.raises(PreconditionFailedError):
+            client.preview_tenant_update("my-ai-service", {"name": "x"}, if_match='"gone"')
+        history = client.get_tenant_history("my-ai-service", limit=1)
+        assert history["count"] == 1 and history["commits"][0]["action"] == "created"
+        assert client.get_auth_config() == {"token": True, "oidc": None}
