@@ -67,7 +67,7 @@ def sample_to_chart(page: Page, url: str, samples: int) -> list[float]:
     figures = []
     with httpx.Client(base_url=f"{url}/api/v1", headers=HEADERS) as http:
         for i in range(samples):
-            value = 10.0 + i + 0.5
+            value = _value(i)
             page.wait_for_timeout(100)  # the previous redraw settles; each sample has its stamp
             started = time.time() * 1000
             stamp = _stamp(i)
@@ -78,6 +78,11 @@ def sample_to_chart(page: Page, url: str, samples: int) -> list[float]:
             drawn = float(page.get_attribute(selector, "data-drawn-at") or 0)
             figures.append(drawn - started)
     return figures
+
+
+def _value(i: int) -> float:
+    """A CPU percentage (0-100: the API refuses more) different from the one before it."""
+    return round(5 + (i * 0.7) % 90, 2)
 
 
 def _stamp(i: int) -> str:
@@ -97,7 +102,7 @@ def sample_to_message(url: str, samples: int) -> list[float]:
         ws.send(json.dumps({"action": "subscribe", "metrics": ["cpu"], "interval": 3_600_000}))
         ws.recv(timeout=10)  # the subscription's first push
         for i in range(samples):
-            value = 20.0 + i + 0.25
+            value = _value(i)
             time.sleep(0.02)
             started = time.perf_counter()
             body = {"timestamp": _stamp(i), "metrics": {"cpu": value}}
