@@ -240,8 +240,8 @@ class Streams:
                 if subscription is not None and (woken or not done):  # a sample, or the interval
                     update = await run_in_threadpool(space.latest, tenant, subscription.metrics)
                     await ws.send_json(update)
-                    # A slow send does not build a backlog: the next push is one interval on
-                    # (from now, after a sample's push: a burst of samples does not defer it).
+                    # A slow send does not build a backlog: the next interval push is one
+                    # interval after this push (after the due time, for an interval push).
                     base = loop.time() if woken else due
                     due = max(base + subscription.interval_s, loop.time())
                 if frame_task not in done:
