@@ -135,12 +135,16 @@ def test_an_error_echoes_at_most_200_characters_of_the_input(live_server: LiveSe
 
 
 def test_no_answer_names_an_absolute_server_path(live_server: LiveServer) -> None:
-    # A dirty deploy repo makes the next publish fail (a 500 naming the repo and its files).
+    # An edit in the deploy repo where the write publishes makes it fail (a 500 naming the
+    # repo and its files).
     url = f"{live_server.api}/tenants/my-ai-service"
     first = httpx.put(url, json={"description": "creates the repo"}, headers=REAL, timeout=60)
     assert first.status_code == 200
-    deploy = live_server.root / ".ecp" / "deploy-repo"
-    (deploy / "stray.txt").write_text("a person's edit\n", encoding="utf-8")
+    edited = (
+        live_server.root / ".ecp" / "deploy-repo" / "tenants" / "my-ai-service" / "manifest.yaml"
+    )
+    published = edited.read_bytes()
+    edited.write_bytes(published + b"# a person's edit\n")
     try:
         answer = httpx.put(
             url,
@@ -149,7 +153,7 @@ def test_no_answer_names_an_absolute_server_path(live_server: LiveServer) -> Non
             timeout=60,
         )
     finally:
-        (deploy / "stray.txt").unlink()
+        edited.write_bytes(published)
     assert answer.status_code >= 500
     assert str(live_server.root) not in answer.text
     assert "/tmp/" not in answer.text

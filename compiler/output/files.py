@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +65,10 @@ def write_outputs(
     output_dir: Path,
     manifests: Mapping[str, str],
     removed: Iterable[str],
-    index: Mapping[str, Any],
+    index: Mapping[str, Any] | str,
 ) -> None:
-    """Swap in each tenant's folder (manifest, kustomization), drop removed ones, then the index."""
+    """Swap in each tenant's folder (manifest, kustomization), drop removed ones, then the index
+    (a mapping, or the text IndexLines made of it)."""
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = output_dir / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -91,7 +92,8 @@ def write_outputs(
             if target.is_dir():
                 trash = staging / f".old-{tenant_id}"
                 target.replace(trash)
-        _replace_atomically(output_dir / INDEX_FILE, index_text(index))
+        text = index if isinstance(index, str) else index_text(index)
+        _replace_atomically(output_dir / INDEX_FILE, text)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

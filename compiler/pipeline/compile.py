@@ -18,6 +18,7 @@ from typing import Any
 from compiler import __version__
 from compiler.errors import Location, OrchestratorError
 from compiler.output import (
+    INDEX_FILE,
     KUSTOMIZATION,
     KUSTOMIZATION_FILE,
     MANIFEST_FILE,
@@ -25,6 +26,7 @@ from compiler.output import (
     tenant_folders,
     write_outputs,
 )
+from compiler.output.index_lines import IndexLines
 from compiler.pipeline.forking import Progress, map_forked
 from compiler.pipeline.report import CompileReport, Status, TenantResult
 from compiler.pipeline.workspace import TenantBuild, Workspace
@@ -92,10 +94,21 @@ def compile_workspace(
     started = time.perf_counter()
     workspace = Workspace(settings)
     output_dir = settings.output_dir
-    index = read_index(output_dir)
-    old_entries: dict[str, Any] = dict(index["tenants"])
-    specs = {p.stem: p for p in spec_files(settings.tenants_dir)}
-    selected = _select(specs, tenant_ids)
+    # A compile of named tenants (the API's writes) reads their index lines and spec files only,
+    # so its cost does not grow with the workspace; a full compile reads everything.
+    lines = None if tenant_ids is None else _index_lines(output_dir)
+    if lines is not None:
+        selected = _select({}, tenant_ids)
+        head = lines.head_values()
+        specs = _named_specs(settings.tenants_dir, selected)
+        old_entries: dict[str, Any] = {
+            t: entry for t in selected if (entry := lines.entry(t)) is not None
+        }
+    else:
+        head = read_index(output_dir)
+        old_entries = dict(head["tenants"])
+        specs = {p.stem: p for p in spec_files(settings.tenants_dir)}
+        selected = _select(specs, tenant_ids)
     results: list[TenantResult] = []
     manifests: dict[str, str] = {}
     entries = dict(old_entries)
@@ -147,18 +160,19 @@ def compile_workspace(
         entries.pop(tenant_id, None)
         results.append(TenantResult(tenant_id, "stale" if check else "removed"))
     if not check and (
-        manifests or removed or entries != old_entries or _index_outdated(index, settings)
+        manifests or removed or entries != old_entries or _index_outdated(head, settings)
     ):
-        write_outputs(
-            output_dir,
-            manifests,
-            removed,
-            {
-                "compiler_version": __version__,
-                "kubernetes_version": settings.kubernetes_version,
-                "tenants": dict(sorted(entries.items())),
-            },
-        )
+        new_head = {
+            "compiler_version": __version__,
+            "kubernetes_version": settings.kubernetes_version,
+        }
+        index: dict[str, Any] | str
+        if lines is not None:
+            changed = {t: e for t, e in entries.items() if e != old_entries.get(t)}
+            index = lines.text(new_head, changed, set(removed))
+        else:
+            index = {**new_head, "tenants": dict(sorted(entries.items()))}
+        write_outputs(output_dir, manifests, removed, index)
     results.sort(key=lambda r: r.tenant_id)
     return CompileReport(results, time.perf_counter() - started)
 
@@ -168,6 +182,20 @@ def _index_outdated(index: dict[str, Any], settings: Settings) -> bool:
         index.get("compiler_version") != __version__
         or index.get("kubernetes_version") != settings.kubernetes_version
     )
+
+
+def _index_lines(output_dir: Path) -> IndexLines | None:
+    try:
+        text = (output_dir / INDEX_FILE).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    return IndexLines.parse(text)
+
+
+def _named_specs(tenants_dir: Path, tenant_ids: list[str]) -> dict[str, Path]:
+    """The spec files of `tenant_ids` that exist (a stat each, no listing of the folder)."""
+    paths = {t: tenants_dir / f"{t}.yaml" for t in tenant_ids}
+    return {t: path for t, path in paths.items() if path.is_file()}
 
 
 def _select(specs: dict[str, Path], tenant_ids: Iterable[str] | None) -> list[str]:
@@ -180,9 +208,10 @@ def _removed(
     specs: dict[str, Path], tenant_ids: Iterable[str] | None, entries: dict[str, Any], output: Path
 ) -> list[str]:
     """Tenants with output but no spec: all of them on a full compile, else the named ones."""
-    candidates = set(entries) | set(tenant_folders(output))
-    if tenant_ids is not None:
-        candidates &= set(tenant_ids)
+    if tenant_ids is None:
+        candidates = set(entries) | set(tenant_folders(output))
+    else:  # the named ones only: a stat each, no listing of output/
+        candidates = {t for t in tenant_ids if t in entries or (output / t).is_dir()}
     return sorted(t for t in candidates if t not in specs)
 
 

@@ -8,6 +8,7 @@ compiler's internals; only this stage writes to the deploy repo.
 Stable API (used by the CLI and the API service):
     publish(settings, *, repo=None, branch=None, push=False, request_id=None, author=None)
         -> PublishResult                             author: CommitAuthor (who asked)
+        (the API's writer adds only=<tenant IDs> and memo=StateMemo(): a publish of k tenants)
     list_deployments(settings, tenant_id=None, *, limit=50, repo=None, branch=None)
         -> list[DeploymentRecord]                    newest first
     find_deployment(settings, deployment_id, *, repo=None, branch=None) -> DeploymentRecord | None
@@ -18,12 +19,14 @@ from compiler.publishing.diff import OutputDiff, TenantDiff, diff_outputs
 from compiler.publishing.history import find_deployment, list_deployments
 from compiler.publishing.publish import PublishResult, publish
 from compiler.publishing.records import CommitAuthor, DeploymentRecord, TenantChange, TenantTotals
+from compiler.publishing.state import StateMemo
 
 __all__ = [
     "CommitAuthor",
     "DeploymentRecord",
     "OutputDiff",
     "PublishResult",
+    "StateMemo",
     "TenantChange",
     "TenantDiff",
     "TenantTotals",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compiler.errors import DeploymentFailed, Location, ValidationFailed
+from compiler.output.index_lines import IndexLines
 from compiler.publishing.records import TenantTotals
 from compiler.spec.ids import check_tenant_id
 
@@ -94,6 +95,41 @@ def read_compiled_output(output_dir: Path) -> CompiledOutput:
     return compiled
 
 
+def read_compiled_entries(output_dir: Path, tenant_ids: Collection[str]) -> CompiledOutput:
+    """The index entries of `tenant_ids` only (those it lists), read line by line from an
+    index in `index_text`'s layout (a whole-file parse otherwise), each with its folder checked:
+    a publish of k named tenants costs k entries, not the workspace."""
+    index = output_dir / INDEX_FILE
+    try:
+        text = index.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        text = None
+    lines = IndexLines.parse(text) if text is not None else None
+    if lines is None:
+        whole = read_compiled_output(output_dir)
+        named = {t: e for t, e in whole.tenants.items() if t in tenant_ids}
+        return CompiledOutput(whole.compiler_version, whole.kubernetes_version, named)
+    tenants: dict[str, Mapping[str, Any]] = {}
+    for tenant_id in sorted(tenant_ids):
+        check_tenant_id(tenant_id)
+        entry = lines.entry(tenant_id)
+        if entry is None:
+            continue
+        if not os.path.isdir(os.path.join(output_dir, tenant_id)):  # noqa: PTH112,PTH118
+            raise DeploymentFailed(
+                f"{output_dir} has no folder for {tenant_id} although index.json lists it; "
+                "run `ecp compile` again",
+                location=Location(file=str(output_dir / tenant_id)),
+            )
+        tenants[tenant_id] = entry
+    head = lines.head_values()
+    return CompiledOutput(
+        compiler_version=str(head.get("compiler_version", "")),
+        kubernetes_version=str(head.get("kubernetes_version", "")),
+        tenants=tenants,
+    )
+
+
 def read_tenant_file(output_dir: Path, tenant_id: str, name: str) -> bytes:
     """One compiled file; a missing one means output/ is inconsistent with its index."""
     path = os.path.join(output_dir, tenant_id, name)  # noqa: PTH118 - pathlib costs 5x per call
@@ -109,10 +145,17 @@ def read_tenant_file(output_dir: Path, tenant_id: str, name: str) -> bytes:
 
 def totals_of(entry: Mapping[str, Any]) -> TenantTotals:
     """The reviewer-facing totals of one index entry (missing fields read as zero)."""
+    cpu, memory, gpu, cost = totals_fields(entry)
+    return TenantTotals(cpu=cpu, memory=memory, gpu=gpu, monthly_cost_usd=cost)
+
+
+def totals_fields(entry: Mapping[str, Any]) -> tuple[str, str, int, float]:
+    """TenantTotals' fields of one index entry, without building the model (a publish compares
+    them for every unchanged tenant)."""
     totals = entry.get("totals") or {}
-    return TenantTotals(
-        cpu=str(totals.get("cpu", "0m")),
-        memory=str(totals.get("memory", "0Mi")),
-        gpu=int(totals.get("gpu", 0) or 0),
-        monthly_cost_usd=round(float(entry.get("monthly_cost_usd", 0.0) or 0.0), 2),
+    return (
+        str(totals.get("cpu", "0m")),
+        str(totals.get("memory", "0Mi")),
+        int(totals.get("gpu", 0) or 0),
+        round(float(entry.get("monthly_cost_usd", 0.0) or 0.0), 2),
     )

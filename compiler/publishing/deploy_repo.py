@@ -85,8 +85,10 @@ class LockedRepo:
 
 
 @contextmanager
-def locked_repo(target: RepoTarget) -> Iterator[LockedRepo]:
+def locked_repo(target: RepoTarget, *, whole_tree: bool = True) -> Iterator[LockedRepo]:
     """Open (or create) the repo, hold its publish lock, recover our own crash, check its state.
+    `whole_tree` False leaves the check for uncommitted edits to the caller (`check_clean` of
+    the paths it is about to write), so that check does not walk every tenant's files.
 
     flock locks belong to an open file description, so each call opening the lock file itself
     serialises threads of one process as well as separate processes, with no shared state here.
@@ -98,7 +100,7 @@ def locked_repo(target: RepoTarget) -> Iterator[LockedRepo]:
         try:
             locked = LockedRepo(repo=repo, lock_fd=handle.fileno())
             recovered = recover_interrupted(locked)
-            check_usable(locked, target.branch)
+            check_usable(locked, target.branch, whole_tree=whole_tree)
             yield LockedRepo(repo=repo, lock_fd=handle.fileno(), recovered=recovered)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
@@ -202,8 +204,9 @@ def recover_interrupted(locked: LockedRepo) -> bool:
     return True
 
 
-def check_usable(locked: LockedRepo, branch: str) -> None:
-    """Refuse a repo we cannot publish into safely: mid-operation, detached, or dirty."""
+def check_usable(locked: LockedRepo, branch: str, *, whole_tree: bool = True) -> None:
+    """Refuse a repo we cannot publish into safely: mid-operation, detached, or (`whole_tree`)
+    dirty anywhere."""
     repo = locked.repo
     git_dir = Path(repo.git_dir)
     for name, what in _IN_PROGRESS.items():
@@ -219,7 +222,17 @@ def check_usable(locked: LockedRepo, branch: str) -> None:
             f"{repo.head.commit.hexsha[:12]}; check out {branch!r} first",
             details={"state": "detached"},
         )
-    dirty = dirty_paths(locked)
+    if whole_tree:
+        check_clean(locked, None)
+    if repo.head.ref.name != branch:
+        _switch_branch(locked, branch)
+
+
+def check_clean(locked: LockedRepo, paths: Sequence[str] | None) -> None:
+    """Refuse uncommitted edits: anywhere (`paths` None), or in `paths` and anything staged.
+    Edits elsewhere are then left as they are: publish stages and commits `paths` only."""
+    repo = locked.repo
+    dirty = dirty_paths(locked, paths)
     if dirty:
         shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
         raise DeployRepoError(
@@ -227,16 +240,24 @@ def check_usable(locked: LockedRepo, branch: str) -> None:
             "commit or discard them - publish never overwrites them",
             details={"state": "dirty", "paths": dirty[:100]},
         )
-    if repo.head.ref.name != branch:
-        _switch_branch(locked, branch)
 
 
-def dirty_paths(locked: LockedRepo) -> list[str]:
-    # The untracked cache saves most of the directory walk on a 3,000-file work tree.
-    out = locked.run(
-        "-c", "core.untrackedCache=true", "status", "--porcelain=v1", "-z", "--untracked-files=all"
-    )
-    return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+def dirty_paths(locked: LockedRepo, paths: Sequence[str] | None = None) -> list[str]:
+    """Uncommitted paths: of the whole tree, or of `paths` plus whatever is staged (a staged
+    edit would ride along in the next commit wherever it is; finding it reads the index only)."""
+    status = ["-c", "core.untrackedCache=true", "status", "--porcelain=v1", "-z"]
+    if paths is None:
+        # The untracked cache saves most of the directory walk on a 3,000-file work tree.
+        out = locked.run(*status, "--untracked-files=all")
+        return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+    dirty: list[str] = []
+    if paths:
+        out = locked.run(*status, "--untracked-files=all", "--", *paths)
+        dirty = [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+    if head_sha(locked.repo) is not None:
+        staged = locked.run("diff", "--cached", "--name-only", "-z", "--no-renames")
+        dirty += [name for name in staged.split("\0") if name and name not in dirty]
+    return dirty
 
 
 def _switch_branch(locked: LockedRepo, branch: str) -> None:

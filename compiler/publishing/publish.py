@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import git
 from pydantic import BaseModel, ConfigDict
 
 from compiler.errors import UsageError
-from compiler.publishing.compiled import read_compiled_output
+from compiler.publishing.compiled import read_compiled_entries, read_compiled_output
 from compiler.publishing.consumers import ConsumerConfig
 from compiler.publishing.deploy_repo import (
     OWNED_PATHS,
     LockedRepo,
+    check_clean,
     clear_inflight,
     head_sha,
     identity_env,
@@ -37,7 +38,7 @@ from compiler.publishing.records import (
     commit_message,
     deployment_id_for,
 )
-from compiler.publishing.state import load_state, save_state
+from compiler.publishing.state import StateMemo, load_state, save_state
 from compiler.publishing.target import redact, resolve_target
 from compiler.settings import Settings
 
@@ -103,6 +104,8 @@ def publish(
     request_id: str | None = None,
     author: CommitAuthor | None = None,
     trailers: Sequence[tuple[str, str]] = (),
+    only: Collection[str] | None = None,
+    memo: StateMemo | None = None,
 ) -> PublishResult:
     """Publish settings.output_dir into the deploy repo; commit only when something changed.
 
@@ -112,6 +115,11 @@ def publish(
     authors the commit and names it in an `Ecp-Principal:` trailer; `trailers` are added to the
     message (a batch of API writes: one principal and request id each). Raises DeployRepoError for
     a dirty, detached, mid-rebase or conflicting repo and DeploymentFailed for a failed push.
+
+    `only` names the tenants that may have changed since the last publish (the API's batch):
+    the others' index lines, files and git status are not read, and only edits in the paths
+    this publish writes (or staged ones) stop it. A publish that must regenerate every consumer
+    file ignores `only`. `memo` keeps the published state in memory between publishes.
     """
     target = resolve_target(settings, repo, branch)
     repo_url = consumer_repo_url(settings, target.remote_url)
@@ -124,13 +132,25 @@ def publish(
         branch=target.branch,
     )
     identity = identity_env(settings.git_author_name, settings.git_author_email)
-    with locked_repo(target) as locked:
+    with locked_repo(target, whole_tree=only is None) as locked:
         git_repo = locked.repo
         previous = head_sha(git_repo)
+        state = (
+            memo.load(git_repo, previous) if memo is not None else load_state(git_repo, previous)
+        )
+        if only is not None and state.consumers_digest != config.digest():
+            only = None  # every consumer file is regenerated: plan (and check) the whole tree
+            check_clean(locked, None)
         # Read under the lock, so a publish that waited publishes the newest compiled output.
-        compiled = read_compiled_output(settings.output_dir)
-        state = load_state(git_repo, previous)
-        plan = plan_publish(compiled, settings.output_dir, state, config, _work_tree(git_repo))
+        if only is None:
+            compiled = read_compiled_output(settings.output_dir)
+        else:
+            compiled = read_compiled_entries(settings.output_dir, only)
+        plan = plan_publish(
+            compiled, settings.output_dir, state, config, _work_tree(git_repo), only
+        )
+        if only is not None:
+            check_clean(locked, sorted({*plan.writes, *plan.deletes}))
         commit = previous
         if plan.touches_files:
             commit = _commit_plan(
@@ -141,7 +161,7 @@ def publish(
                 author=author,
                 trailers=trailers,
             )
-        save_state(git_repo, plan.new_state.model_copy(update={"head": commit}))
+        save_state(git_repo, plan.new_state.model_copy(update={"head": commit}), memo)
         pushed = False
         if push:
             ensure_remote(locked, target.remote_url)

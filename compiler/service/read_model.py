@@ -328,9 +328,13 @@ class TenantReadModel:
 
 
 def read_committed(
-    settings: Settings, tenant_ids: list[str], committed_at: str | None
+    settings: Settings,
+    tenant_ids: list[str],
+    committed_at: str | None,
+    index: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> CommittedBatch:
-    """The writer thread's read of what its batch left on disk (off the readers' path)."""
+    """The writer thread's read of what its batch left on disk (off the readers' path);
+    `index`, when the writer knows it, is output/index.json's tenants (not parsed again)."""
     specs: dict[str, SpecFile | None] = {}
     for tenant_id in tenant_ids:
         path = settings.tenants_dir / f"{tenant_id}.yaml"
@@ -344,12 +348,12 @@ def read_committed(
             text=data.decode("utf-8", errors="replace"), etag=etag_of(data), key=key
         )
     index_path = settings.output_dir / "index.json"
-    index: dict[str, Mapping[str, Any]] | None = None
     index_key = None
     try:
         index_key = _key(index_path.stat())
-        data = json.loads(index_path.read_bytes())
-        index = dict(data.get("tenants", {})) if isinstance(data, dict) else None
+        if index is None:
+            data = json.loads(index_path.read_bytes())
+            index = dict(data.get("tenants", {})) if isinstance(data, dict) else None
     except (OSError, ValueError):
         index, index_key = None, None
     # Manifests are parsed when first read (a detail answer), not here: most are not read soon.

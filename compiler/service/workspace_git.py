@@ -99,12 +99,11 @@ def commit_paths(
     if not keep:
         return None
     _git(cwd, "add", "--all", "--", *keep)
-    changed = _git(cwd, "diff", "--cached", "--quiet", "--", *keep, check=False)
-    if changed.returncode == 0:
-        return None
     if staged is not None:
         staged()
-    _git(
+    # No `git diff --cached` first (each git call reads the whole index: ~40 ms at 10,000
+    # tenants): a commit that finds nothing to commit fails, and only then is that asked.
+    done = _git(
         cwd,
         "-c",
         f"user.name={settings.git_author_name}",
@@ -121,7 +120,16 @@ def commit_paths(
         date=date,
         author=author,
         stdin=message,
+        check=False,
     )
+    if done.returncode != 0:
+        unchanged = _git(cwd, "diff", "--cached", "--quiet", "--", *keep, check=False)
+        if unchanged.returncode == 0:
+            return None
+        logger.error("git commit failed in the workspace repo: %s", done.stderr.strip())
+        raise OrchestratorError(
+            "git commit failed in the workspace repo", details={"git_command": "commit"}
+        )
     return head_commit(settings)
 
 

@@ -270,11 +270,13 @@ def apply_changes(
     ws.deleting |= deleting
     at = utc_now()  # also the commit's date, so the answer and git history agree
     failed: dict[str, OrchestratorError] = {}
+    report: CompileReport | None = None
     try:
         for change in changes:
             _put_spec(settings, change.tenant_id, change.new)
         entry = journal.advance(entry, "spec-written")
-        failed = _compile_errors(ws.writer.compiler.compile(settings, ids), changes)
+        report = ws.writer.compiler.compile(settings, ids)
+        failed = _compile_errors(report, changes)
         for tenant_id in failed:  # its old output and index entry were left as they were
             old = next(c.old for c in changes if c.tenant_id == tenant_id)
             _put_spec(settings, tenant_id, None if old is None else old.decode("utf-8"))
@@ -301,7 +303,8 @@ def apply_changes(
         ws.deleting -= deleting
         done = published if isinstance(published, PublishResult) else None
         record = ws.ledger.fetch(done.deployment_id) if done else None
-        committed = read_committed(settings, ids, at if is_git else None)
+        index = _index_after(ws.read.index(), report) if report is not None else None
+        committed = read_committed(settings, ids, at if is_git else None, index=index)
         ws.read.release(committed, lambda: ws.ledger.apply(record, was_fresh=True))
     results: list[Result] = []
     for change in changes:
@@ -322,6 +325,21 @@ def apply_changes(
             )
         )
     return results
+
+
+def _index_after(
+    before: Mapping[str, Mapping[str, Any]], report: CompileReport
+) -> dict[str, Mapping[str, Any]]:
+    """output/index.json's tenants after the batch: the readers' view before it with the
+    batch's own entries put in (its compile report carries them), so nothing parses the whole
+    index here, in the server's process."""
+    index = dict(before)
+    for result in report.results:
+        if result.status in ("compiled", "unchanged") and result.entry is not None:
+            index[result.tenant_id] = result.entry
+        elif result.status == "removed":
+            index.pop(result.tenant_id, None)
+    return index
 
 
 def _deployment_of(result: PublishResult | None, tenant_id: str) -> str | None:
@@ -348,11 +366,22 @@ def _commit(ws: Workspace, journal: Journal, entry: JournalEntry, at: str) -> Jo
 def _publish(ws: Workspace, entry: JournalEntry) -> PublishResult | OrchestratorError:
     """Publish the batch, or the error every write of it answers: the specs are committed (the
     next publish carries them), the answer says so, and the tenants show as failed until then."""
+    writer = ws.writer
+    # The batch's tenants, plus any a failed publish left behind; the first publish after start
+    # (or after a failure) plans every tenant, which reads no unchanged tenant's files.
+    only = None if writer.publish_all else [c.tenant_id for c in entry.changes]
     try:
-        return publish(
-            ws.settings, trailers=batch_trailers(entry), author=batch_author(entry.changes)
+        result = publish(
+            ws.settings,
+            trailers=batch_trailers(entry),
+            author=batch_author(entry.changes),
+            only=only,
+            memo=writer.published,
         )
+        writer.publish_all = False
+        return result
     except Exception as exc:
+        writer.publish_all = True
         if isinstance(exc, OrchestratorError):
             error = exc
         else:

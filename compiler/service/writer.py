@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from compiler.errors import Conflict, OrchestratorError
 from compiler.journal import Journal
+from compiler.publishing import StateMemo
 from compiler.service.compile_worker import CompileWorker
 from compiler.service.recovery import recover
 from compiler.service.tenant_writes import WriteIntent
@@ -49,6 +50,10 @@ class WriteQueue:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.batches = 0  # batches applied since start (bench and tests read it)
+        # True until a publish succeeds, and again after one fails: the next publish then plans
+        # every tenant, so it carries whatever an earlier one (or another process) left behind.
+        self.publish_all = True
+        self.published = StateMemo()  # the deploy repo's state as this writer last saved it
 
     def recover(self) -> None:
         """Finish or undo an interrupted batch now (the app's startup runs it once)."""
