@@ -50,7 +50,9 @@ def _build(target: Path, n: int) -> None:
     subprocess.run(ecp_command(target, "compile", "--all"), check=True, capture_output=True)
     print(f"compiled {n} tenants in {time.perf_counter() - started:.1f} s", flush=True)
     git(target, "add", "--all")
-    git(target, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "seed")
+    git(
+        target, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "seed"
+    )
     started = time.perf_counter()
     subprocess.run(ecp_command(target, "publish", "--push"), check=True, capture_output=True)
     print(f"published {n} tenants in {time.perf_counter() - started:.1f} s", flush=True)
@@ -70,6 +72,9 @@ def workspace(n: int) -> Path:
     subprocess.run(["cp", "-a", f"{cached}/.", str(copy)], check=True)
     config = copy / "ecp.toml"
     config.write_text(config.read_text("utf-8").replace(str(cached), str(copy)), "utf-8")
+    tokens = copy / ".ecp" / "tokens.json"  # this run's token (bench_api makes one per run)
+    tokens.unlink()
+    TokenStore(tokens).create("bench", "admin", secret=TOKEN)
     deploy = copy / ".ecp" / "deploy-repo"
     git(deploy, "remote", "set-url", "origin", str(copy / ".ecp" / "deploy-remote.git"))
     return copy

@@ -1,11 +1,15 @@
 """Benchmark: concurrent writes (group commit) and the reads served meanwhile, on a real server.
 
 Usage: python bench/bench_writes.py [--tenants 1000] [--writers 50] [--writes 20] [--rate 40]
-       python bench/bench_writes.py --tenants 10000 --creates 100      (the scaling figures)
-Builds a scratch git workspace of N compiled tenants (bench_api's), starts `ecp serve`, then:
-`--writers` clients each PUT `--writes` updates to random tenants back to back (closed loop),
-while readers GET tenant details at `--rate` requests/s (open loop); then `--creates` creates one
-after another (create -> published latency) and the server's RSS after them.
+       python bench/bench_writes.py --tenants 10000 --writers 0 --creates 100  (scaling figures)
+Takes a compiled, published N-tenant git workspace (bench_workspace: output/ committed, a deploy
+repo with a bare remote and Argo CD/Flux files; built once and cached, so reruns are quick),
+starts `ecp serve` (real uvicorn, real git), then: `--writers` clients each PUT `--writes`
+updates to random tenants back to back (closed loop), while readers GET tenant details at
+`--rate` requests/s (open loop); then `--creates` creates one after another (create ->
+published latency; the first is the first write after start) and the server's RSS after them.
+The report names the machine and its load average before and after: the figures are only as
+quiet as the machine was.
 Targets (issue 10): >= 30 writes/s, write p99 <= 2 s, read p99 <= 25 ms during the writes;
 create -> published p50 <= 300 ms and p99 <= 1 s at 10,000 tenants, RSS <= 300 MB after 100.
 """
@@ -15,13 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import platform
 import random
 import shutil
 import time
 from pathlib import Path
 
 import httpx
-from bench_api import HEADERS, free_port, make_workspace, percentiles, start_server
+from bench_api import HEADERS, free_port, percentiles, start_server
+from bench_workspace import workspace
 
 
 def rss_mib(pid: int) -> float:
@@ -98,7 +105,20 @@ def creates(api: str, count: int, pid: int) -> dict[str, object]:
             answer = client.post("/tenants/", json=body)
             published.append(time.perf_counter() - started)
             assert answer.status_code == 201, answer.text[:300]
-    return {"create_to_published": percentiles(published), "rss_mib_after": rss_mib(pid)}
+            assert answer.json().get("deployment_id"), answer.text[:300]  # published
+    return {
+        "first_create_after_start_ms": round(published[0] * 1000, 1) if published else None,
+        "create_to_published": percentiles(published),
+        "rss_mib_after": rss_mib(pid),
+        "compile_worker_rss_mib_after": [rss_mib(child) for child in children(pid)],
+    }
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 def main() -> None:
@@ -109,23 +129,35 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=40.0, help="reads/s during the writes")
     parser.add_argument("--creates", type=int, default=20)
     args = parser.parse_args()
-    root = make_workspace(args.tenants)
+    root = workspace(args.tenants)
+    report: dict[str, object] = {"machine": machine(), "tenants": args.tenants}
     port = free_port()
+    started = time.perf_counter()
     server = start_server(root, port)
+    report["server_start_s"] = round(time.perf_counter() - started, 2)
     api = f"http://127.0.0.1:{port}/api/v1"
     ids = [f"bench-{i:05d}" for i in range(args.tenants)]
-    report: dict[str, object] = {"tenants": args.tenants}
     try:
         report["rss_mib_at_start"] = rss_mib(server.pid)
         if args.writers:
             report["concurrent_writes"] = asyncio.run(write_load(api, ids, args))
         if args.creates:
             report["creates"] = creates(api, args.creates, server.pid)
+        report["load_average_after"] = os.getloadavg()
     finally:
         server.terminate()
         server.wait(timeout=60)
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(report, indent=2))
+
+
+def machine() -> dict[str, object]:
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "load_average_before": os.getloadavg(),
+    }
 
 
 if __name__ == "__main__":

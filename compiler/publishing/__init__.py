@@ -17,7 +17,7 @@ Stable API (used by the CLI and the API service):
 
 from compiler.publishing.diff import OutputDiff, TenantDiff, diff_outputs
 from compiler.publishing.history import find_deployment, list_deployments
-from compiler.publishing.publish import PublishResult, publish
+from compiler.publishing.publish import PublishResult, publish, unpublished
 from compiler.publishing.records import CommitAuthor, DeploymentRecord, TenantChange, TenantTotals
 from compiler.publishing.state import StateMemo
 
@@ -34,4 +34,5 @@ __all__ = [
     "find_deployment",
     "list_deployments",
     "publish",
+    "unpublished",
 ]

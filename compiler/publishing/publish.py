@@ -39,7 +39,7 @@ from compiler.publishing.records import (
     deployment_id_for,
 )
 from compiler.publishing.state import StateMemo, load_state, save_state
-from compiler.publishing.target import redact, resolve_target
+from compiler.publishing.target import RepoTarget, redact, resolve_target
 from compiler.settings import Settings
 
 # Past this many paths one pathspec per top-level folder is shorter and stages the same set.
@@ -122,15 +122,7 @@ def publish(
     file ignores `only`. `memo` keeps the published state in memory between publishes.
     """
     target = resolve_target(settings, repo, branch)
-    repo_url = consumer_repo_url(settings, target.remote_url)
-    warnings: tuple[str, ...] = ()
-    if repo_url is None and settings.consumers:
-        warnings = (NO_CONSUMER_URL,)
-    config = ConsumerConfig(
-        consumers=tuple(settings.consumers) if repo_url is not None else (),
-        repo_url=repo_url or "",
-        branch=target.branch,
-    )
+    config, warnings = _consumer_config(settings, target)
     identity = identity_env(settings.git_author_name, settings.git_author_email)
     with locked_repo(target, whole_tree=only is None) as locked:
         git_repo = locked.repo
@@ -182,6 +174,41 @@ def publish(
         recovered_from_crash=locked.recovered,
         warnings=warnings,
     )
+
+
+def _consumer_config(
+    settings: Settings, target: RepoTarget
+) -> tuple[ConsumerConfig, tuple[str, ...]]:
+    repo_url = consumer_repo_url(settings, target.remote_url)
+    warnings: tuple[str, ...] = ()
+    if repo_url is None and settings.consumers:
+        warnings = (NO_CONSUMER_URL,)
+    config = ConsumerConfig(
+        consumers=tuple(settings.consumers) if repo_url is not None else (),
+        repo_url=repo_url or "",
+        branch=target.branch,
+    )
+    return config, warnings
+
+
+def unpublished(settings: Settings, memo: StateMemo) -> bool:
+    """True when a publish of the configured deploy repo would commit something (or that cannot
+    be told without trying): output/ holds what the repo lacks. Plans every tenant, writes
+    nothing, and leaves the published state in `memo`, so that the next publish need not read
+    it. For a long-lived publisher's start: while this says False, naming the changed tenants
+    (`only`) publishes everything."""
+    target = resolve_target(settings, None, None)
+    if not (target.path / ".git").exists():
+        return True
+    config, _ = _consumer_config(settings, target)
+    with locked_repo(target) as locked:
+        git_repo = locked.repo
+        state = memo.load(git_repo, head_sha(git_repo), keep=True)
+        if state.consumers_digest != config.digest():
+            return True
+        compiled = read_compiled_output(settings.output_dir)
+        plan = plan_publish(compiled, settings.output_dir, state, config, _work_tree(git_repo))
+        return plan.touches_files or bool(plan.changes)
 
 
 def _work_tree(repo: git.Repo) -> Path:

@@ -44,14 +44,17 @@ def sha256_file(path: Path) -> str:
 
 def load_state(repo: git.Repo, head: str | None) -> PublishedState:
     """The cached state when it names `head`; otherwise one rebuilt from the work tree."""
-    path = Path(repo.git_dir) / STATE_FILE
-    try:
-        state = PublishedState.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError):
-        state = None
+    state = _read_state(Path(repo.git_dir) / STATE_FILE)
     if state is not None and state.head == head:
         return state
     return rebuild_state(Path(str(repo.working_dir)), head)
+
+
+def _read_state(path: Path) -> PublishedState | None:
+    try:
+        return PublishedState.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError):
+        return None
 
 
 def rebuild_state(work_tree: Path, head: str | None) -> PublishedState:
@@ -107,10 +110,17 @@ class StateMemo:
     def remember(self, path: Path, state: PublishedState) -> None:
         self._key, self._state = _file_key(path), state
 
-    def load(self, repo: git.Repo, head: str | None) -> PublishedState:
-        """As `load_state`, from memory when the file is still the one last saved."""
+    def load(self, repo: git.Repo, head: str | None, *, keep: bool = False) -> PublishedState:
+        """As `load_state`, from memory when the file is still the one last saved; `keep`
+        remembers a state read from the file (one naming `head`)."""
         path = Path(repo.git_dir) / STATE_FILE
         state = self._state
         if state is not None and state.head == head and _file_key(path) == self._key:
             return state
+        if keep:
+            key = _file_key(path)
+            state = _read_state(path)
+            if state is not None and state.head == head:
+                self._key, self._state = key, state
+                return state
         return load_state(repo, head)

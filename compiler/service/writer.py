@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from compiler.errors import Conflict, OrchestratorError
 from compiler.journal import Journal
-from compiler.publishing import StateMemo
+from compiler.publishing import StateMemo, unpublished
 from compiler.service.compile_worker import CompileWorker
 from compiler.service.recovery import recover
 from compiler.service.tenant_writes import WriteIntent
@@ -54,6 +54,7 @@ class WriteQueue:
         # every tenant, so it carries whatever an earlier one (or another process) left behind.
         self.publish_all = True
         self.published = StateMemo()  # the deploy repo's state as this writer last saved it
+        self._settle = False  # warm(): compare output/ with the deploy repo before any batch
 
     def recover(self) -> None:
         """Finish or undo an interrupted batch now (the app's startup runs it once)."""
@@ -61,8 +62,14 @@ class WriteQueue:
             recover(self.ws, self.journal)
 
     def warm(self) -> None:
-        """Start the compile worker ahead of the first write (the app's startup, real mode)."""
+        """Start the compile worker ahead of the first write (the app's startup, real mode),
+        and let the writer thread find out whether the deploy repo lacks anything (off the
+        event loop, before any batch): when it does not, even the first batch publishes its
+        own tenants only, and the published state is in memory already."""
         self.compiler.start(warm=self.ws.settings)
+        with self._cond:
+            self._settle = True
+            self._start()
 
     async def submit(self, intent: WriteIntent, *, refuse_if_busy: bool = False) -> WriteOutcome:
         """Queue `intent` and wait for its batch. `refuse_if_busy` answers 409 at once when
@@ -107,7 +114,17 @@ class WriteQueue:
         count = min(MAX_BATCH, len(self._queue))
         return [self._queue.popleft() for _ in range(count)]
 
+    def _check_published(self) -> None:
+        try:
+            self.publish_all = unpublished(self.ws.settings, self.published)
+        except Exception:  # the first batch plans every tenant, and reports what is wrong
+            logger.warning("could not compare output/ with the deploy repo", exc_info=True)
+            self.publish_all = True
+
     def _run(self) -> None:
+        if self._settle:
+            self._settle = False
+            self._check_published()
         while True:
             with self._cond:
                 while not self._queue and not self._stopping:
