@@ -13,7 +13,7 @@ from test_publish_support import git, many_tenants, workspace, write_output
 
 from compiler.errors import DeploymentFailed, DeployRepoError
 from compiler.output import index_text
-from compiler.publishing import StateMemo, publish
+from compiler.publishing import StateMemo, deployment_at, find_deployment, publish
 from compiler.publishing import state as state_module
 from compiler.publishing.state import load_state
 from compiler.settings import Settings
@@ -138,3 +138,17 @@ def test_a_full_plan_keeps_an_unchanged_tenants_state_only_while_its_totals_agre
     totals = load_state(repo, repo.head.commit.hexsha).tenants["tenant-0001"].totals
     assert totals is not None
     assert totals.monthly_cost_usd == 4321.5
+
+
+def test_the_record_read_by_full_sha_is_the_one_found_by_deployment_id(tmp_path: Path) -> None:
+    settings, _, tenants = _published(tmp_path)
+    tenants["tenant-0002"] = {"callbot": 5}
+    write_output(settings.output_dir, tenants)
+    result = publish(settings, only=["tenant-0002"])
+    assert result.deployment_id is not None
+    assert result.commit is not None
+    record = deployment_at(settings, result.commit)
+    assert record is not None
+    assert record == find_deployment(settings, result.deployment_id)
+    assert [c.tenant_id for c in record.tenants] == ["tenant-0002"]
+    assert deployment_at(settings, result.commit[:12]) is None  # a prefix is find_deployment's

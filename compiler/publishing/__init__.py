@@ -16,7 +16,7 @@ Stable API (used by the CLI and the API service):
 """
 
 from compiler.publishing.diff import OutputDiff, TenantDiff, diff_outputs
-from compiler.publishing.history import find_deployment, list_deployments
+from compiler.publishing.history import deployment_at, find_deployment, list_deployments
 from compiler.publishing.publish import PublishResult, publish, unpublished
 from compiler.publishing.records import CommitAuthor, DeploymentRecord, TenantChange, TenantTotals
 from compiler.publishing.state import StateMemo
@@ -30,6 +30,7 @@ __all__ = [
     "TenantChange",
     "TenantDiff",
     "TenantTotals",
+    "deployment_at",
     "diff_outputs",
     "find_deployment",
     "list_deployments",

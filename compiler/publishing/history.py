@@ -73,6 +73,21 @@ def find_deployment(
     return records[0] if records else None
 
 
+def deployment_at(settings: Settings, commit: str) -> DeploymentRecord | None:
+    """The record of the publish commit `commit` (a full SHA a publish just returned): one
+    `git log`, where find_deployment resolves a prefix first (the writer's every batch)."""
+    if len(commit) != 40 or any(c not in "0123456789abcdef" for c in commit):
+        return None
+    target = resolve_target(settings, None, None)
+    try:
+        git_repo = git.Repo(target.path)
+        out = run_git(git_repo, "log", "--max-count=1", _FORMAT, commit)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, DeployRepoError):
+        return None
+    records = _parse_log(out)
+    return records[0] if records else None
+
+
 def _open(settings: Settings, repo: str | None, branch: str | None) -> tuple[git.Repo, str] | None:
     target = resolve_target(settings, repo, branch)
     if not (target.path / ".git").exists():

@@ -11,7 +11,12 @@ from __future__ import annotations
 import threading
 import time
 
-from compiler.publishing import DeploymentRecord, find_deployment, list_deployments
+from compiler.publishing import (
+    DeploymentRecord,
+    deployment_at,
+    find_deployment,
+    list_deployments,
+)
 from compiler.service.workspace_git import SpecDates
 from compiler.settings import Settings
 
@@ -94,8 +99,13 @@ class DeploymentLedger:
         """True when the cache matches the deploy repo now (call it just before publishing)."""
         return self._key is not None and self._key == self.ref_key()
 
-    def fetch(self, deployment_id: str | None) -> DeploymentRecord | None:
-        """The record of the API's own publish, read back from its commit."""
+    def fetch(
+        self, deployment_id: str | None, commit: str | None = None
+    ) -> DeploymentRecord | None:
+        """The record of the API's own publish, read back from its commit (by its full SHA
+        when known: one git call)."""
+        if deployment_id and commit:
+            return deployment_at(self.settings, commit)
         return find_deployment(self.settings, deployment_id) if deployment_id else None
 
     def apply(self, record: DeploymentRecord | None, was_fresh: bool) -> None:

@@ -302,7 +302,7 @@ def apply_changes(
         journal.finish(entry)
         ws.deleting -= deleting
         done = published if isinstance(published, PublishResult) else None
-        record = ws.ledger.fetch(done.deployment_id) if done else None
+        record = ws.ledger.fetch(done.deployment_id, done.commit) if done else None
         index = _index_after(ws.read.index(), report) if report is not None else None
         committed = read_committed(settings, ids, at if is_git else None, index=index)
         ws.read.release(committed, lambda: ws.ledger.apply(record, was_fresh=True))
