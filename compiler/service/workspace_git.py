@@ -135,8 +135,51 @@ def commit_paths(
 
 def head_commit(settings: Settings) -> str | None:
     """The workspace repo's HEAD commit, or None on an unborn branch."""
+    known = _head_from_files(settings.root / ".git")
+    if known is not None:
+        return known or None
     result = _git(settings.root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
     return result.stdout.strip() or None
+
+
+_SHA = frozenset("0123456789abcdef")
+
+
+def _head_from_files(dot_git: Path) -> str | None:
+    """HEAD read from .git's files as git writes them (a branch ref, loose or packed): a git
+    call reads the whole index, ~40 ms at 10,000 tenants, twice a batch. "" means an unborn
+    branch; None anything unusual (a worktree, a detached or symbolic oddity): ask git."""
+    try:
+        head = (dot_git / "HEAD").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not head.startswith("ref: refs/heads/"):
+        return None
+    ref = head.removeprefix("ref: ")
+    sha: str | None
+    try:
+        sha = (dot_git / ref).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        sha = _packed(dot_git, ref)
+    except OSError:
+        return None
+    if sha is None or (sha and (len(sha) != 40 or not set(sha) <= _SHA)):
+        return None
+    return sha
+
+
+def _packed(dot_git: Path, ref: str) -> str | None:
+    try:
+        lines = (dot_git / "packed-refs").read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return ""  # no loose ref and no packed one: the branch is unborn
+    except OSError:
+        return None
+    for line in lines:
+        sha, _, name = line.partition(" ")
+        if name == ref:
+            return sha
+    return ""
 
 
 def reset_to(settings: Settings, commit: str | None) -> None:
