@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
 from compiler.errors import OrchestratorError
-from compiler.pipeline import CompileReport, compile_workspace
+from compiler.pipeline import CompileReport, Workspace, compile_workspace
 from compiler.settings import Settings
 
 # From this many tenants a batch's compile forks a second worker (the machine's second core).
@@ -41,9 +41,35 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+# The worker process's one piece of state (it lives in that process only, never the server's):
+# the Workspace loaded for the last settings, with the presets/ files' stats it was loaded from.
+_LOADED: dict[str, tuple[Settings, tuple[tuple[str, int, int], ...], Workspace]] = {}
+
+
+def _presets_key(settings: Settings) -> tuple[tuple[str, int, int], ...]:
+    try:
+        with os.scandir(settings.presets_dir) as entries:
+            stats = [(e.name, e.stat()) for e in entries if e.is_file()]
+    except OSError:
+        return ()
+    return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in stats))
+
+
+def _workspace(settings: Settings) -> Workspace:
+    """The loaded compiler for `settings`, loaded again when presets/ changed."""
+    key = _presets_key(settings)
+    loaded = _LOADED.get("last")
+    if loaded is not None and loaded[0] == settings and loaded[1] == key:
+        return loaded[2]
+    workspace = Workspace(settings)
+    _LOADED["last"] = (settings, key, workspace)
+    return workspace
+
+
 def _compile(settings: Settings, tenant_ids: list[str]) -> CompileReport:
     workers = 2 if len(tenant_ids) >= PARALLEL_FROM else 1
-    return compile_workspace(settings, tenant_ids, workers=workers)
+    workspace = _workspace(settings)
+    return compile_workspace(settings, tenant_ids, workers=workers, workspace=workspace)
 
 
 class CompileWorker:
