@@ -147,8 +147,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
+        print(json.dumps(report, indent=2), flush=True)  # before the (slow) cleanup
         shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(report, indent=2))
 
 
 def machine() -> dict[str, object]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +159,13 @@ def test_unpublished_says_whether_a_publish_would_commit_and_keeps_the_state(
 
 def _refuse(*_: object) -> None:
     raise AssertionError("the state file was parsed although the memo holds it")
+
+
+def test_the_writers_start_reads_the_deployment_history_before_any_write(ws: Workspace) -> None:
+    assert not ws.ledger.is_fresh()
+    ws.writer.warm()
+    deadline = time.monotonic() + 60
+    while not ws.ledger.is_fresh() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ws.writer.stop()
+    assert ws.ledger.is_fresh()  # the first write's batch finds the records read

@@ -88,11 +88,16 @@ class DeploymentLedger:
         self.latest(tenant_id)  # refreshes the scan when the deploy repo moved
         return self._dates.get(tenant_id)
 
-    def hold(self) -> None:
-        """Before a batch publishes: keep answering the state before it until `apply`."""
+    def refresh(self) -> None:
+        """Read the records now if the deploy repo moved (the writer's start does it, so the
+        first write or read does not)."""
         key = self.ref_key()
         if key != self._key:
             self._scan(key)
+
+    def hold(self) -> None:
+        """Before a batch publishes: keep answering the state before it until `apply`."""
+        self.refresh()
         self._held = True
 
     def is_fresh(self) -> bool:

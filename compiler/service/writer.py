@@ -120,6 +120,13 @@ class WriteQueue:
         except Exception:  # the first batch plans every tenant, and reports what is wrong
             logger.warning("could not compare output/ with the deploy repo", exc_info=True)
             self.publish_all = True
+        # What the first batch would read first otherwise (one `git log` each, over the whole
+        # history): the deployment records and the specs' dates.
+        try:
+            self.ws.ledger.refresh()
+            self.ws.read.dates("")
+        except Exception:  # a read answers the error; the writer does not need them yet
+            logger.warning("could not read the deployment history", exc_info=True)
 
     def _run(self) -> None:
         if self._settle:
