@@ -197,9 +197,52 @@ class RedisSize(_Frozen):
         return _checked(parse_bytes, v)
 
 
+class SentinelPreset(_Frozen):
+    """Redis Sentinel for a replicated session store (presets/redis.yaml, with its sources)."""
+
+    port: Annotated[int, Field(ge=1, le=65535)]
+    replicas: Annotated[int, Field(ge=3)]  # the Sentinel documentation's minimum
+    quorum: Annotated[int, Field(ge=2)]
+    master_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+    down_after_ms: Annotated[int, Field(ge=1000)]
+    failover_timeout_ms: Annotated[int, Field(ge=1000)]
+    cpu_request: str
+    cpu_limit: str
+    memory: str
+
+    @cached_property
+    def cpu_request_m(self) -> int:
+        return parse_cpu(self.cpu_request)
+
+    @cached_property
+    def memory_mib(self) -> int:
+        return parse_memory_mib(self.memory)
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu_quantity(cls, v: str) -> str:
+        return _checked(parse_cpu, v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_quantity(cls, v: str) -> str:
+        return _checked(parse_memory_mib, v)
+
+    @model_validator(mode="after")
+    def _quorum_is_a_majority(self) -> SentinelPreset:
+        if not self.replicas // 2 < self.quorum <= self.replicas:
+            raise ValueError("quorum must be a majority of the sentinels")
+        return self
+
+
 class RedisPreset(_Frozen):
     image: str
     port: Annotated[int, Field(ge=1, le=65535)]
+    availability: Annotated[float, Field(gt=0, lt=1)]  # one data pod's
+    failover_seconds: Annotated[float, Field(gt=0)]
+    failovers_per_month: Annotated[float, Field(ge=0)]
+    max_replicas: Annotated[int, Field(ge=2, le=9)]
+    sentinel: SentinelPreset
     sizes: dict[str, RedisSize]
 
     @field_validator("sizes")
@@ -278,6 +321,7 @@ class PathDef(_Frozen):
     entry: str
     requests_per_channel_per_s: Positive
     stages: Annotated[list[PathStage], Field(min_length=1)]
+    session_state: bool = False  # the path's answers need the tenant's session store (Redis)
 
     @cached_property
     def services(self) -> tuple[str, ...]:

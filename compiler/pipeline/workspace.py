@@ -124,7 +124,7 @@ class Workspace:
         quota = {"cpu": tier.cpu, "memory": tier.memory, "gpu": tier.gpu, "storage": tier.storage}
         entry = index_entry(spec, plan, quota, text, len(objects), input_hash)
         if redis is not None:
-            entry["pods"] += 1  # the Redis replica
+            entry["pods"] += redis.pods  # the session store's data pods and sentinels
         return TenantBuild(spec, plan, objects, text, findings, entry)
 
 

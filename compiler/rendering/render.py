@@ -15,11 +15,12 @@ from typing import Any
 import jinja2
 
 from compiler.alerting import AlertRules, prometheus_rule_groups
-from compiler.catalogue import Catalogue, RedisSize
+from compiler.catalogue import Catalogue
 from compiler.errors import ValidationFailed
 from compiler.quantity import format_cpu, format_memory, storage_quantity
 from compiler.rendering.redis import redis_context, redis_url
 from compiler.sizing.models import ResourcePlan, ServicePlan
+from compiler.sizing.redis import SessionStore
 from compiler.spec.ids import namespace_for, tenant_id_problem
 from compiler.spec.models import TenantSpec
 
@@ -149,7 +150,7 @@ class Renderer:
         plan: ResourcePlan,
         options: RenderOptions,
         *,
-        redis: RedisSize | None = None,
+        redis: SessionStore | None = None,
         external_redis_url: str | None = None,
     ) -> list[dict[str, Any]]:
         """The tenant's objects; with `redis`, its own Redis too (REDIS_URL names it), else
@@ -159,9 +160,14 @@ class Renderer:
         context["redis"] = None
         if redis is not None and preset is not None:
             context["redis"] = redis_context(
-                preset, redis, context["common_labels"], spec.tenant_id, pull_policy(preset.image)
+                preset,
+                redis,
+                context["common_labels"],
+                spec.tenant_id,
+                pull_policy(preset.image),
+                zones=bool(self._zones),
             )
-            context["redis_url"] = redis_url(preset)
+            context["redis_url"] = redis_url(preset, redis)
         elif external_redis_url is not None:
             context["redis_url"] = external_redis_url
         objects: list[dict[str, Any]] = json.loads(self._template.render(context))

@@ -1,69 +1,287 @@
-"""The tenant's Redis in the plan: its tier's size from presets/redis.yaml, added to the totals
-(and so to the cost and the tier's envelope) in one place. Pure: no I/O.
+"""The tenant's session store (Redis) in the plan: how many data pods, with or without Sentinel,
+its availability in series on every path that keeps state in it, and its pods in the totals (and
+so the cost and the tier's envelope). Input: the services' plan, the spec and the catalogue
+(presets/redis.yaml, paths.yaml). Output: the plan with the store counted. Pure: no I/O.
 
-plan_with_redis is the one entry point: the services' plan, then Redis counted on it; a
-recommended tier that the services fill so tightly that Redis no longer fits moves one tier up
-(as the sizing engine would have chosen, had it counted Redis); an explicit preset is refused.
+plan_with_redis is the one entry point. A session path short of the availability target gets
+spare service replicas; a target the store itself cannot give is refused, as for services.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
 
-from compiler.catalogue import Catalogue, RedisSize
-from compiler.errors import InsufficientResources
+from compiler.catalogue import Catalogue, RedisPreset, RedisSize, Tier
+from compiler.errors import InsufficientResources, SlaUnachievable
+from compiler.quantity import format_cpu, format_memory
+from compiler.sizing.availability import TOLERANCE, at_least_k_up
 from compiler.sizing.choose import choose, demand_of
-from compiler.sizing.cost import monthly_cost
-from compiler.sizing.models import Cost, ResourcePlan, Totals
-from compiler.sizing.plan import misfits
+from compiler.sizing.cost import monthly_cost, plan_cost
+from compiler.sizing.models import Cost, PathPlan, ResourcePlan, ServicePlan, Totals
+from compiler.sizing.paths import tenant_paths
+from compiler.sizing.plan import HA_THRESHOLD, misfits, totals_of, with_pods
 from compiler.spec.models import PRESETS, TenantSpec
+
+MAX_SPARES = 24  # spare service replicas tried before a session path is declared unreachable
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStore:
+    """The planned store: `replicas` data pods (one primary, the rest replicas) and, when
+    replicated, the preset's sentinels."""
+
+    size: RedisSize
+    replicas: int
+    sentinels: int
+    sentinel_cpu_m: int
+    sentinel_memory_mib: int
+    availability: float
+
+    @property
+    def replicated(self) -> bool:
+        return self.replicas > 1
+
+    @property
+    def pods(self) -> int:
+        return self.replicas + self.sentinels
+
+    @property
+    def totals(self) -> Totals:
+        return Totals(
+            cpu_millicores=self.replicas * self.size.cpu_request_m
+            + self.sentinels * self.sentinel_cpu_m,
+            memory_mib=self.replicas * self.size.memory_mib
+            + self.sentinels * self.sentinel_memory_mib,
+            gpu=0,
+            storage_gb=round(self.replicas * self.size.storage_gb, 3),
+        )
+
+
+def store_availability(replicas: int, preset: RedisPreset, hours_per_month: float) -> float:
+    """P(the store answers): one pod's availability alone; replicated, 1 minus (union bound)
+    every data pod down, the failovers' downtime, and a primary failure while fewer than a
+    majority of the sentinels are up (presets/redis.yaml)."""
+    a = preset.availability
+    if replicas <= 1:
+        return a
+    sentinels = preset.sentinel.replicas
+    majority = sentinels // 2 + 1
+    failover_share = preset.failovers_per_month * preset.failover_seconds / (hours_per_month * 3600)
+    all_down = 1 - at_least_k_up(1, replicas, a)
+    no_majority = (1 - a) * (1 - at_least_k_up(majority, sentinels, a))
+    return max(0.0, 1 - all_down - failover_share - no_majority)
+
+
+def store_replicas(
+    target: float, session_stages: int, preset: RedisPreset, hours_per_month: float
+) -> int:
+    """Data pods: at least 2 from HA_THRESHOLD (as services, and as the validator asks of every
+    workload), then the fewest whose availability meets the store's share of the longest
+    session path (target^(1/(stages + 1))); when none does, the fewest past which more pods
+    gain nothing (the session paths' spares then carry the rest, or the target is refused)."""
+    floor = 2 if target >= HA_THRESHOLD else 1
+    # no session path: nothing the tenant is promised waits on the store, so only the floor
+    share = target ** (1 / (session_stages + 1)) if session_stages else 0.0
+    for n in range(floor, preset.max_replicas + 1):
+        if store_availability(n, preset, hours_per_month) + TOLERANCE >= share:
+            return n
+    best = store_availability(preset.max_replicas, preset, hours_per_month)
+    return next(
+        n
+        for n in range(max(floor, 2), preset.max_replicas + 1)
+        if store_availability(n, preset, hours_per_month) + 1e-9 >= best
+    )
 
 
 def plan_with_redis(
     spec: TenantSpec, catalogue: Catalogue
-) -> tuple[ResourcePlan, RedisSize | None]:
-    """The plan with the tenant's Redis counted, and the Redis size (None: no Redis preset)."""
-    plan = choose(demand_of(spec), catalogue)[0]
-    if catalogue.redis is None:
-        return plan, None
+) -> tuple[ResourcePlan, SessionStore | None]:
+    """The plan with the tenant's session store counted, and the store (None: no preset). The
+    services are chosen inside what each tier holds beside its store, so the store never
+    crowds them out of the tier the plan names."""
+    demand = demand_of(spec)
+    preset = catalogue.redis
+    if preset is None:
+        return choose(demand, catalogue)[0], None
+    hours = catalogue.prices.hours_per_month
+    stages = max(
+        (
+            len(p.services)
+            for p in tenant_paths(demand.requested, catalogue)
+            if p.definition.session_state
+        ),
+        default=0,
+    )
+    replicas = store_replicas(demand.sla.availability_fraction, stages, preset, hours)
+    beside = _beside_store(catalogue, replicas)
+    try:
+        plan = choose(demand, beside)[0]
+    except InsufficientResources as e:
+        raise InsufficientResources(
+            f"{e.message} (beside the tenant's Redis: {replicas} data pods"
+            f"{f' and {preset.sentinel.replicas} sentinels' if replicas > 1 else ''})",
+            details=e.details,
+        ) from e
     candidates = [plan.tier]
     if plan.tier_source == "recommended":
         candidates = list(PRESETS[PRESETS.index(plan.tier) :])
-    demand = demand_of(spec)
     problems: list[str] = []
     for tier in candidates:
         if tier != plan.tier:
             plan = replace(
-                choose(replace(demand, preset=tier), catalogue)[0], tier_source="recommended"
+                choose(replace(demand, preset=tier), beside)[0], tier_source="recommended"
             )
-        counted = add_redis(plan, catalogue.redis.sizes[tier], catalogue)
+        store = session_store(plan, preset.sizes[tier], catalogue)
+        counted = add_store(plan, store, catalogue)
         problems = misfits(counted.totals, catalogue.tiers[tier])
         if not problems:
-            return counted, catalogue.redis.sizes[tier]
+            return counted, store
     raise InsufficientResources(
         f"preset {plan.tier} cannot hold the plan with its Redis: {'; '.join(problems)}",
         details={"preset": plan.tier, "exceeded": problems, "field": "preset"},
     )
 
 
-def add_redis(plan: ResourcePlan, size: RedisSize, catalogue: Catalogue) -> ResourcePlan:
-    """`plan` with one Redis replica of `size` in its totals and cost."""
-    t = plan.totals
+def _beside_store(catalogue: Catalogue, replicas: int) -> Catalogue:
+    """The catalogue with every tier shrunk by its own store (`replicas` data pods, sentinels
+    when replicated): what the services may fill. Shares the catalogue's memo."""
+    preset = catalogue.redis
+    assert preset is not None
+    sentinels = preset.sentinel.replicas if replicas > 1 else 0
+    tiers = {}
+    for name, tier in catalogue.tiers.items():
+        size = preset.sizes[name]
+        store = SessionStore(
+            size,
+            replicas,
+            sentinels,
+            preset.sentinel.cpu_request_m,
+            preset.sentinel.memory_mib,
+            0.0,
+        ).totals
+        tiers[name] = Tier.model_validate(
+            {
+                **tier.model_dump(),
+                "cpu": format_cpu(max(0, tier.cpu_millicores - store.cpu_millicores)),
+                "memory": format_memory(max(0, tier.memory_mib - store.memory_mib)),
+                "storage": f"{max(0.0, tier.storage_gb - store.storage_gb):.3f}GB",
+            }
+        )
+    memo = catalogue.memo  # computed before the copy, so the copy shares it
+    beside = catalogue.model_copy(update={"tiers": tiers})
+    assert beside.memo is memo
+    return beside
+
+
+def session_store(plan: ResourcePlan, size: RedisSize, catalogue: Catalogue) -> SessionStore:
+    """The store `plan` needs: its data pods from the plan's target and session paths."""
+    preset = catalogue.redis
+    assert preset is not None
+    hours = catalogue.prices.hours_per_month
+    stages = max((len(p.stages) for p in plan.paths if _needs_store(p, catalogue)), default=0)
+    n = store_replicas(plan.availability_target, stages, preset, hours)
+    sentinel = preset.sentinel
+    return SessionStore(
+        size=size,
+        replicas=n,
+        sentinels=sentinel.replicas if n > 1 else 0,
+        sentinel_cpu_m=sentinel.cpu_request_m,
+        sentinel_memory_mib=sentinel.memory_mib,
+        availability=store_availability(n, preset, hours),
+    )
+
+
+def add_store(plan: ResourcePlan, store: SessionStore, catalogue: Catalogue) -> ResourcePlan:
+    """`plan` with the store in series on its session paths (spare service replicas where a
+    path then falls short), and the store's pods in its totals and cost."""
+    services = _meet_session_paths(plan, store, catalogue)
+    paths = _paths_with_store(plan.paths, services, store, catalogue)
+    t, extra_t = totals_of(services), store.totals
     totals = Totals(
-        cpu_millicores=t.cpu_millicores + size.cpu_request_m,
-        memory_mib=t.memory_mib + size.memory_mib,
+        cpu_millicores=t.cpu_millicores + extra_t.cpu_millicores,
+        memory_mib=t.memory_mib + extra_t.memory_mib,
         gpu=t.gpu,
-        storage_gb=round(t.storage_gb + size.storage_gb, 3),
+        storage_gb=round(t.storage_gb + extra_t.storage_gb, 3),
     )
-    # Redis has no GPU: its own CPU, memory and storage cost, added to the plan's (whose GPUs
-    # may be of several types).
-    extra = monthly_cost(
-        Totals(size.cpu_request_m, size.memory_mib, 0, round(size.storage_gb, 3)), None, catalogue
+    cost = _cost_with_store(services, extra_t, catalogue)
+    return replace(plan, services=services, paths=paths, totals=totals, cost=cost)
+
+
+def _needs_store(path: PathPlan, catalogue: Catalogue) -> bool:
+    return catalogue.paths[path.name].session_state
+
+
+def _paths_with_store(
+    paths: tuple[PathPlan, ...],
+    services: tuple[ServicePlan, ...],
+    store: SessionStore,
+    catalogue: Catalogue,
+) -> tuple[PathPlan, ...]:
+    by_name = {s.name: s for s in services}
+    return tuple(
+        replace(
+            p,
+            availability=math.prod(by_name[s].achieved_availability for s in p.stages)
+            * (store.availability if _needs_store(p, catalogue) else 1.0),
+        )
+        for p in paths
     )
-    cost = Cost(
-        cpu=round(plan.cost.cpu + extra.cpu, 2),
-        memory=round(plan.cost.memory + extra.memory, 2),
-        gpu=plan.cost.gpu,
-        storage=round(plan.cost.storage + extra.storage, 2),
+
+
+def _meet_session_paths(
+    plan: ResourcePlan, store: SessionStore, catalogue: Catalogue
+) -> tuple[ServicePlan, ...]:
+    """Spare replicas, one at a time, on the stage of the weakest session path whose spare
+    raises that path the most, until every session path meets the target."""
+    target = plan.availability_target
+    services = {s.name: s for s in plan.services}
+    session = [p for p in plan.paths if _needs_store(p, catalogue)]
+    if session and store.availability + TOLERANCE < target:
+        raise _store_too_weak(store, target, session[0].name)
+    for _ in range(MAX_SPARES):
+        paths = _paths_with_store(tuple(session), tuple(services.values()), store, catalogue)
+        worst = min(paths, key=lambda p: p.availability, default=None)
+        if worst is None or worst.availability + TOLERANCE >= target:
+            return tuple(services.values())
+        grown = {
+            n: with_pods(
+                services[n], services[n].replicas_for_capacity, services[n].replicas + 1, catalogue
+            )
+            for n in worst.stages
+        }
+        best = max(
+            worst.stages,
+            key=lambda n: grown[n].achieved_availability / services[n].achieved_availability,
+        )
+        services[best] = grown[best]
+    raise _store_too_weak(store, target, session[0].name)
+
+
+def _store_too_weak(store: SessionStore, target: float, path: str) -> SlaUnachievable:
+    return SlaUnachievable(
+        f"path {path} keeps its session state in the tenant's Redis, whose availability "
+        f"{store.availability * 100:.4f}% ({store.replicas} data pods, failovers counted; "
+        f"presets/redis.yaml) cannot carry the {target * 100:g}% availability target: lower "
+        "sla_target.availability, or set redis_url to an external Redis that can",
+        details={
+            "field": "sla_target.availability",
+            "path": path,
+            "session_store_availability": round(store.availability, 6),
+            "target": target,
+        },
     )
-    return replace(plan, totals=totals, cost=cost)
+
+
+def _cost_with_store(
+    services: tuple[ServicePlan, ...], store: Totals, catalogue: Catalogue
+) -> Cost:
+    """The services' cost (spares included, GPUs of each service's type) plus the store's pods
+    (no GPU)."""
+    base, extra = plan_cost(services, catalogue), monthly_cost(store, None, catalogue)
+    return Cost(
+        cpu=round(base.cpu + extra.cpu, 2),
+        memory=round(base.memory + extra.memory, 2),
+        gpu=base.gpu,
+        storage=round(base.storage + extra.storage, 2),
+    )
