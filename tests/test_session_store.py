@@ -15,10 +15,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from compiler.catalogue import load_catalogue
 from compiler.errors import SlaUnachievable
 from compiler.pipeline import Workspace
 from compiler.settings import Settings
+from compiler.sizing import calculate
 from compiler.spec.loader import load_spec_file, spec_from_mapping
+from compiler.spec.models import CalculateRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ROOT / "presets"
@@ -240,3 +243,26 @@ def test_compiling_a_shipped_tenant_warns_about_nothing(tenant: str) -> None:
     """`ecp compile --all` prints these findings: before, doc StatefulSet/redis warned that one
     replica cannot meet a 99.9 % SLA."""
     assert [str(f) for f in _shipped(tenant).findings] == []
+
+
+@pytest.mark.parametrize(
+    ("requirements", "availability"),
+    [({"callbot": 10, "chatbot": 20}, "99.9%"), ({"chatbot": 5}, "99%"), ({"tts": 10}, "99%")],
+    ids=["replicated", "one-pod-session", "stateless"],
+)
+def test_the_calculation_answer_counts_the_store_in_its_paths(
+    requirements: dict[str, int], availability: str
+) -> None:
+    request = CalculateRequest.model_validate(
+        {"service_requirements": requirements, "sla_target": {"availability": availability}}
+    )
+    answer = calculate(request, load_catalogue(PRESETS)).to_response()
+    store = answer["session_store"]
+    assert store["availability"] == pytest.approx(expected_store(store["data_pods"]), abs=1e-6)
+    assert store["sentinels"] == (3 if store["data_pods"] > 1 else 0)
+    by_name = {s["service_name"]: s["availability"] for s in answer["services"]}
+    for path in answer["paths"]:
+        expected = math.prod(by_name[s] for s in path["stages"])
+        if path["name"] in _session_paths():
+            expected *= expected_store(store["data_pods"])
+        assert path["availability"] == pytest.approx(expected, abs=2e-6), path["name"]

@@ -68,8 +68,9 @@ def test_path_availability_is_the_product_of_its_services_and_meets_the_target(
 ) -> None:
     for plan in plans:
         by_name = {s["service_name"]: s["availability"] for s in plan["services"]}
+        store = plan["session_store"]  # the tenant's Redis, in series on the session paths
         for path in plan["paths"]:
-            product = 1.0
+            product = store["availability"] if path["name"] in store["paths"] else 1.0
             for stage in path["stages"]:
                 product *= by_name[stage]
             assert path["availability"] == pytest.approx(product, abs=2e-6)

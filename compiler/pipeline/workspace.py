@@ -107,7 +107,7 @@ class Workspace:
         if external is None:
             plan, redis = plan_with_redis(spec, self.catalogue)
         else:
-            plan = plan_tenant(spec, self.catalogue)
+            plan = plan_tenant(spec, self.catalogue, own_store=False)
         if self.settings.require_image_digests:
             preset = self.catalogue.redis
             _require_digests(plan, preset.image if redis is not None and preset else None)

@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from compiler.catalogue import Catalogue
-from compiler.sizing.alternative import alternative, impact_text
+from compiler.sizing.alternative import impact_text
 from compiler.sizing.choose import Sizer, choose, demand_of
 from compiler.sizing.explain import explain as explain_lines
 from compiler.sizing.models import Alternative, ResourcePlan, path_json, service_json
+from compiler.sizing.redis import alternative_with_store, plan_with_store, store_json
 from compiler.spec.models import PRESETS, CalculateRequest, TenantSpec
 
 
@@ -23,6 +24,7 @@ class Calculation:
     alternatives: tuple[Alternative, ...]
     catalogue_tiers: dict[str, dict[str, Any]]
     alternative_note: str = ""
+    session_store: dict[str, Any] | None = None  # redis.py's store_json: what paths[] multiply in
 
     @property
     def explanation(self) -> list[str]:
@@ -71,11 +73,21 @@ class Calculation:
             "paths": [path_json(p) for p in plan.paths],
             "services": [service_json(s) for s in plan.services],
             "warnings": list(plan.warnings),
+            "session_store": self.session_store,
         }
 
 
-def plan_tenant(spec: TenantSpec, catalogue: Catalogue, *, explain: bool = False) -> ResourcePlan:
-    plan, sizer = choose(demand_of(spec), catalogue)
+def plan_tenant(
+    spec: TenantSpec, catalogue: Catalogue, *, explain: bool = False, own_store: bool | None = None
+) -> ResourcePlan:
+    """The tenant's plan; with its own session store counted (redis.py) unless the spec names
+    an external Redis or `own_store` is False (the redis_url setting serves it)."""
+    own = spec.redis_url is None if own_store is None else own_store
+    if own:
+        planned = plan_with_store(demand_of(spec), catalogue)
+        plan, sizer = planned.plan, planned.sizer
+    else:
+        plan, sizer = choose(demand_of(spec), catalogue)
     return _explained(plan, sizer, catalogue) if explain else plan
 
 
@@ -86,10 +98,12 @@ def _explained(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> Resour
 def calculate(
     request: CalculateRequest, catalogue: Catalogue, *, explain: bool = False
 ) -> Calculation:
-    plan, sizer = choose(demand_of(request), catalogue)
+    # a calculation is for a tenant with its own session store (presets/redis.yaml), as by default
+    planned = plan_with_store(demand_of(request), catalogue)
+    plan, sizer = planned.plan, planned.sizer
     if explain:
         plan = _explained(plan, sizer, catalogue)
-    alt = alternative(plan, sizer, catalogue)
+    alt = alternative_with_store(planned, catalogue)
     note = ""
     if alt is None:
         index = PRESETS.index(plan.tier)
@@ -104,5 +118,9 @@ def calculate(
         for name, t in catalogue.tiers.items()
     }
     return Calculation(
-        plan=plan, alternatives=(alt,) if alt else (), catalogue_tiers=tiers, alternative_note=note
+        plan=plan,
+        alternatives=(alt,) if alt else (),
+        catalogue_tiers=tiers,
+        alternative_note=note,
+        session_store=store_json(planned.store, plan, catalogue) if planned.store else None,
     )

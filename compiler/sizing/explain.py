@@ -7,10 +7,12 @@ the recommendation. No decisions here: it only reports the ones choose.py made.
 
 from __future__ import annotations
 
+import math
+
 from compiler.catalogue import Catalogue
 from compiler.sizing.choose import Sizer
 from compiler.sizing.cost import service_cost
-from compiler.sizing.models import ResourcePlan, ServicePlan
+from compiler.sizing.models import PathPlan, ResourcePlan, ServicePlan
 from compiler.sizing.paths import check_percentile, idle_percentile
 from compiler.sizing.plan import misfits, service_target
 
@@ -39,6 +41,7 @@ def explain(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> list[str]
             f"{'<=' if planned.meets_sla else '>'} {planned.sla_ms:g}ms (idle floor "
             f"{planned.idle_floor_ms:.1f}ms); availability "
             + " x ".join(f"{plan.service(n).achieved_availability:.6f}" for n in planned.stages)
+            + _store_factor(plan, planned)
             + f" = {planned.availability:.6f}"
         )
     t = plan.totals
@@ -107,3 +110,10 @@ def _service_lines(
                 + (" <- chosen" if option.key == o.key else "")
             )
     return lines
+
+
+def _store_factor(plan: ResourcePlan, path: PathPlan) -> str:
+    """The session store's factor on a path that keeps its state in it (sizing/redis.py)."""
+    services = math.prod(plan.service(n).achieved_availability for n in path.stages)
+    factor = path.availability / services
+    return f" x {factor:.6f} (session store)" if factor < 1 - 1e-12 else ""

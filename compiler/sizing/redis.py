@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 from compiler.catalogue import Catalogue, RedisPreset, RedisSize, Tier
 from compiler.errors import InsufficientResources, SlaUnachievable
 from compiler.quantity import format_cpu, format_memory
+from compiler.sizing.alternative import alternative
 from compiler.sizing.availability import TOLERANCE, at_least_k_up
-from compiler.sizing.choose import choose, demand_of
+from compiler.sizing.choose import Demand, Sizer, choose, demand_of
 from compiler.sizing.cost import monthly_cost, plan_cost
-from compiler.sizing.models import Cost, PathPlan, ResourcePlan, ServicePlan, Totals
+from compiler.sizing.models import Alternative, Cost, PathPlan, ResourcePlan, ServicePlan, Totals
 from compiler.sizing.paths import tenant_paths
 from compiler.sizing.plan import HA_THRESHOLD, misfits, totals_of, with_pods
 from compiler.spec.models import PRESETS, TenantSpec
@@ -97,13 +99,25 @@ def store_replicas(
 def plan_with_redis(
     spec: TenantSpec, catalogue: Catalogue
 ) -> tuple[ResourcePlan, SessionStore | None]:
-    """The plan with the tenant's session store counted, and the store (None: no preset). The
-    services are chosen inside what each tier holds beside its store, so the store never
-    crowds them out of the tier the plan names."""
-    demand = demand_of(spec)
+    """The plan with the tenant's session store counted, and the store (None: no preset)."""
+    planned = plan_with_store(demand_of(spec), catalogue)
+    return planned.plan, planned.store
+
+
+class StorePlan(NamedTuple):
+    plan: ResourcePlan  # the store counted
+    sizer: Sizer
+    beside: Catalogue  # the tiers less their stores: what the services were chosen within
+    store: SessionStore | None
+
+
+def plan_with_store(demand: Demand, catalogue: Catalogue) -> StorePlan:
+    """The services chosen inside what each tier holds beside its store (so the store never
+    crowds them out of the tier the plan names), then the store counted on them."""
     preset = catalogue.redis
     if preset is None:
-        return choose(demand, catalogue)[0], None
+        plan, sizer = choose(demand, catalogue)
+        return StorePlan(plan, sizer, catalogue, None)
     hours = catalogue.prices.hours_per_month
     stages = max(
         (
@@ -116,7 +130,7 @@ def plan_with_redis(
     replicas = store_replicas(demand.sla.availability_fraction, stages, preset, hours)
     beside = _beside_store(catalogue, replicas)
     try:
-        plan = choose(demand, beside)[0]
+        plan, sizer = choose(demand, beside)
     except InsufficientResources as e:
         raise InsufficientResources(
             f"{e.message} (beside the tenant's Redis: {replicas} data pods"
@@ -129,17 +143,39 @@ def plan_with_redis(
     problems: list[str] = []
     for tier in candidates:
         if tier != plan.tier:
-            plan = replace(
-                choose(replace(demand, preset=tier), beside)[0], tier_source="recommended"
-            )
+            plan, sizer = choose(replace(demand, preset=tier), beside)
+            plan = replace(plan, tier_source="recommended")
         store = session_store(plan, preset.sizes[tier], catalogue)
         counted = add_store(plan, store, catalogue)
         problems = misfits(counted.totals, catalogue.tiers[tier])
         if not problems:
-            return counted, store
+            return StorePlan(counted, sizer, beside, store)
     raise InsufficientResources(
         f"preset {plan.tier} cannot hold the plan with its Redis: {'; '.join(problems)}",
         details={"preset": plan.tier, "exceeded": problems, "field": "preset"},
+    )
+
+
+def alternative_with_store(planned: StorePlan, catalogue: Catalogue) -> Alternative | None:
+    """The services' alternative squeezed into what the smaller tier holds beside its store,
+    with that store counted as in the plan (its paths' availability, totals and cost)."""
+    plan, store = planned.plan, planned.store
+    services_only = replace(plan, cost=plan_cost(plan.services, catalogue))
+    alt = alternative(services_only, planned.sizer, planned.beside)
+    if alt is None or store is None or catalogue.redis is None:
+        return alt
+    smaller = replace(store, size=catalogue.redis.sizes[alt.tier])
+    t, extra = alt.totals, smaller.totals
+    return replace(
+        alt,
+        paths=_paths_with_store(alt.paths, alt.services, smaller, catalogue),
+        totals=Totals(
+            t.cpu_millicores + extra.cpu_millicores,
+            t.memory_mib + extra.memory_mib,
+            t.gpu,
+            round(t.storage_gb + extra.storage_gb, 3),
+        ),
+        cost=_cost_with_store(alt.services, extra, catalogue),
     )
 
 
@@ -206,6 +242,17 @@ def add_store(plan: ResourcePlan, store: SessionStore, catalogue: Catalogue) -> 
     )
     cost = _cost_with_store(services, extra_t, catalogue)
     return replace(plan, services=services, paths=paths, totals=totals, cost=cost)
+
+
+def store_json(store: SessionStore, plan: ResourcePlan, catalogue: Catalogue) -> dict[str, Any]:
+    """The store as the calculation answer shows it: enough to recompute paths[].availability
+    (the stages' availability x this one on the listed paths)."""
+    return {
+        "data_pods": store.replicas,
+        "sentinels": store.sentinels,
+        "availability": round(store.availability, 6),
+        "paths": [p.name for p in plan.paths if _needs_store(p, catalogue)],
+    }
 
 
 def _needs_store(path: PathPlan, catalogue: Catalogue) -> bool:
