@@ -3,8 +3,9 @@ its availability in series on every path that keeps state in it, and its pods in
 so the cost and the tier's envelope). Input: the services' plan, the spec and the catalogue
 (presets/redis.yaml, paths.yaml). Output: the plan with the store counted. Pure: no I/O.
 
-plan_with_redis is the one entry point. A session path short of the availability target gets
-spare service replicas; a target the store itself cannot give is refused, as for services.
+plan_with_store is the one entry point (plan_with_redis for a spec; alternative_with_store for
+the calculation's alternative). A session path short of the availability target gets spare
+service replicas; a target the store itself cannot give is refused, as for services.
 """
 
 from __future__ import annotations
