@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,72 @@ def test_the_calculation_answer_counts_the_store_in_its_paths(
         if path["name"] in _session_paths():
             expected *= expected_store(store["data_pods"])
         assert path["availability"] == pytest.approx(expected, abs=2e-6), path["name"]
+
+
+def _run_start_script(
+    command: list[str], tmp_path: Path, hostname: str, sentinel_answer: str
+) -> list[str]:
+    """Run a rendered start script with stand-ins for hostname, redis-cli and redis-server on
+    PATH (a real sh, the script exactly as rendered): the redis-server argv it ends in."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    stand_ins = {
+        "hostname": f"echo {hostname}",
+        "redis-cli": f"printf '{sentinel_answer}'",
+        "redis-server": 'for a in "$@"; do echo "$a"; done',
+    }
+    for name, body in stand_ins.items():
+        path = bin_dir / name
+        path.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+        path.chmod(0o755)
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    script = command[2].replace("/data/", f"{data}/")
+    ran = subprocess.run(
+        ["/bin/sh", "-c", script, *command[3:]],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+    )
+    return ran.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("hostname", "answer", "replicaof"),
+    [
+        ("redis-0", "", None),  # first start, no sentinel answers: pod 0 is the primary
+        ("redis-1", "", "redis-0.redis-headless"),
+        ("redis-0", "redis-1.redis-headless\\n6379\\n", "redis-1.redis-headless"),  # after failover
+        ("redis-1", "redis-1.redis-headless\\n6379\\n", None),
+    ],
+    ids=["pod0-first", "pod1-first", "pod0-after-failover", "pod1-is-primary"],
+)
+def test_a_data_pod_starts_as_a_replica_of_the_primary_the_sentinels_name(
+    bare_workspace: Path, tmp_path: Path, hostname: str, answer: str, replicaof: str | None
+) -> None:
+    redis = _kind(_replicated(bare_workspace), "StatefulSet")["redis"]
+    (container,) = redis["spec"]["template"]["spec"]["containers"]
+    argv = _run_start_script(container["command"] + container["args"], tmp_path, hostname, answer)
+    assert argv[: len(container["args"])] == container["args"]
+    rest = argv[len(container["args"]) :]
+    expected = ["--replica-announce-ip", f"{hostname}.redis-headless"]
+    if replicaof:
+        expected += ["--replicaof", replicaof, "6379"]
+    assert rest == expected
+
+
+def test_a_sentinel_writes_its_config_for_the_named_primary_and_runs_in_sentinel_mode(
+    bare_workspace: Path, tmp_path: Path
+) -> None:
+    sentinel = _kind(_replicated(bare_workspace), "StatefulSet")["redis-sentinel"]
+    (container,) = sentinel["spec"]["template"]["spec"]["containers"]
+    argv = _run_start_script(container["command"], tmp_path, "redis-sentinel-2", "")
+    assert argv == [f"{tmp_path}/data/sentinel.conf", "--sentinel"]
+    conf = (tmp_path / "data" / "sentinel.conf").read_text(encoding="utf-8").splitlines()
+    assert "sentinel monitor mymaster redis-0.redis-headless 6379 2" in conf
+    assert "sentinel announce-ip redis-sentinel-2.redis-sentinel-headless" in conf
+    assert conf.index("sentinel resolve-hostnames yes") < conf.index(
+        "sentinel monitor mymaster redis-0.redis-headless 6379 2"
+    )
