@@ -27,6 +27,7 @@ from compiler.sizing.plan import HA_THRESHOLD, misfits, totals_of, with_pods
 from compiler.spec.models import PRESETS, TenantSpec
 
 MAX_SPARES = 24  # spare service replicas tried before a session path is declared unreachable
+SPARE_ROUNDS = 3  # re-choices in a tier the session paths' spares overflowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,15 +143,24 @@ def plan_with_store(demand: Demand, catalogue: Catalogue) -> StorePlan:
     if plan.tier_source == "recommended":
         candidates = list(PRESETS[PRESETS.index(plan.tier) :])
     problems: list[str] = []
+    source = plan.tier_source
     for tier in candidates:
-        if tier != plan.tier:
-            plan, sizer = choose(replace(demand, preset=tier), beside)
-            plan = replace(plan, tier_source="recommended")
-        store = session_store(plan, preset.sizes[tier], catalogue)
-        counted = add_store(plan, store, catalogue)
-        problems = misfits(counted.totals, catalogue.tiers[tier])
-        if not problems:
-            return StorePlan(counted, sizer, beside, store)
+        envelope = beside
+        for attempt in range(SPARE_ROUNDS):
+            if tier != plan.tier or attempt:
+                try:
+                    plan, sizer = choose(replace(demand, preset=tier), envelope)
+                except InsufficientResources:
+                    break
+                plan = replace(plan, tier_source=source)
+            store = session_store(plan, preset.sizes[tier], catalogue)
+            counted = add_store(plan, store, catalogue)
+            problems = misfits(counted.totals, catalogue.tiers[tier])
+            if not problems:
+                return StorePlan(counted, sizer, envelope, store)
+            # the session paths' spares overflowed the tier: choose again in what the tier
+            # holds beside the store and those spares (other hardware may need fewer)
+            envelope = _shrunk(envelope, tier, _spares(counted.services, plan.services))
     raise InsufficientResources(
         f"preset {plan.tier} cannot hold the plan with its Redis: {'; '.join(problems)}",
         details={"preset": plan.tier, "exceeded": problems, "field": "preset"},
@@ -178,6 +188,34 @@ def alternative_with_store(planned: StorePlan, catalogue: Catalogue) -> Alternat
         ),
         cost=_cost_with_store(alt.services, extra, catalogue),
     )
+
+
+def _spares(grown: tuple[ServicePlan, ...], chosen: tuple[ServicePlan, ...]) -> Totals:
+    g, c = totals_of(grown), totals_of(chosen)
+    return Totals(
+        g.cpu_millicores - c.cpu_millicores,
+        g.memory_mib - c.memory_mib,
+        g.gpu - c.gpu,
+        round(g.storage_gb - c.storage_gb, 3),
+    )
+
+
+def _shrunk(catalogue: Catalogue, name: str, by: Totals) -> Catalogue:
+    """The catalogue with tier `name` smaller by `by` (the memo shared)."""
+    tier = catalogue.tiers[name]
+    smaller = Tier.model_validate(
+        {
+            **tier.model_dump(),
+            "cpu": format_cpu(max(0, tier.cpu_millicores - by.cpu_millicores)),
+            "memory": format_memory(max(0, tier.memory_mib - by.memory_mib)),
+            "gpu": max(0, tier.gpu - by.gpu),
+            "storage": f"{max(0.0, tier.storage_gb - by.storage_gb):.3f}GB",
+        }
+    )
+    memo = catalogue.memo
+    shrunk = catalogue.model_copy(update={"tiers": {**catalogue.tiers, name: smaller}})
+    assert shrunk.memo is memo
+    return shrunk
 
 
 def _beside_store(catalogue: Catalogue, replicas: int) -> Catalogue:
