@@ -13,10 +13,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from compiler.catalogue import Catalogue, Tier
 from compiler.errors import InsufficientResources, SlaUnachievable
 from compiler.sizing.cost import plan_cost, service_cost
+from compiler.sizing.memo import load_memo
 from compiler.sizing.models import ResourcePlan, ServicePlan
 from compiler.sizing.options import ServiceOption, options_for
 from compiler.sizing.paths import (
@@ -27,7 +29,14 @@ from compiler.sizing.paths import (
     idle_percentile,
     tenant_paths,
 )
-from compiler.sizing.plan import misfits, plan_service, predict_paths, totals_of
+from compiler.sizing.plan import (
+    HA_MIN_REPLICAS,
+    HA_THRESHOLD,
+    misfits,
+    plan_service,
+    predict_paths,
+    totals_of,
+)
 from compiler.sizing.queueing import pods_under_cap
 from compiler.spec.models import SERVICES, CalculateRequest, SlaTarget, TenantSpec
 
@@ -79,24 +88,43 @@ class Sizer:
             s: max(len(p.services) for p in self.paths if s in p.services) for s in used
         }
         self._plans: dict[tuple[str, str], ServicePlan] = {}
+        self._costs: dict[tuple[str, str], float] = {}
+        self.availability = demand.sla.availability_fraction
+        self.replica_floor = HA_MIN_REPLICAS if self.availability >= HA_THRESHOLD else 1
+        self.memo = load_memo(catalogue)
 
     def service(self, option: ServiceOption) -> ServicePlan:
         key = (option.service, option.key)
-        if key not in self._plans:
-            name = option.service
-            self._plans[key] = plan_service(
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan_service(option)
+            self._plans[key] = plan
+        return plan
+
+    def _plan_service(self, option: ServiceOption) -> ServicePlan:
+        name = option.service
+        direct = self.demand.requested.get(name, 0)
+        image = self.demand.images.get(name) or self.catalogue.image(name)
+        rate, reach, longest = self.rate[name], self.reach[name], self.longest[name]
+        allowance, tail = self.budget.allowance_ms[name], self.budget.tail[name]
+        inputs = (direct, reach, rate, allowance, tail, longest, image, self.availability)
+        key = ("service", name, option.key, *inputs)
+        plan: ServicePlan | None = self.memo.get(key)
+        if plan is None:  # a pure function of the key: tenants with the same load share it
+            plan = plan_service(
                 option,
-                direct=self.demand.requested.get(name, 0),
-                effective_channels=self.reach[name],
-                rate_per_s=self.rate[name],
-                allowance_ms=self.budget.allowance_ms[name],
-                tail=self.budget.tail[name],
-                availability_target=self.demand.sla.availability_fraction,
-                longest_path=self.longest[name],
+                direct=direct,
+                effective_channels=reach,
+                rate_per_s=rate,
+                allowance_ms=allowance,
+                tail=tail,
+                availability_target=self.availability,
+                longest_path=longest,
                 catalogue=self.catalogue,
-                image=self.demand.images.get(name) or self.catalogue.image(name),
+                image=image,
             )
-        return self._plans[key]
+            self.memo[key] = plan
+        return plan
 
     def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
         room = self.sla_ms - sum(self.budget.allowance_ms[s] for s in path.services)
@@ -109,9 +137,18 @@ class Sizer:
         return floor <= room + 1e-9
 
     def lower_bound(self, option: ServiceOption) -> float:
-        """A cost no plan on `option` can undercut: the pods the utilisation cap alone needs."""
-        pods = pods_under_cap(option, self.rate[option.service])
-        return pods * option.hourly_price(self.catalogue) * self.catalogue.prices.hours_per_month
+        """A cost no plan on `option` can undercut (service_cost of the fewest replicas any plan
+        has): serving pods are at least the utilisation cap's, replicas at least those and the
+        HA floor; storage grows with replicas (less half a rounding step of 0.001 GB)."""
+        name = option.service
+        pods = max(pods_under_cap(option, self.rate[name]), self.replica_floor)
+        prices = self.catalogue.prices
+        storage = self.reach[name] * self.catalogue.services[name].storage_gb_per_channel
+        storage += pods * option.storage_gb_per_replica
+        return (
+            pods * option.hourly_price(self.catalogue) * prices.hours_per_month
+            + max(0.0, storage - 0.0005) * prices.storage_gb_month
+        )
 
     def groups(self) -> list[tuple[str, ...]]:
         """Services linked by a path, as connected groups in catalogue order."""
@@ -130,20 +167,52 @@ class Sizer:
     def group_plans(self, group: tuple[str, ...], every: bool = False) -> list[tuple[float, Combo]]:
         """The group's feasible combinations of options, cheapest first: only the cheapest (and
         its ties) unless `every`; combinations whose lower bound already costs more are not
-        planned."""
-        paths = [p for p in self.paths if p.services[0] in group]
+        planned. Memoised on everything the search reads (`_group_key`), so tenants whose
+        group has the same load, budget and targets share it."""
+        key = self._group_key(group, every)
+        found: list[tuple[float, Combo]] | None = self.memo.get(key)
+        if found is None:
+            found = self._group_plans(group, every)
+            self.memo[key] = found
+        return found
+
+    def _group_key(self, group: tuple[str, ...], every: bool) -> tuple[Any, ...]:
+        """Every input of _group_plans: the paths through the group with their rates, and per
+        service its options and the inputs of its plan (see _plan_service)."""
+        services = tuple(
+            (
+                s,
+                tuple(o.key for o in self.options[s]),
+                self.demand.requested.get(s, 0),
+                self.reach[s],
+                self.rate[s],
+                self.budget.allowance_ms[s],
+                self.budget.tail[s],
+                self.longest[s],
+                self.demand.images.get(s) or self.catalogue.image(s),
+            )
+            for s in group
+        )
+        paths = tuple((p.name, p.rate_per_s) for p in self.paths if p.services[0] in group)
+        return ("group", every, self.sla_ms, self.percentile, self.availability, services, paths)
+
+    def _group_plans(self, group: tuple[str, ...], every: bool) -> list[tuple[float, Combo]]:
+        lists = [self.options[s] for s in group]
+        checks = self._path_checks(group, lists)
+        bounds = [[self.lower_bound(o) for o in options] for options in lists]
         bounded = []
-        for index, combo in enumerate(itertools.product(*(self.options[s] for s in group))):
-            chosen = dict(zip(group, combo, strict=True))
-            if all(self.path_feasible(p, chosen) for p in paths):
-                bounded.append((sum(self.lower_bound(o) for o in combo), index, combo))
+        choices = itertools.product(*(range(len(options)) for options in lists))
+        for index, choice in enumerate(choices):
+            if all(ok[tuple(choice[i] for i in at)] for at, ok in checks):
+                combo = tuple(lists[k][j] for k, j in enumerate(choice))
+                bounded.append((sum(bounds[k][j] for k, j in enumerate(choice)), index, combo))
         bounded.sort(key=lambda b: (b[0], b[1]))
         found: list[tuple[float, int, Combo]] = []
         for bound, index, combo in bounded:
             if not every and found and bound > found[0][0] + 0.01:
-                break
+                break  # every later combination costs at least its bound: more than found[0]
             try:
-                cost = round(sum(service_cost(self.service(o), self.catalogue) for o in combo), 2)
+                cost = round(sum(self.cost(o) for o in combo), 2)
             except InsufficientResources:
                 continue  # a run that would need more pods than any namespace holds
             found.append((cost, index, combo))
@@ -155,6 +224,38 @@ class Sizer:
                 details={"field": "sla_target.response_time"},
             )
         return [(cost, combo) for cost, _, combo in found]  # ties: catalogue order
+
+    def _path_checks(
+        self, group: tuple[str, ...], lists: list[tuple[ServiceOption, ...]]
+    ) -> list[tuple[tuple[int, ...], dict[tuple[int, ...], bool]]]:
+        """Per path through the group: the positions of its stages in the group, and whether
+        each combination of its stages' options (by index) is feasible."""
+        checks = []
+        for path in self.paths:
+            if path.services[0] not in group:
+                continue
+            at = tuple(group.index(s) for s in path.services)
+            room = self.sla_ms - sum(self.budget.allowance_ms[s] for s in path.services)
+            hardware = tuple(tuple(o.key for o in lists[i]) for i in at)
+            key = ("checks", path.services, room, self.percentile, hardware)
+            ok: dict[tuple[int, ...], bool] | None = self.memo.get(key)
+            if ok is None:  # the path's hardware, room and percentile decide it
+                ok = {}
+                for sub in itertools.product(*(range(len(lists[i])) for i in at)):
+                    chosen = {group[i]: lists[i][j] for i, j in zip(at, sub, strict=True)}
+                    ok[sub] = self.path_feasible(path, chosen)
+                self.memo[key] = ok
+            checks.append((at, ok))
+        return checks
+
+    def cost(self, option: ServiceOption) -> float:
+        """service_cost of the option's plan for this tenant."""
+        key = (option.service, option.key)
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = service_cost(self.service(option), self.catalogue)
+            self._costs[key] = cost
+        return cost
 
     def finish(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
         ordered = sorted(combo, key=lambda o: SERVICES.index(o.service))
