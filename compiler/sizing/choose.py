@@ -28,6 +28,7 @@ from compiler.sizing.paths import (
     check_percentile,
     idle_percentile,
     tenant_paths,
+    wait_allowances,
 )
 from compiler.sizing.plan import (
     HA_MIN_REPLICAS,
@@ -87,26 +88,26 @@ class Sizer:
         self.longest = {
             s: max(len(p.services) for p in self.paths if s in p.services) for s in used
         }
-        self._plans: dict[tuple[str, str], ServicePlan] = {}
-        self._costs: dict[tuple[str, str], float] = {}
+        self._plans: dict[tuple[str, str, float], ServicePlan] = {}
         self.availability = demand.sla.availability_fraction
         self.replica_floor = HA_MIN_REPLICAS if self.availability >= HA_THRESHOLD else 1
         self.memo = load_memo(catalogue)
 
-    def service(self, option: ServiceOption) -> ServicePlan:
-        key = (option.service, option.key)
+    def service(self, option: ServiceOption, allowance_ms: float) -> ServicePlan:
+        """The option's plan for this tenant at a wait allowance (allowances(): per hardware)."""
+        key = (option.service, option.key, allowance_ms)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plan_service(option)
+            plan = self._plan_service(option, allowance_ms)
             self._plans[key] = plan
         return plan
 
-    def _plan_service(self, option: ServiceOption) -> ServicePlan:
+    def _plan_service(self, option: ServiceOption, allowance: float) -> ServicePlan:
         name = option.service
         direct = self.demand.requested.get(name, 0)
         image = self.demand.images.get(name) or self.catalogue.image(name)
         rate, reach, longest = self.rate[name], self.reach[name], self.longest[name]
-        allowance, tail = self.budget.allowance_ms[name], self.budget.tail[name]
+        tail = self.budget.tail[name]
         inputs = (direct, reach, rate, allowance, tail, longest, image, self.availability)
         key = ("service", name, option.key, *inputs)
         plan: ServicePlan | None = self.memo.get(key)
@@ -126,15 +127,32 @@ class Sizer:
             self.memo[key] = plan
         return plan
 
-    def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
-        room = self.sla_ms - sum(self.budget.allowance_ms[s] for s in path.services)
+    def check_floor(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> float:
+        """The path's idle percentile at the check level on the chosen hardware (memoised)."""
         options = tuple(chosen[s] for s in path.services)
         key = ("check", tuple(o.key for o in options), path.services, self.percentile)
         memo = self.catalogue.memo
         if key not in memo:
             memo[key] = idle_percentile(options, check_percentile(self.percentile), self.catalogue)
         floor: float = memo[key]
-        return floor <= room + 1e-9
+        return floor
+
+    def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
+        """Whether the path's floor on the chosen hardware fits the SLA: its stages' allowances
+        (a share of the rest) then fit beside it too (paths.allowances)."""
+        return self.check_floor(path, chosen) <= self.sla_ms + 1e-9
+
+    def allowances(self, chosen: Mapping[str, ServiceOption]) -> dict[str, float]:
+        """Wait allowance per service for one choice of hardware for every service of its paths."""
+        paths = [p for p in self.paths if all(s in chosen for s in p.services)]
+        floors = {p.name: self.check_floor(p, chosen) for p in paths}
+        return wait_allowances(floors, paths, self.sla_ms, self.catalogue.sizing_policy.wait_share)
+
+    def plans_of(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
+        """The combination's service plans (one option per service of whole groups), in order."""
+        chosen = {o.service: o for o in combo}
+        allowance = self.allowances(chosen)
+        return tuple(self.service(o, allowance[o.service]) for o in combo)
 
     def lower_bound(self, option: ServiceOption) -> float:
         """A cost no plan on `option` can undercut (service_cost of the fewest replicas any plan
@@ -178,7 +196,8 @@ class Sizer:
 
     def _group_key(self, group: tuple[str, ...], every: bool) -> tuple[Any, ...]:
         """Every input of _group_plans: the paths through the group with their rates, and per
-        service its options and the inputs of its plan (see _plan_service)."""
+        service its options and the inputs of its plan (see _plan_service) but the allowance,
+        which the options and the SLA decide."""
         services = tuple(
             (
                 s,
@@ -186,7 +205,6 @@ class Sizer:
                 self.demand.requested.get(s, 0),
                 self.reach[s],
                 self.rate[s],
-                self.budget.allowance_ms[s],
                 self.budget.tail[s],
                 self.longest[s],
                 self.demand.images.get(s) or self.catalogue.image(s),
@@ -212,7 +230,8 @@ class Sizer:
             if not every and found and bound > found[0][0] + 0.01:
                 break  # every later combination costs at least its bound: more than found[0]
             try:
-                cost = round(sum(self.cost(o) for o in combo), 2)
+                plans = self.plans_of(combo)
+                cost = round(sum(service_cost(s, self.catalogue) for s in plans), 2)
             except InsufficientResources:
                 continue  # a run that would need more pods than any namespace holds
             found.append((cost, index, combo))
@@ -235,9 +254,8 @@ class Sizer:
             if path.services[0] not in group:
                 continue
             at = tuple(group.index(s) for s in path.services)
-            room = self.sla_ms - sum(self.budget.allowance_ms[s] for s in path.services)
             hardware = tuple(tuple(o.key for o in lists[i]) for i in at)
-            key = ("checks", path.services, room, self.percentile, hardware)
+            key = ("checks", path.services, self.sla_ms, self.percentile, hardware)
             ok: dict[tuple[int, ...], bool] | None = self.memo.get(key)
             if ok is None:  # the path's hardware, room and percentile decide it
                 ok = {}
@@ -248,18 +266,8 @@ class Sizer:
             checks.append((at, ok))
         return checks
 
-    def cost(self, option: ServiceOption) -> float:
-        """service_cost of the option's plan for this tenant."""
-        key = (option.service, option.key)
-        cost = self._costs.get(key)
-        if cost is None:
-            cost = service_cost(self.service(option), self.catalogue)
-            self._costs[key] = cost
-        return cost
-
     def finish(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
-        ordered = sorted(combo, key=lambda o: SERVICES.index(o.service))
-        return tuple(self.service(option) for option in ordered)
+        return self.plans_of(sorted(combo, key=lambda o: SERVICES.index(o.service)))
 
 
 def _joint(
@@ -267,7 +275,7 @@ def _joint(
 ) -> tuple[ServicePlan, ...] | None:
     """The cheapest joint plan (one combination per group) that fits `tier`."""
     cheapest = tuple(o for group in lists for o in group[0][1])
-    services = tuple(sizer.service(o) for o in cheapest)
+    services = sizer.plans_of(cheapest)
     if not misfits(totals_of(services), tier):
         return services
     lists = [sizer.group_plans(g, every=True) for g in sizer.groups()]
@@ -278,7 +286,7 @@ def _joint(
         cost = sum(c for c, _ in pick)
         if best is not None and cost >= best[0]:
             continue
-        trial = tuple(sizer.service(o) for _, combo in pick for o in combo)
+        trial = sizer.plans_of([o for _, combo in pick for o in combo])
         if not misfits(totals_of(trial), tier):
             best = (cost, trial)
     return best[1] if best else None
@@ -291,7 +299,7 @@ def choose(demand: Demand, catalogue: Catalogue) -> tuple[ResourcePlan, Sizer]:
     envelope = tiers[-1]
     chosen = _joint(sizer, lists, envelope)
     if chosen is None:
-        cheapest = tuple(sizer.service(o) for group in lists for o in group[0][1])
+        cheapest = sizer.plans_of([o for group in lists for o in group[0][1]])
         raise _too_big(demand, envelope, cheapest)
     services = sizer.finish([s.option for s in chosen])
     totals = totals_of(services)
