@@ -11,6 +11,8 @@ plans that fit it.
 from __future__ import annotations
 
 import itertools
+import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +91,12 @@ class Sizer:
             s: max(len(p.services) for p in self.paths if s in p.services) for s in used
         }
         self._plans: dict[tuple[str, str, float], ServicePlan] = {}
+        self._allowances: dict[tuple[tuple[str, str], ...], dict[str, float]] = {}
+        self._bounds: dict[tuple[str, str], float] = {}
+        self._quick: dict[tuple[str, str], float] = {}
+        share = catalogue.sizing_policy.wait_share
+        fastest = self.budget.fastest_floor_ms
+        self.largest_allowance = wait_allowances(fastest, self.paths, self.sla_ms, share)
         self.availability = demand.sla.availability_fraction
         self.replica_floor = HA_MIN_REPLICAS if self.availability >= HA_THRESHOLD else 1
         self.memo = load_memo(catalogue)
@@ -130,7 +138,7 @@ class Sizer:
     def check_floor(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> float:
         """The path's idle percentile at the check level on the chosen hardware (memoised)."""
         options = tuple(chosen[s] for s in path.services)
-        key = ("check", tuple(o.key for o in options), path.services, self.percentile)
+        key = ("check", tuple((o.response_ms, o.response_cv) for o in options), self.percentile)
         memo = self.catalogue.memo
         if key not in memo:
             memo[key] = idle_percentile(options, check_percentile(self.percentile), self.catalogue)
@@ -144,9 +152,15 @@ class Sizer:
 
     def allowances(self, chosen: Mapping[str, ServiceOption]) -> dict[str, float]:
         """Wait allowance per service for one choice of hardware for every service of its paths."""
-        paths = [p for p in self.paths if all(s in chosen for s in p.services)]
-        floors = {p.name: self.check_floor(p, chosen) for p in paths}
-        return wait_allowances(floors, paths, self.sla_ms, self.catalogue.sizing_policy.wait_share)
+        key = tuple(sorted((s, o.key) for s, o in chosen.items()))
+        found = self._allowances.get(key)
+        if found is None:
+            paths = [p for p in self.paths if all(s in chosen for s in p.services)]
+            floors = {p.name: self.check_floor(p, chosen) for p in paths}
+            share = self.catalogue.sizing_policy.wait_share
+            found = wait_allowances(floors, paths, self.sla_ms, share)
+            self._allowances[key] = found
+        return found
 
     def plans_of(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
         """The combination's service plans (one option per service of whole groups), in order."""
@@ -154,19 +168,40 @@ class Sizer:
         allowance = self.allowances(chosen)
         return tuple(self.service(o, allowance[o.service]) for o in combo)
 
+    def quick_bound(self, option: ServiceOption) -> float:
+        """A cost no plan on `option` can undercut, cheap to compute (service_cost of the fewest
+        replicas any plan has): serving pods are at least the utilisation cap's, replicas at
+        least those and the HA floor; storage grows with replicas (less half a rounding step)."""
+        key = (option.service, option.key)
+        bound = self._quick.get(key)
+        if bound is None:
+            name = option.service
+            pods = max(pods_under_cap(option, self.rate[name]), self.replica_floor)
+            prices = self.catalogue.prices
+            storage = self.reach[name] * self.catalogue.services[name].storage_gb_per_channel
+            storage += pods * option.storage_gb_per_replica
+            bound = (
+                pods * option.hourly_price(self.catalogue) * prices.hours_per_month
+                + max(0.0, storage - 0.0005) * prices.storage_gb_month
+            )
+            self._quick[key] = bound
+        return bound
+
     def lower_bound(self, option: ServiceOption) -> float:
-        """A cost no plan on `option` can undercut (service_cost of the fewest replicas any plan
-        has): serving pods are at least the utilisation cap's, replicas at least those and the
-        HA floor; storage grows with replicas (less half a rounding step of 0.001 GB)."""
-        name = option.service
-        pods = max(pods_under_cap(option, self.rate[name]), self.replica_floor)
-        prices = self.catalogue.prices
-        storage = self.reach[name] * self.catalogue.services[name].storage_gb_per_channel
-        storage += pods * option.storage_gb_per_replica
-        return (
-            pods * option.hourly_price(self.catalogue) * prices.hours_per_month
-            + max(0.0, storage - 0.0005) * prices.storage_gb_month
-        )
+        """A tighter bound: the option's plan at the largest allowance any choice of hardware
+        can give it (the paths' floors on the fastest hardware). A smaller allowance only adds
+        pods (serving_pods is monotone in it), so every combination's plan of this option costs
+        at least this; inf when even that needs more pods than a namespace holds."""
+        key = (option.service, option.key)
+        bound = self._bounds.get(key)
+        if bound is None:
+            try:
+                plan = self.service(option, self.largest_allowance[option.service])
+                bound = service_cost(plan, self.catalogue)
+            except InsufficientResources:
+                bound = math.inf
+            self._bounds[key] = bound
+        return bound
 
     def groups(self) -> list[tuple[str, ...]]:
         """Services linked by a path, as connected groups in catalogue order."""
@@ -216,26 +251,37 @@ class Sizer:
 
     def _group_plans(self, group: tuple[str, ...], every: bool) -> list[tuple[float, Combo]]:
         lists = [self.options[s] for s in group]
-        checks = self._path_checks(group, lists)
-        bounds = [[self.lower_bound(o) for o in options] for options in lists]
-        bounded = []
-        choices = itertools.product(*(range(len(options)) for options in lists))
-        for index, choice in enumerate(choices):
-            if all(ok[tuple(choice[i] for i in at)] for at, ok in checks):
-                combo = tuple(lists[k][j] for k, j in enumerate(choice))
-                bounded.append((sum(bounds[k][j] for k, j in enumerate(choice)), index, combo))
+        allowed, checks = self._path_checks(group, lists)
+        bounds = [[self.quick_bound(o) for o in options] for options in lists]
+        strides = [math.prod(len(options) for options in lists[k + 1 :]) for k in range(len(lists))]
+        bounded: list[tuple[float, int, tuple[int, ...]]] = []
+        picks = [(operator.itemgetter(*at), ok) for at, ok in checks]  # at: 2 stages or more
+        for choice in itertools.product(*allowed):  # in the order of the full product
+            for pick, ok in picks:
+                if not ok[pick(choice)]:
+                    break
+            else:
+                index, bound = 0, 0.0
+                for k, j in enumerate(choice):
+                    index += j * strides[k]
+                    bound += bounds[k][j]
+                bounded.append((bound, index, choice))
         bounded.sort(key=lambda b: (b[0], b[1]))
         found: list[tuple[float, int, Combo]] = []
-        for bound, index, combo in bounded:
-            if not every and found and bound > found[0][0] + 0.01:
+        for bound, index, choice in bounded:
+            limit = found[0][0] + 0.01 if found and not every else math.inf
+            if bound > limit:
                 break  # every later combination costs at least its bound: more than found[0]
+            combo = tuple(lists[k][j] for k, j in enumerate(choice))
+            if sum(self.lower_bound(o) for o in combo) > limit:
+                continue  # dearer than found[0] whatever its allowances (ordered by quick_bound)
             try:
-                plans = self.plans_of(combo)
-                cost = round(sum(service_cost(s, self.catalogue) for s in plans), 2)
+                cost = self._cost_within(combo, limit)
             except InsufficientResources:
                 continue  # a run that would need more pods than any namespace holds
-            found.append((cost, index, combo))
-            found.sort(key=lambda f: (f[0], f[1]))
+            if cost is not None:
+                found.append((cost, index, combo))
+                found.sort(key=lambda f: (f[0], f[1]))
         if not found:
             raise SlaUnachievable(
                 f"no combination of hardware for {', '.join(group)} meets {self.sla_ms:g}ms at "
@@ -244,11 +290,26 @@ class Sizer:
             )
         return [(cost, combo) for cost, _, combo in found]  # ties: catalogue order
 
+    def _cost_within(self, combo: Combo, limit: float) -> float | None:
+        """The combination's monthly cost (rounded to cents), or None as soon as the services
+        planned so far plus the others' lower bounds cost more than `limit`."""
+        allowance = self.allowances({o.service: o for o in combo})
+        rest = sum(self.lower_bound(o) for o in combo)
+        total = 0.0
+        for option in combo:
+            rest -= self.lower_bound(option)
+            total += service_cost(self.service(option, allowance[option.service]), self.catalogue)
+            if total + rest > limit:
+                return None
+        return round(total, 2)
+
     def _path_checks(
         self, group: tuple[str, ...], lists: list[tuple[ServiceOption, ...]]
-    ) -> list[tuple[tuple[int, ...], dict[tuple[int, ...], bool]]]:
-        """Per path through the group: the positions of its stages in the group, and whether
-        each combination of its stages' options (by index) is feasible."""
+    ) -> tuple[list[list[int]], list[tuple[tuple[int, ...], dict[tuple[int, ...], bool]]]]:
+        """Per service of the group, the indices of its options that the paths of it alone allow;
+        per longer path, the positions of its stages in the group and whether each combination of
+        its stages' options (by index) is feasible."""
+        allowed = [list(range(len(options))) for options in lists]
         checks = []
         for path in self.paths:
             if path.services[0] not in group:
@@ -257,14 +318,17 @@ class Sizer:
             hardware = tuple(tuple(o.key for o in lists[i]) for i in at)
             key = ("checks", path.services, self.sla_ms, self.percentile, hardware)
             ok: dict[tuple[int, ...], bool] | None = self.memo.get(key)
-            if ok is None:  # the path's hardware, room and percentile decide it
+            if ok is None:  # the path's hardware, the SLA and the percentile decide it
                 ok = {}
                 for sub in itertools.product(*(range(len(lists[i])) for i in at)):
                     chosen = {group[i]: lists[i][j] for i, j in zip(at, sub, strict=True)}
                     ok[sub] = self.path_feasible(path, chosen)
                 self.memo[key] = ok
-            checks.append((at, ok))
-        return checks
+            if len(at) == 1:
+                allowed[at[0]] = [j for j in allowed[at[0]] if ok[(j,)]]
+            else:
+                checks.append((at, ok))
+        return allowed, checks
 
     def finish(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
         return self.plans_of(sorted(combo, key=lambda o: SERVICES.index(o.service)))

@@ -46,8 +46,8 @@ def tenant_paths(channels: Mapping[str, int], catalogue: Catalogue) -> tuple[Ten
 
 def idle_of(options: Sequence[ServiceOption], catalogue: Catalogue) -> IdleDistribution:
     """The distribution of the sum of the options' response times with no waits (memoised on
-    the catalogue: it depends on the catalogue's figures alone)."""
-    key = ("idle", tuple((o.service, o.key) for o in options))
+    the catalogue by the response figures alone: runs that share a latency share it)."""
+    key = ("idle", tuple((o.response_ms, o.response_cv) for o in options))
     memo = catalogue.memo
     if key not in memo:
         memo[key] = idle_distribution([(o.response_ms, o.response_cv) for o in options])
