@@ -92,11 +92,7 @@ class Sizer:
         }
         self._plans: dict[tuple[str, str, float], ServicePlan] = {}
         self._allowances: dict[tuple[tuple[str, str], ...], dict[str, float]] = {}
-        self._bounds: dict[tuple[str, str], float] = {}
         self._quick: dict[tuple[str, str], float] = {}
-        share = catalogue.sizing_policy.wait_share
-        fastest = self.budget.fastest_floor_ms
-        self.largest_allowance = wait_allowances(fastest, self.paths, self.sla_ms, share)
         self.availability = demand.sla.availability_fraction
         self.replica_floor = HA_MIN_REPLICAS if self.availability >= HA_THRESHOLD else 1
         self.memo = load_memo(catalogue)
@@ -187,22 +183,6 @@ class Sizer:
             self._quick[key] = bound
         return bound
 
-    def lower_bound(self, option: ServiceOption) -> float:
-        """A tighter bound: the option's plan at the largest allowance any choice of hardware
-        can give it (the paths' floors on the fastest hardware). A smaller allowance only adds
-        pods (serving_pods is monotone in it), so every combination's plan of this option costs
-        at least this; inf when even that needs more pods than a namespace holds."""
-        key = (option.service, option.key)
-        bound = self._bounds.get(key)
-        if bound is None:
-            try:
-                plan = self.service(option, self.largest_allowance[option.service])
-                bound = service_cost(plan, self.catalogue)
-            except InsufficientResources:
-                bound = math.inf
-            self._bounds[key] = bound
-        return bound
-
     def groups(self) -> list[tuple[str, ...]]:
         """Services linked by a path, as connected groups in catalogue order."""
         group_of = {s: {s} for s in self.names}
@@ -273,8 +253,6 @@ class Sizer:
             if bound > limit:
                 break  # every later combination costs at least its bound: more than found[0]
             combo = tuple(lists[k][j] for k, j in enumerate(choice))
-            if sum(self.lower_bound(o) for o in combo) > limit:
-                continue  # dearer than found[0] whatever its allowances (ordered by quick_bound)
             try:
                 cost = self._cost_within(combo, limit)
             except InsufficientResources:
@@ -294,10 +272,10 @@ class Sizer:
         """The combination's monthly cost (rounded to cents), or None as soon as the services
         planned so far plus the others' lower bounds cost more than `limit`."""
         allowance = self.allowances({o.service: o for o in combo})
-        rest = sum(self.lower_bound(o) for o in combo)
+        rest = sum(self.quick_bound(o) for o in combo)
         total = 0.0
         for option in combo:
-            rest -= self.lower_bound(option)
+            rest -= self.quick_bound(option)
             total += service_cost(self.service(option, allowance[option.service]), self.catalogue)
             if total + rest > limit:
                 return None
