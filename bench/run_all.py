@@ -21,6 +21,7 @@ ORDER = (
     "monitoring",
     "simulation",
     "sizing",
+    "calc_cli",
     "dashboard",
     "prometheus",
 )

@@ -97,14 +97,49 @@ class GpuRequirement(_Frozen):
 
 
 class GpuRun(_Frozen):
-    """One way to run a GPU service on one GPU type: streams per GPU and the latency there."""
+    """One way to run a GPU service on one GPU type: streams per GPU and the latency there (and
+    how long a request holds its stream, when that differs from the service's hold_ms)."""
 
     gpu_type: str
     mode: str
     slots: Annotated[int, Field(ge=1)] | None = None
     response_ms: Positive | None = None
     response_cv: Cv | None = None
+    hold_ms: Positive | None = None
+    hold_cv: Cv | None = None
     scale_from: str | None = None
+
+
+class GpuPod(_Frozen):
+    """A GPU pod's own requests, for a service that also runs on CPU (whose pod the service's
+    top-level figures describe)."""
+
+    cpu_request: str
+    cpu_limit: str
+    memory: str
+    storage_gb_per_replica: Annotated[float, Field(ge=0)]
+
+    @cached_property
+    def cpu_request_m(self) -> int:
+        return parse_cpu(self.cpu_request)
+
+    @cached_property
+    def cpu_limit_m(self) -> int:
+        return parse_cpu(self.cpu_limit)
+
+    @cached_property
+    def memory_mib(self) -> int:
+        return parse_memory_mib(self.memory)
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu_quantity(cls, v: str) -> str:
+        return _checked(parse_cpu, v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_quantity(cls, v: str) -> str:
+        return _checked(parse_memory_mib, v)
 
 
 class ServiceProfile(_Frozen):
@@ -125,6 +160,7 @@ class ServiceProfile(_Frozen):
     routing: Literal["random", "least-request", "shared"]
     availability: Annotated[float, Field(gt=0, lt=1)]
     gpu_runs: list[GpuRun] = Field(default_factory=list)
+    gpu_pod: GpuPod | None = None  # the GPU runs' pod, when the service also runs on CPU
     llm_profile: str | None = None
     storage_gb_per_channel: Annotated[float, Field(ge=0)]
     storage_gb_per_replica: Annotated[float, Field(ge=0)]
@@ -153,10 +189,14 @@ class ServiceProfile(_Frozen):
 
     @model_validator(mode="after")
     def _runs_where_it_can(self) -> ServiceProfile:
-        if self.gpu and not self.gpu_runs:
-            raise ValueError("a GPU service needs gpu_runs")
-        if not self.gpu and (self.response_ms is None or self.gpu_runs):
-            raise ValueError("a CPU service needs response_ms and no gpu_runs")
+        # A CPU run is described by response_ms (and slots); GPU runs by gpu (GPUs per pod) and
+        # gpu_runs. A service may have both: the planner picks the cheapest that meets the SLA.
+        if bool(self.gpu) != bool(self.gpu_runs):
+            raise ValueError("gpu (GPUs per pod) and gpu_runs go together")
+        if self.response_ms is None and not self.gpu_runs:
+            raise ValueError("a service needs response_ms (a CPU run) or gpu_runs")
+        if self.gpu_pod is not None and self.response_ms is None:
+            raise ValueError("gpu_pod is for a service that also runs on CPU")
         if not self.response_is_hold and (self.hold_ms is None or self.hold_cv is None):
             raise ValueError("hold_ms and hold_cv are needed unless response_is_hold")
         return self
@@ -496,11 +536,25 @@ def check_consistency(
                     f"{need.compute_capability:g} and >= {need.gpu_memory_gb:g} GB)",
                 )
             if run.scale_from is not None:
-                if not any(
-                    r.gpu_type == run.scale_from and r.mode == run.mode and r.slots
-                    for r in profile.gpu_runs
-                ):
+                base = next(
+                    (
+                        r
+                        for r in profile.gpu_runs
+                        if r.gpu_type == run.scale_from and r.mode == run.mode and r.slots
+                    ),
+                    None,
+                )
+                base_gpu = catalogue.gpus.get(base.gpu_type) if base else None
+                if base is None or base_gpu is None or base.scale_from is not None:
                     raise fail((*loc, "scale_from"), f"no {run.scale_from} {run.mode} run to scale")
+                ratio = gpu.relative_throughput / base_gpu.relative_throughput
+                if (base.slots or 0) * ratio < 1:
+                    # rounding up to one stream would claim the base's latency on a slower GPU
+                    raise fail(
+                        (*loc, "scale_from"),
+                        f"{run.gpu_type} at {ratio:g} x {run.scale_from}'s throughput carries "
+                        f"less than one of its {base.slots} stream(s) at that latency",
+                    )
             elif run.slots is None or run.response_ms is None or run.response_cv is None:
                 raise fail(loc, "a run needs slots, response_ms and response_cv (or scale_from)")
         llm = profile.llm_profile

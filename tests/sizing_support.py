@@ -78,12 +78,15 @@ def corpus(count: int = 60, seed: int = 8) -> list[dict[str, Any]]:
     return plans
 
 
-def balanced_corpus(count: int = 50, seed: int = 11) -> list[dict[str, Any]]:
+def balanced_corpus(
+    count: int = 50, seed: int = 11, catalogue: Catalogue | None = None
+) -> list[dict[str, Any]]:
     """`count` varied feasible plans whose paths run at similar rates (so that a simulation of
     each path's requests stays short): 1-4 entry services, each given the channels that start
-    2-40 requests/s along its path; SLAs, percentiles, engines and GPU pins vary."""
+    2-40 requests/s along its path; SLAs, percentiles, engines and GPU pins vary. Sized on the
+    shipped catalogue unless `catalogue` is given."""
     rng = random.Random(seed)
-    catalogue = shipped()
+    catalogue = catalogue or shipped()
     per_channel = {p.entry: p.requests_per_channel_per_s for p in catalogue.paths.values()}
     plans: list[dict[str, Any]] = []
     while len(plans) < count:

@@ -4,6 +4,9 @@ JSON; --simulate puts the simulator beside the model; Deployments spread as the 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +122,17 @@ def test_replicas_are_spread_across_zones_when_the_cluster_names_them(workspace:
     for d in _deployments(settings).values():
         keys = [c["topologyKey"] for c in _spread(d)]
         assert keys == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+
+
+def test_the_command_line_skips_pydantics_plugin_discovery() -> None:
+    """`ecp` uses no pydantic plugins: scanning every distribution's entry points for them cost
+    every command ~20-40 ms (bench/bench_calc_cli.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    script = (
+        "import compiler.cli, compiler.catalogue, pydantic.plugin._loader as loader; "
+        "print(loader._plugins)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert run.stdout.strip() == "None"  # never loaded: no entry point was read

@@ -9,7 +9,12 @@ import pytest
 from sizing_support import ROOT, corpus, edited, request, shipped, spec
 
 from compiler.catalogue import Catalogue
-from compiler.errors import PresetDataInvalid, SlaUnachievable, ValidationFailed
+from compiler.errors import (
+    InsufficientResources,
+    PresetDataInvalid,
+    SlaUnachievable,
+    ValidationFailed,
+)
 from compiler.sizing import calculate, plan_tenant
 from compiler.sizing.availability import replicas_for_target
 from compiler.sizing.choose import Sizer, demand_of
@@ -100,16 +105,40 @@ def test_per_pod_queues_wait_more_than_one_shared_queue_of_the_same_slots(
     assert random.p_wait > shared.p_wait > 0
 
 
-def test_the_reference_create_example_is_refused_naming_path_floor_and_nearest_target(
-    catalogue: Catalogue,
+@pytest.mark.parametrize("preset", ["medium", None], ids=["its-medium", "any-tier"])
+def test_the_reference_create_example_needs_gpu_tts_and_more_gpus_than_a_tier_holds(
+    catalogue: Catalogue, preset: str | None
 ) -> None:
+    """At 200 ms the callbot turn fits only with TTS on a GPU (CPU TTS's first audio leaves the
+    turn's floor above 200 ms); its waits may then take ~1.5 ms a stage, which takes more GPUs
+    than medium's 3 or large's 6: refused naming what it needs, never a plan that misses."""
     body = spec(
         {"callbot": 50, "chatbot": 100, "advisor": 25, "stt": 30, "tts": 30},
-        preset="medium",
+        **({"preset": preset} if preset else {}),
+        sla_target={"availability": "99.9%", "response_time": "200ms"},
+    )
+    with pytest.raises(InsufficientResources) as caught:
+        plan_tenant(body, catalogue)
+    d = caught.value.details
+    assert d["preset"] == (preset or "large") and d["gpu_types"]["tts"] is not None
+    assert any(e.startswith("GPU ") for e in d["exceeded"])
+    assert d["required"]["gpu"] > catalogue.tiers["large"].gpu
+
+
+def test_without_gpu_tts_the_create_example_is_refused_naming_path_floor_and_target(
+    tmp_path: Path,
+) -> None:
+    def cpu_tts(data: dict[str, Any]) -> None:
+        tts = data["services"]["tts"]
+        for key in ("gpu", "requires", "gpu_pod", "gpu_runs"):
+            del tts[key]
+
+    body = spec(
+        {"callbot": 50, "chatbot": 100, "advisor": 25, "stt": 30, "tts": 30},
         sla_target={"availability": "99.9%", "response_time": "200ms"},
     )
     with pytest.raises(SlaUnachievable) as caught:
-        plan_tenant(body, catalogue)
+        plan_tenant(body, edited(tmp_path, "services.yaml", cpu_tts))
     d = caught.value.details
     assert (d["path"], d["field"], d["target_ms"]) == (
         "callbot-turn",
@@ -148,7 +177,7 @@ def test_the_gpu_type_is_the_cheapest_that_meets_every_path(catalogue: Catalogue
         o.key
         for o in sizer.options["stt"]
         if all(sizer.path_feasible(p, {"stt": o}) for p in sizer.paths)
-        and service_cost(sizer.service(o), catalogue) < service_cost(chosen, catalogue) - 0.01
+        and service_cost(sizer.plans_of([o])[0], catalogue) < service_cost(chosen, catalogue) - 0.01
     ]
     assert cheaper == [] and chosen.option.key != "h100 low-latency"  # not simply the fastest
 

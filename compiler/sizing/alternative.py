@@ -20,9 +20,9 @@ from compiler.spec.models import PRESETS
 Services = tuple[ServicePlan, ...]
 
 
-def _uses(service: ServicePlan, problems: list[str]) -> bool:
-    """Whether removing a pod of `service` eases one of the tier's exceeded resources."""
-    need = {p.split(" ", 1)[0] for p in problems}
+def _uses(service: ServicePlan, need: set[str]) -> bool:
+    """Whether removing a pod of `service` eases one of the tier's exceeded resources (`need`:
+    the first word of each of misfits' phrases)."""
     return bool(
         ("CPU" in need and service.cpu_request_m)
         or ("memory" in need and service.memory_mib)
@@ -41,8 +41,9 @@ def _step(
     """`services` with one pod fewer where it hurts least; None when nothing can give."""
     spares = []
     serving = []
+    need = {p.split(" ", 1)[0] for p in problems}
     for i, s in enumerate(services):
-        if not _uses(s, problems):
+        if not _uses(s, need):
             continue
         if s.replicas > s.replicas_for_capacity:
             smaller = with_pods(s, s.replicas_for_capacity, s.replicas - 1, catalogue)

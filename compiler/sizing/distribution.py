@@ -9,6 +9,7 @@ Pure functions (numpy), no state.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,11 +94,11 @@ class IdleDistribution:
     """The CDF of a sum of service times (no waits) on a fine grid, for quantiles at any level."""
 
     step: float
-    cdf: np.ndarray
+    cdf: tuple[float, ...]  # non-decreasing: bisect finds what numpy's searchsorted would
 
     def quantile(self, level: float) -> float:
         """The `level` (0-1) quantile; inf when the level lies beyond the grid."""
-        index = int(np.searchsorted(self.cdf, level - 1e-12))
+        index = bisect.bisect_left(self.cdf, level - 1e-12)
         return math.inf if index >= len(self.cdf) else index * self.step
 
 
@@ -118,7 +119,7 @@ def idle_distribution(responses: Sequence[tuple[float, float]]) -> IdleDistribut
             _gamma_mass(stage.response_ms, stage.response_cv, grid, step, hi), size
         )
     mass = np.fft.irfft(spectrum, size)[:IDLE_POINTS]
-    return IdleDistribution(step, np.cumsum(np.clip(mass, 0, None)))
+    return IdleDistribution(step, tuple(np.cumsum(np.clip(mass, 0, None)).tolist()))
 
 
 # When waits are rare, the percentile is bounded above by the idle sum's at a raised level:

@@ -23,7 +23,8 @@ def explain(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> list[str]
     lines = [
         f"SLA: every path's end-to-end {p} <= {plan.response_target_ms:g}ms with the serving "
         f"pods; availability {plan.availability_target * 100:g}% per path",
-        f"rule: each path's idle p{check:g} + its stages' wait allowances <= SLA, and each stage "
+        f"rule: each path's idle p{check:g} on its hardware + its stages' wait allowances "
+        f"({catalogue.sizing_policy.wait_share:g} of the rest, split) <= SLA, and each stage "
         f"waits longer than its allowance with probability <= (1 - {p}) / (2 x path length): "
         f"then P(path > SLA) <= 1 - {p}",
     ]
@@ -82,10 +83,12 @@ def _service_lines(
 ) -> list[str]:
     q, o = s.queue, s.option
     name = s.name
+    chosen = {c.name: c.option for c in plan.services}
+    allowance = sizer.allowances(chosen)[name]
     lines = [
         f"{name}: {s.rate_per_s:g} requests/s x {o.hold_ms:g}ms hold = {q.load:.3f} Erlang; "
         f"run {o.key}: {o.slots} slots/pod, response {o.response_ms:g}ms (cv {o.response_cv:g})"
-        f", {o.routing} routing; budget: wait allowance {sizer.budget.allowance_ms[name]:.1f}ms"
+        f", {o.routing} routing; budget: wait allowance {allowance:.1f}ms"
         f" exceeded with P <= {sizer.budget.tail[name]:.5f}",
         f"  serving pods {q.pods}: utilisation {q.utilisation:.3f} (cap {o.utilisation_cap:g}), "
         f"P(wait) {q.p_wait:.6f}, E[W | wait] {q.wait_mean_ms:.1f}ms, "
@@ -96,12 +99,12 @@ def _service_lines(
         f"(the target's share along a path of {sizer.longest[name]} stage(s))",
     ]
     if len(sizer.options[name]) > 1:
-        chosen = {c.name: c.option for c in plan.services}
         paths = [p for p in sizer.paths if name in p.services]
         for option in sizer.options[name]:
-            trial = sizer.service(option)
+            swapped = {**chosen, name: option}  # the plan with this option instead
+            trial = sizer.service(option, sizer.allowances(swapped)[name])
             floor = idle_percentile([option], sizer.percentile, catalogue)
-            ok = all(sizer.path_feasible(p, {**chosen, name: option}) for p in paths)
+            ok = all(sizer.path_feasible(p, swapped) for p in paths)
             lines.append(
                 f"  option {option.key}: {trial.replicas} pods, "
                 f"${service_cost(trial, catalogue):,.2f}/month, idle p{sizer.percentile:g} "

@@ -90,6 +90,17 @@ def _pod_fields(p: ServiceProfile) -> dict[str, Any]:
     }
 
 
+def _gpu_pod_fields(p: ServiceProfile) -> dict[str, Any]:
+    """A GPU run's pod: the service's own figures, or its gpu_pod's when it also runs on CPU."""
+    fields = _pod_fields(p)
+    if p.gpu_pod is not None:
+        fields["cpu_request_m"] = p.gpu_pod.cpu_request_m
+        fields["cpu_limit_m"] = p.gpu_pod.cpu_limit_m
+        fields["memory_mib"] = p.gpu_pod.memory_mib
+        fields["storage_gb_per_replica"] = p.gpu_pod.storage_gb_per_replica
+    return fields
+
+
 def _gpu_option(name: str, p: ServiceProfile, run: GpuRun, catalogue: Catalogue) -> ServiceOption:
     base = run
     slots = run.slots
@@ -104,7 +115,9 @@ def _gpu_option(name: str, p: ServiceProfile, run: GpuRun, catalogue: Catalogue)
             catalogue.gpus[run.gpu_type].relative_throughput,
         )
     assert slots is not None and base.response_ms is not None and base.response_cv is not None
-    assert p.hold_ms is not None and p.hold_cv is not None
+    hold = base.hold_ms if base.hold_ms is not None else p.hold_ms
+    hold_cv = base.hold_cv if base.hold_cv is not None else p.hold_cv
+    assert hold is not None and hold_cv is not None
     return ServiceOption(
         service=name,
         key=f"{run.gpu_type} {run.mode}",
@@ -112,12 +125,12 @@ def _gpu_option(name: str, p: ServiceProfile, run: GpuRun, catalogue: Catalogue)
         gpu_type=run.gpu_type,
         gpus_per_pod=p.gpu,
         slots=slots,
-        hold_ms=p.hold_ms,
-        hold_cv=p.hold_cv,
+        hold_ms=hold,
+        hold_cv=hold_cv,
         response_ms=base.response_ms,
         response_cv=base.response_cv,
         response_is_hold=False,
-        **_pod_fields(p),
+        **_gpu_pod_fields(p),
     )
 
 
@@ -178,12 +191,12 @@ def _options(
                 details={"field": f"engines.{name}"},
             )
         options = _llm_options(name, p, catalogue)
-    elif p.gpu:
-        options = [_gpu_option(name, p, run, catalogue) for run in p.gpu_runs]
     else:
-        return (_cpu_option(name, p),)
-    if gpu_pin is not None:
-        pinned = [o for o in options if o.gpu_type == gpu_pin]
+        options = [_cpu_option(name, p)] if p.response_ms is not None else []
+        options += [_gpu_option(name, p, run, catalogue) for run in p.gpu_runs]
+    if gpu_pin is not None and any(o.gpu_type for o in options):
+        # the pin chooses among GPU types; a CPU run stays available beside it
+        pinned = [o for o in options if o.gpu_type in (None, gpu_pin)]
         if not pinned:
             can = sorted({o.gpu_type for o in options if o.gpu_type})
             gpu = catalogue.gpus[gpu_pin]

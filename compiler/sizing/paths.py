@@ -1,10 +1,13 @@
 """A tenant's user-facing paths (presets/paths.yaml) and what each lets its stages spend.
 
 Input: channels per service, the SLA and the catalogue. Output: the paths the tenant has, the
-arrival rate each brings to each service, and per service a wait allowance (ms) and a tail
-share. The rule that makes a plan's percentile a bound: with every stage's P(W > allowance) <=
-(1 - p) / (2 m) and the path's idle time at percentile (100 + p) / 2 within SLA - sum of the
-allowances, P(path > SLA) <= 1 - p (Bonferroni). Nothing here depends on load except the rates.
+arrival rate each brings to each service, per service a tail share, and for a choice of hardware
+per service a wait allowance (ms). The rule that makes a plan's percentile a bound: with every
+stage's P(W > allowance) <= (1 - p) / (2 m) and the path's idle time at percentile (100 + p) / 2
+within SLA - sum of the allowances, P(path > SLA) <= 1 - p (Bonferroni). A stage's allowance is
+`wait_share` of its path's slack ON THE HARDWARE CHOSEN, split over the path's stages (the least
+over its paths), so a choice of hardware is judged by its own floor, and an option added to the
+catalogue never changes the plans of the others. Nothing here depends on load except the rates.
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ def tenant_paths(channels: Mapping[str, int], catalogue: Catalogue) -> tuple[Ten
 
 def idle_of(options: Sequence[ServiceOption], catalogue: Catalogue) -> IdleDistribution:
     """The distribution of the sum of the options' response times with no waits (memoised on
-    the catalogue: it depends on the catalogue's figures alone)."""
-    key = ("idle", tuple((o.service, o.key) for o in options))
+    the catalogue by the response figures alone: runs that share a latency share it)."""
+    key = ("idle", tuple((o.response_ms, o.response_cv) for o in options))
     memo = catalogue.memo
     if key not in memo:
         memo[key] = idle_distribution([(o.response_ms, o.response_cv) for o in options])
@@ -66,9 +69,9 @@ def check_percentile(percentile: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Budget:
-    """Per service: the wait it may spend (ms) and how rarely it may wait longer."""
+    """Per service: how rarely it may wait longer than its allowance; per path: its check floor
+    on the fastest hardware (below which no plan exists)."""
 
-    allowance_ms: dict[str, float]
     tail: dict[str, float]
     fastest_floor_ms: dict[str, float]  # per path: the check floor on the fastest hardware
 
@@ -80,9 +83,8 @@ def budget(
     percentile: float,
     catalogue: Catalogue,
 ) -> Budget:
+    """The tails, and the refusal of a path that no hardware in presets/ can serve in time."""
     check = check_percentile(percentile)
-    share = catalogue.sizing_policy.wait_share
-    allowance: dict[str, float] = {}
     longest: dict[str, int] = {}
     fastest: dict[str, float] = {}
     for path in paths:
@@ -90,12 +92,25 @@ def budget(
         fastest[path.name] = floor
         if floor > sla_ms:
             raise unachievable(path, floor, sla_ms, percentile, options, catalogue)
-        each = share * (sla_ms - floor) / len(path.services)
         for s in path.services:
-            allowance[s] = min(allowance.get(s, each), each)
             longest[s] = max(longest.get(s, 0), len(path.services))
     tail = {s: (1 - percentile / 100) / (2 * m) for s, m in longest.items()}
-    return Budget(allowance, tail, fastest)
+    return Budget(tail, fastest)
+
+
+def wait_allowances(
+    floors: Mapping[str, float], paths: Sequence[TenantPath], sla_ms: float, share: float
+) -> dict[str, float]:
+    """Each service's wait allowance for one choice of hardware: `share` of the slack of every
+    path through it (SLA - that path's check floor on the hardware chosen, `floors`), split over
+    the path's stages; the least over its paths. Their sum along a path is at most share x its
+    slack, so a path whose floor fits the SLA keeps the rest for its idle time."""
+    out: dict[str, float] = {}
+    for path in paths:
+        each = share * (sla_ms - floors[path.name]) / len(path.services)
+        for s in path.services:
+            out[s] = min(out.get(s, each), each)
+    return out
 
 
 def _fastest(

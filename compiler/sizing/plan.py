@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from compiler.catalogue import Catalogue, Tier
 from compiler.sizing.availability import replicas_for_target, with_rollouts
 from compiler.sizing.distribution import Stage, percentile_with_waits
+from compiler.sizing.memo import load_memo
 from compiler.sizing.models import PathPlan, ServicePlan, Totals
 from compiler.sizing.options import ServiceOption
 from compiler.sizing.paths import TenantPath, idle_of
@@ -52,7 +54,12 @@ def plan_service(
     catalogue: Catalogue,
     image: str,
 ) -> ServicePlan:
-    queue = serving_pods(option, rate_per_s, allowance_ms, tail)
+    memo = load_memo(catalogue)
+    serving_key = ("serving", option.service, option.key, rate_per_s, allowance_ms, tail)
+    queue = memo.get(serving_key)
+    if queue is None:  # a pure function of the key: shared by every tenant with this load
+        queue = serving_pods(option, rate_per_s, allowance_ms, tail)
+        memo[serving_key] = queue
     k = queue.pods
     floor = HA_MIN_REPLICAS if availability_target >= HA_THRESHOLD else 1
     rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
@@ -73,11 +80,20 @@ def plan_service(
         queue=queue,
         replicas_for_capacity=k,
         replicas=replicas,
-        achieved_availability=with_rollouts(k, replicas, option.availability, rollout),
+        achieved_availability=_achieved(k, replicas, option.availability, rollout, memo),
         predicted_response_ms=stage_mean(option, queue),
         storage_gb=round(storage, 3),
         image=image,
     )
+
+
+def _achieved(k: int, n: int, a: float, rollout: float, memo: dict[Any, Any]) -> float:
+    key = ("achieved", k, n, a, rollout)
+    value: float | None = memo.get(key)
+    if value is None:
+        value = with_rollouts(k, n, a, rollout)
+        memo[key] = value
+    return value
 
 
 def predict_paths(
@@ -88,40 +104,69 @@ def predict_paths(
     catalogue: Catalogue,
 ) -> tuple[PathPlan, ...]:
     plans = []
+    memo = load_memo(catalogue)
     for path in paths:
         stages = [services[s] for s in path.services]
-        idle = idle_of([s.option for s in stages], catalogue)
-        waits = [stage_of(s.option, s.queue) for s in stages]
-        predicted = percentile_with_waits(idle, waits, percentile)
-        plans.append(
-            PathPlan(
-                name=path.name,
-                label=path.definition.label,
-                stages=path.services,
-                percentile=percentile,
-                predicted_ms=predicted,
-                sla_ms=sla_ms,
-                availability=math.prod(s.achieved_availability for s in stages),
-                arrival_rate_per_s=path.rate_per_s,
-                idle_floor_ms=idle.quantile(percentile / 100),
-            )
+        key = (
+            "path",
+            path.name,
+            path.rate_per_s,
+            sla_ms,
+            percentile,
+            *(
+                (s.option.key, s.queue.p_wait, s.queue.wait_mean_ms, s.achieved_availability)
+                for s in stages
+            ),
         )
+        planned = memo.get(key)
+        if planned is None:  # the stages' hardware, waits and availability decide it
+            planned = _path_plan(path, stages, sla_ms, percentile, catalogue)
+            memo[key] = planned
+        plans.append(planned)
     return tuple(plans)
 
 
-def totals_of(services: Sequence[ServicePlan]) -> Totals:
-    return Totals(
-        cpu_millicores=sum(s.replicas * s.cpu_request_m for s in services),
-        memory_mib=sum(s.replicas * s.memory_mib for s in services),
-        gpu=sum(s.replicas * s.gpu_per_replica for s in services),
-        storage_gb=round(sum(s.storage_gb for s in services), 3),
+def _path_plan(
+    path: TenantPath,
+    stages: Sequence[ServicePlan],
+    sla_ms: float,
+    percentile: float,
+    catalogue: Catalogue,
+) -> PathPlan:
+    idle = idle_of([s.option for s in stages], catalogue)
+    waits = [stage_of(s.option, s.queue) for s in stages]
+    return PathPlan(
+        name=path.name,
+        label=path.definition.label,
+        stages=path.services,
+        percentile=percentile,
+        predicted_ms=percentile_with_waits(idle, waits, percentile),
+        sla_ms=sla_ms,
+        availability=math.prod(s.achieved_availability for s in stages),
+        arrival_rate_per_s=path.rate_per_s,
+        idle_floor_ms=idle.quantile(percentile / 100),
     )
+
+
+def totals_of(services: Sequence[ServicePlan]) -> Totals:
+    cpu = memory = gpu = 0
+    for s in services:  # one pass: the alternatives' squeeze totals a plan at every step
+        option, n = s.option, s.replicas
+        cpu += n * option.cpu_request_m
+        memory += n * option.memory_mib
+        gpu += n * option.gpus_per_pod
+    return Totals(cpu, memory, gpu, round(sum(s.storage_gb for s in services), 3))
 
 
 def with_pods(plan: ServicePlan, serving: int, replicas: int, catalogue: Catalogue) -> ServicePlan:
     """The same service on `serving` pods and `replicas` replicas (alternatives squeeze these)."""
     option = plan.option
-    queue = queue_state(option, plan.rate_per_s, serving)
+    memo = load_memo(catalogue)
+    key = ("queue", option.service, option.key, plan.rate_per_s, serving)
+    queue = memo.get(key)
+    if queue is None:
+        queue = queue_state(option, plan.rate_per_s, serving)
+        memo[key] = queue
     rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
     storage = plan.storage_gb - (plan.replicas - replicas) * option.storage_gb_per_replica
     return ServicePlan(
@@ -133,7 +178,7 @@ def with_pods(plan: ServicePlan, serving: int, replicas: int, catalogue: Catalog
         queue=queue,
         replicas_for_capacity=serving,
         replicas=replicas,
-        achieved_availability=with_rollouts(serving, replicas, option.availability, rollout),
+        achieved_availability=_achieved(serving, replicas, option.availability, rollout, memo),
         predicted_response_ms=stage_mean(option, queue),
         storage_gb=round(storage, 3),
         image=plan.image,

@@ -1,0 +1,132 @@
+"""The sizing memo (figures shared by every tenant on one catalogue) never changes an answer:
+a tenant sized after others, in any order, or after the memo starts afresh, gets the answer it
+gets alone."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+from sizing_support import shipped
+
+import compiler.sizing.memo as memo_module
+from compiler.catalogue import Catalogue
+from compiler.errors import OrchestratorError
+from compiler.sizing import calculate
+from compiler.sizing.options import options_for
+from compiler.sizing.plan import plan_service, with_pods
+from compiler.spec.models import CalculateRequest
+
+NAMES = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
+
+
+def _requests(count: int) -> list[CalculateRequest]:
+    """Tenants that share loads and targets often (so memo hits happen) but not always."""
+    rng = random.Random(11)
+    out = []
+    for _ in range(count):
+        chosen = rng.sample(NAMES, rng.randint(1, 4))
+        sla: dict[str, Any] = {
+            "availability": rng.choice(["99.5%", "99.9%", "99.99%"]),
+            "response_time": rng.choice(["200ms", "300ms", "1s"]),
+        }
+        if rng.random() < 0.3:
+            sla["percentile"] = rng.choice(["p50", "p99"])
+        body: dict[str, Any] = {
+            "service_requirements": {s: rng.choice([2, 10, 40, 300]) for s in chosen},
+            "sla_target": sla,
+        }
+        if rng.random() < 0.2:
+            body["engines"] = {"chatbot": "llm"}
+            body["service_requirements"]["chatbot"] = 30
+        if rng.random() < 0.1:
+            body["preset"] = "large"
+        out.append(CalculateRequest.model_validate(body))
+    return out
+
+
+def _answer(r: CalculateRequest, catalogue: Catalogue) -> str:
+    try:
+        result = calculate(r, catalogue, explain=True)
+    except OrchestratorError as exc:
+        return f"{exc.code}: {exc.message}"
+    return json.dumps([result.to_response(), result.explanation], sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def batch() -> list[CalculateRequest]:
+    return _requests(120)
+
+
+def test_a_tenant_gets_the_same_answer_alone_and_after_any_other_tenants(
+    batch: list[CalculateRequest],
+) -> None:
+    forward_catalogue, backward_catalogue = shipped(), shipped()
+    forward = [_answer(r, forward_catalogue) for r in batch]
+    backward = [_answer(r, backward_catalogue) for r in reversed(batch)][::-1]
+    assert sum(a.startswith("[") for a in forward) > 60  # mostly plans, some refusals
+    for index, r in enumerate(batch[::10]):
+        assert forward[index * 10] == _answer(r, shipped()), r  # alone: a fresh memo
+    assert forward == backward
+
+
+def test_answers_hold_when_the_memo_starts_afresh_past_its_bound(
+    batch: list[CalculateRequest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue = shipped()
+    expected = [_answer(r, catalogue) for r in batch[:40]]
+    monkeypatch.setattr(memo_module, "LOAD_ENTRIES", 50)
+    small = shipped()
+    assert [_answer(r, small) for r in batch[:40]] == expected
+    assert len(memo_module.load_memo(small)) <= 50 + 200  # bounded (one tenant's entries over)
+
+
+def _plan(catalogue: Catalogue, **change: Any) -> Any:
+    option = options_for("stt", "nlu", None, catalogue)[0]
+    inputs: dict[str, Any] = {
+        "direct": 100,
+        "effective_channels": 100.0,
+        "rate_per_s": 200.0,
+        "allowance_ms": 20.0,
+        "tail": 0.0001,
+        "availability_target": 0.999,
+        "longest_path": 1,
+        "image": "ecp-ai/stt:1",
+    }
+    inputs.update(change)
+    return plan_service(option, catalogue=catalogue, **inputs)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"tail": 0.000001},
+        {"allowance_ms": 0.5},
+        {"rate_per_s": 90.0},
+        {"availability_target": 0.9999},
+        {"longest_path": 3},
+        {"effective_channels": 300.0},
+    ],
+    ids=["tail", "allowance", "rate", "availability", "path-length", "channels"],
+)
+def test_a_service_plan_sized_after_another_reads_none_of_its_inputs(
+    change: dict[str, Any],
+) -> None:
+    alone = _plan(shipped(), **change)
+    assert alone != _plan(shipped())  # the input matters
+    warm = shipped()
+    _plan(warm)
+    assert _plan(warm, **change) == alone
+
+
+@pytest.mark.parametrize("serving", [3, 4, 6], ids=["3", "4", "6"])
+def test_squeezed_pods_sized_after_others_match_a_fresh_squeeze(serving: int) -> None:
+    cold, warm = shipped(), shipped()
+    base = _plan(warm)
+    for other in (3, 4, 6):
+        with_pods(base, other, other + 1, warm)
+    assert with_pods(base, serving, serving + 1, warm) == with_pods(
+        _plan(cold), serving, serving + 1, cold
+    )
