@@ -16,10 +16,18 @@ from typing import Any, ClassVar
 import yaml
 
 from compiler.spec.loader import node_line
+from compiler.validating.fast_documents import fast_documents
 from compiler.validating.findings import Finding
 from compiler.validating.summary import resource_summary
 
-__all__ = ["MAX_DEPTH", "LoadedDocument", "finding_lines", "load_documents", "resource_summary"]
+__all__ = [
+    "MAX_DEPTH",
+    "LoadedDocument",
+    "finding_lines",
+    "load_documents",
+    "pyyaml_documents",
+    "resource_summary",
+]
 
 MAX_DEPTH = 100
 
@@ -64,7 +72,25 @@ class LoadedDocument(dict[str, Any]):
 
 
 def load_documents(text: str, source: str) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """Parse a YAML stream: mapping documents in order (empty ones skipped) and error findings."""
+    """Parse a YAML stream: mapping documents in order (empty ones skipped) and error findings.
+
+    The fast path (fast_documents.py) reads what it can vouch for; PyYAML reads the rest, and
+    the whole stream whenever anything in it is wrong, so every finding is PyYAML's."""
+    placed = fast_documents(text, MAX_DEPTH, _read_alone)
+    if placed is not None:
+        return [LoadedDocument(content, source, line) for content, line in placed], []
+    return pyyaml_documents(text, source)
+
+
+def _read_alone(text: str) -> list[tuple[dict[str, Any], int]] | None:
+    documents, findings = pyyaml_documents(text, "")
+    if findings:
+        return None
+    return [(dict(doc), doc.line) for doc in documents if isinstance(doc, LoadedDocument)]
+
+
+def pyyaml_documents(text: str, source: str) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """load_documents by PyYAML alone: the authority on what a stream holds and what is wrong."""
     documents: list[dict[str, Any]] = []
     findings: list[Finding] = []
     loader = _ManifestLoader(text)
@@ -178,13 +204,18 @@ def _compose_documents(
     the offset turns the chunk's line numbers into the whole text's."""
     text_lines = text.splitlines(keepends=True)
     nodes: dict[int, tuple[Any, int]] = {}
+    following = len(text_lines) + 1  # the first line of the next document with a known start
+    next_start: list[int] = [following] * len(starts)
+    for index in range(len(starts) - 1, -1, -1):
+        next_start[index] = following
+        start = starts[index]
+        if isinstance(start, int):
+            following = start
     for doc_index in sorted(wanted):
         start = starts[doc_index] if 0 <= doc_index < len(starts) else None
         if not isinstance(start, int):
             continue
-        following = [s for s in starts[doc_index + 1 :] if isinstance(s, int)]
-        end = following[0] - 1 if following else len(text_lines)
-        chunk = "".join(text_lines[start - 1 : end])
+        chunk = "".join(text_lines[start - 1 : next_start[doc_index] - 1])
         try:
             root = next((r for r in yaml.compose_all(chunk, Loader=_BaseLoader) if r), None)
         except yaml.YAMLError:
