@@ -18,6 +18,8 @@ tests/test_validating_fast_documents.py checks that both paths agree on what thi
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +41,9 @@ _UNUSUAL_CHARACTER = re.compile(
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
 # directives, end markers, markers with content on their line
 _UNUSUAL_LINE = re.compile(r"\n(?:%|\.\.\.|---(?![ ]*(?:\n|\Z)|[ ]+#))")
+# An empty key (`: x`, `- : x`, `{: x}`), None to yaml-rs and an error to PyYAML, is a colon right
+# after one of these once spaces are dropped (a regular expression is ~20x slower at this).
+_BEFORE_EMPTY_KEY = ("\n:", "-:", "?:", "[:", "{:", ",:")
 # Plain scalars that PyYAML (its implicit resolvers, YAML 1.1) or YAML 1.2's core schema read as
 # anything but a string, and the ones both read alike.
 _NOT_A_STRING = re.compile(
@@ -61,25 +66,25 @@ _NUMBER_LIKE = re.compile(
     r"[-+]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+|\.)(?:e[-+]?[0-9]*)?|0x[0-9a-f]*|0o[0-7]*|0b[01]*|\.?inf(?:inity)?|\.?nan)",
     re.IGNORECASE,
 )
-_FLOW_OR_QUOTE = re.compile(r"""[,\[\]{}"']""")
+_BOUNDARY = frozenset(" \n,[]{}\"'")
+_QUOTED = re.compile(r"""(?:^|(?<=[ ]))#.*|"[^"\\\n]*"|'(?:[^'\n]|'')*'""")
 _READ_ALIKE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?|true|false|null")
-# Block scalar doubts: `|` or `>` starting a token anywhere but as a header ending its line (YAML
-# 1.2 reads `[>, x]` as a string); a header whose next non-blank line is not indented further
-# than the header's own line, or that ends the text: an empty block scalar, "\n" to yaml-rs and
-# "" to PyYAML. (And any block scalar in a text without a final newline, which yaml-rs adds.)
-_BLOCK_SCALAR_DOUBT = re.compile(
-    r"(?<![^\s\[\]{},])[|>](?![-+0-9]*[ ]*(?:[ ]#[^\n]*)?$)"
-    r"|^([ ]*)[^\n]*[|>][-+0-9]*[ ]*(?:[ ]#[^\n]*)?\n(?:[ ]*\n)*(?![ ]*\Z)(?!\1[ ]+[^ \n])"
-    r"|[|>][-+0-9]*[ ]*(?:[ ]#[^\n]*)?(?:\n[ ]*)*\Z",
-    re.MULTILINE,
-)
-# In a flow collection, a colon not followed by a space: YAML 1.1 and 1.2 split `{a:1}` and
-# `[0::]` differently.
-_FLOW_COLON = re.compile(r"[\[{,][^\[\]{},]*?:(?![ \n])")
+# Block scalars: a `|` or `>` that starts a token must be a header ending its line (YAML 1.2 reads
+# `[>, x]` as a string) and have content lines indented past the header's line (an empty block
+# scalar is "\n" to yaml-rs, "" to PyYAML); a text with a block scalar must end in a newline
+# (which yaml-rs adds).
+_BLOCK_INDICATOR = re.compile(r"[|>]")
+_BLOCK_HEADER_REST = re.compile(r"[-+0-9]*[ ]*(?:[ ]#[^\n]*)?(?:\n|\Z)")
+_INDENT = re.compile(r"(?:[ ]*\n)*([ ]*)(\S)?")
+# Flow collections: from a line's first `[` or `{`, one that goes on past the line, or a colon not
+# followed by a space (YAML 1.1 and 1.2 split `{a:1}` and `[0::]` differently); one used as a key.
+_FLOW_REST_OF_LINE = re.compile(r"[\[{][^\n]*")
+_COLON_NOT_SPACE = re.compile(r":(?![ \n]|\Z)")
+_FLOW_KEY = re.compile(r"[\]}][ ]*:")
 _SEPARATOR = re.compile(r"^---(?:[ ]+#[^\n]*)?[ ]*(?:\n|\Z)", re.MULTILINE)
-_CONTENT = re.compile(r"^[ ]*[^ #\n]", re.MULTILINE)
+_CONTENT = re.compile(r"(?:^|\n)[ ]*([^ #\n])")
 # Depth bound without a walk: see _nesting_bound.
-_DEEP_BLOCK = re.compile(r"^[ -]{31}", re.MULTILINE)
+_DEEP_BLOCK = re.compile(r"\n[ -]{31}")
 _MAX_FLOW = 36
 
 
@@ -89,22 +94,18 @@ def fast_documents(text: str, max_depth: int, read_alone: ReadAlone) -> Placed |
     `max_depth` is the PyYAML path's nesting limit (a deeper document is left to it);
     `read_alone` reads a document whose text this path does not vouch for."""
     risky = _risky_tokens(text)
-    doubtful = bool(risky) or _unusual(text)
+    unusual = _unusual(text)
+    separators = list(_SEPARATOR.finditer(text))
+    starts = [0, *(m.end() for m in separators)]
+    flagged = _chunks_holding(text, risky, starts) if risky else set()
     out: Placed = []
     start, line = 0, 1
-    for match in [*_SEPARATOR.finditer(text), None]:
+    for index, match in enumerate([*separators, None]):
         end = len(text) if match is None else match.start()
-        first = _CONTENT.search(text, start, end)
+        chunk = text[start:end]
+        first = _CONTENT.search(chunk)
         if first is not None:  # else blank or comments only: an empty document, skipped
-            chunk = text[start:end]
-            if (
-                (doubtful and (_unusual(chunk) or not risky.isdisjoint(_TOKENS.split(chunk))))
-                or (
-                    ("|" in chunk or ">" in chunk)
-                    and (not chunk.endswith("\n") or _BLOCK_SCALAR_DOUBT.search(chunk))
-                )
-                or (("[" in chunk or "{" in chunk) and _FLOW_COLON.search(chunk))
-            ):
+            if index in flagged or (unusual and _unusual(chunk)) or _doubtful_layout(chunk):
                 placed = read_alone(chunk)
                 if placed is None or len(placed) > 1:
                     return None
@@ -115,29 +116,58 @@ def fast_documents(text: str, max_depth: int, read_alone: ReadAlone) -> Placed |
                 except _NotVouched:
                     return None
                 if content is not None:
-                    out.append((content, line + text.count("\n", start, first.start())))
+                    out.append((content, line + chunk.count("\n", 0, first.start(1))))
         if match is not None:
             line += text.count("\n", start, match.end())
             start = match.end()
     return out
 
 
+def _chunks_holding(text: str, risky: set[str], starts: list[int]) -> set[int]:
+    """Indexes of the documents (by start offset) where a risky token stands on its own and
+    outside the quotes of its line."""
+    flagged: set[int] = set()
+    for token in risky:
+        at = text.find(token)
+        while at != -1:
+            end = at + len(token)
+            if (
+                (at == 0 or text[at - 1] in _BOUNDARY)
+                and (end == len(text) or text[end] in _BOUNDARY)
+                and not _quoted_on_its_line(text, at, end)
+            ):
+                flagged.add(bisect.bisect_right(starts, at) - 1)
+            at = text.find(token, end)
+    return flagged
+
+
+def _quoted_on_its_line(text: str, at: int, end: int) -> bool:
+    """Whether text[at:end] lies inside a quoted scalar of its line, read from the line's start.
+    (Were the line inside a multi-line quoted scalar, its quotes would end that scalar early:
+    a syntax error to both parsers, so the stream goes to PyYAML anyway.)"""
+    line_start = text.rfind("\n", 0, at) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : len(text) if line_end == -1 else line_end]
+    at, end = at - line_start, end - line_start
+    return any(m.start() < at and end < m.end() for m in _QUOTED.finditer(line))
+
+
 def _risky_tokens(text: str) -> set[str]:
-    found = set()
-    for word in set(text.split()):
-        for token in _TOKENS.split(word) if _FLOW_OR_QUOTE.search(word) else (word,):
-            if token and _risky(token):
-                found.add(token)
-    return found
+    """Every token of the text that could be (or hold) a plain scalar the two read apart."""
+    tokens = set(_TOKENS.split(" ".join(set(text.split()))))
+    return {token for token in tokens if token and _risky(token)}
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a pure function of the token: manifests repeat theirs
 def _risky(token: str) -> bool:
     """Whether a token could be (or hold) a plain scalar the two YAML versions read apart."""
     key = token.endswith(":")
     core = token.removesuffix(":")
-    # empty or complex keys, anchors, aliases, tags, and the characters YAML 1.1 does not let
-    # start a plain scalar (`{"a":1}` is one token ":1": as risky as `:x`)
-    if not core or core[0] in "&*!?:%@`":
+    if not core:  # a lone colon: an empty key only where _EMPTY_KEY finds one
+        return False
+    # complex keys, anchors, aliases, tags, and the characters YAML 1.1 does not let start a
+    # plain scalar (`{"a":1}` is one token ":1": as risky as `:x`)
+    if core[0] in "&*!?:%@`":
         return True
     if not (_NOT_A_STRING.fullmatch(core) or _NUMBER_LIKE.fullmatch(core.replace("_", ""))):
         return False
@@ -157,12 +187,48 @@ def _unusual(text: str) -> bool:
         "\\" in text
         or "<<" in text
         or _UNUSUAL_LINE.search(text)
+        or _empty_key(text)
         or _UNUSUAL_LINE.match("\n" + text[: text.find("\n") + 1 or None])
     )
 
 
 class _NotVouched(Exception):
     """PyYAML must read the whole stream."""
+
+
+def _doubtful_layout(chunk: str) -> bool:
+    """Block scalars and flow collections the two parsers may read apart (see above)."""
+    if "|" in chunk or ">" in chunk:
+        if not chunk.endswith("\n"):
+            return True
+        for match in _BLOCK_INDICATOR.finditer(chunk):
+            at = match.start()
+            if at and chunk[at - 1] not in " \n[]{},":
+                continue  # inside a token (`a|b`, `->`): not an indicator
+            header = _BLOCK_HEADER_REST.match(chunk, at + 1)
+            if header is None:
+                return True
+            line = chunk[chunk.rfind("\n", 0, at) + 1 : at]
+            following = _INDENT.match(chunk, header.end())
+            if following is None or following.group(2) is None:
+                return True  # nothing follows: empty
+            if len(following.group(1)) <= len(line) - len(line.lstrip(" ")):
+                return True  # the next line is not content: empty
+    if "[" in chunk or "{" in chunk:
+        for match in _FLOW_REST_OF_LINE.finditer(chunk):
+            rest = match.group()
+            if rest.count("[") + rest.count("{") != rest.count("]") + rest.count("}"):
+                return True
+            if _COLON_NOT_SPACE.search(rest):
+                return True
+        if _FLOW_KEY.search(chunk):
+            return True
+    return False
+
+
+def _empty_key(text: str) -> bool:
+    packed = text.replace(" ", "")
+    return packed.startswith(":") or any(pair in packed for pair in _BEFORE_EMPTY_KEY)
 
 
 def _parse(chunk: str, max_depth: int) -> dict[str, Any] | None:
@@ -188,7 +254,7 @@ def _nesting_bound(chunk: str) -> int:
     column is at most a line's run of leading spaces and "- " (<= 30 unless _DEEP_BLOCK matches).
     A flow collection adds one level per bracket."""
     flow = chunk.count("[") + chunk.count("{")
-    if flow > _MAX_FLOW or _DEEP_BLOCK.search(chunk):
+    if flow > _MAX_FLOW or _DEEP_BLOCK.search(chunk) or _DEEP_BLOCK.match("\n" + chunk[:32]):
         return 1 << 30  # no cheap bound: walk the document
     return 2 * 31 + flow + 1
 
