@@ -12,6 +12,7 @@ from typing import Any
 from compiler.catalogue import Catalogue
 from compiler.sizing.alternative import alternative, impact_text
 from compiler.sizing.choose import Sizer, choose, demand_of
+from compiler.sizing.deployment_time import deployment_time
 from compiler.sizing.explain import explain as explain_lines
 from compiler.sizing.models import Alternative, ResourcePlan, path_json, service_json
 from compiler.spec.models import PRESETS, CalculateRequest, TenantSpec
@@ -23,6 +24,7 @@ class Calculation:
     alternatives: tuple[Alternative, ...]
     catalogue_tiers: dict[str, dict[str, Any]]
     alternative_note: str = ""
+    deployment_time: str = ""  # sizing/deployment_time.py: "N-M minutes"
 
     @property
     def explanation(self) -> list[str]:
@@ -50,6 +52,7 @@ class Calculation:
             "resources": self.catalogue_tiers[plan.tier],
             "gpu_type": plan.gpu_type,
             "estimated_cost": plan.cost.label(),
+            "deployment_time": self.deployment_time,
             "alternatives": [
                 {
                     "preset": alt.tier,
@@ -104,5 +107,9 @@ def calculate(
         for name, t in catalogue.tiers.items()
     }
     return Calculation(
-        plan=plan, alternatives=(alt,) if alt else (), catalogue_tiers=tiers, alternative_note=note
+        plan=plan,
+        alternatives=(alt,) if alt else (),
+        catalogue_tiers=tiers,
+        alternative_note=note,
+        deployment_time=deployment_time(plan, catalogue),
     )
