@@ -144,6 +144,27 @@ def test_generated_layouts_read_alike(pieces: list[str]) -> None:
     assert_agrees("".join(pieces))
 
 
+NUMBERS = ["0644", "644", "00644", "0755", "493", "420", "0", "00", "07", "7", "010", "10", "8",
+           "'0644'", '"644"', "0o644", "0644.0", "-0644", "+0644", "0_644", "0644 # c"]  # fmt: skip
+NUMBER_LAYOUTS = [
+    "k{i}: {t}\n",
+    "k{i}: [{t}, {u}]\n",
+    "k{i}: {{a: {t}}}\n",
+    "k{i}:\n  - {t}\n  - n: {u}\n",
+]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(NUMBER_LAYOUTS), st.sampled_from(NUMBERS),
+                          st.sampled_from(NUMBERS)), min_size=1, max_size=4),
+       st.booleans())  # fmt: skip
+def test_octals_and_their_twins_read_alike(lines: list[tuple[str, str, str]], split: bool) -> None:
+    body = [layout.format(i=i, t=t, u=u) for i, (layout, t, u) in enumerate(lines)]
+    if split:
+        body.insert(1, "---\n")
+    assert_agrees("".join(body))
+
+
 DOCUMENTS = {
     "block-scalars": "a: |\n  x\n\n  y\nb: >-\n  p\n  q\n\n  r\nc: |+\n  z\n\n---\nd: |2\n   e\n",
     "keep-chomping-at-the-end": "a: |+\n  z\n\n\n",
@@ -213,10 +234,28 @@ def test_a_plain_stream_is_read_without_pyyaml() -> None:
 
 def test_a_risky_document_alone_goes_to_pyyaml_and_the_others_stay_fast() -> None:
     counted = Counting()
-    text = "kind: A\n---\nkind: B\nmode: 0644\n---\nkind: C\n"
+    text = "kind: A\n---\nkind: B\nok: yes\n---\nkind: C\n"
     placed = fast_documents(text, MAX_DEPTH, counted)
     assert counted.calls == 1
-    assert placed == [({"kind": "A"}, 1), ({"kind": "B", "mode": 420}, 3), ({"kind": "C"}, 6)]
+    assert placed == [({"kind": "A"}, 1), ({"kind": "B", "ok": True}, 3), ({"kind": "C"}, 6)]
+
+
+def test_octal_file_modes_are_read_as_yaml_1_1_reads_them_without_pyyaml() -> None:
+    counted = Counting()
+    text = "kind: B\nmodes: [0644, {m: 0755}]\nitems:\n- mode: 0644\n  n: 7\nq: '0644'\n"
+    placed = fast_documents(text, MAX_DEPTH, counted)
+    assert counted.calls == 0
+    expected = {"kind": "B", "modes": [420, {"m": 493}], "items": [{"mode": 420, "n": 7}],
+                "q": "0644"}  # fmt: skip
+    assert placed == [(expected, 1)]
+    assert_agrees(text)
+
+
+def test_an_octal_beside_its_decimal_twin_goes_to_pyyaml() -> None:
+    counted = Counting()
+    text = "a: 0644\nb: 644\n"
+    assert fast_documents(text, MAX_DEPTH, counted) == [({"a": 420, "b": 644}, 1)]
+    assert counted.calls == 1
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,9 @@ _NUMBER_LIKE = re.compile(
     r"[-+]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+|\.)(?:e[-+]?[0-9]*)?|0x[0-9a-f]*|0o[0-7]*|0b[01]*|\.?inf(?:inity)?|\.?nan)",
     re.IGNORECASE,
 )
+# A plain octal integer: 420 to YAML 1.1 (PyYAML), 644 to yaml-rs; the one risky spelling common
+# in manifests (file modes), so it is read again rather than sent to PyYAML.
+_OCTAL = re.compile(r"0[0-7]+")
 _BOUNDARY = frozenset(" \n,[]{}\"'")
 _QUOTED = re.compile(r"""(?:^|(?<=[ ]))#.*|"[^"\\\n]*"|'(?:[^'\n]|'')*'""")
 _READ_ALIKE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?|true|false|null")
@@ -97,7 +100,7 @@ def fast_documents(text: str, max_depth: int, read_alone: ReadAlone) -> Placed |
     unusual = _unusual(text)
     separators = list(_SEPARATOR.finditer(text))
     starts = [0, *(m.end() for m in separators)]
-    flagged = _chunks_holding(text, risky, starts) if risky else set()
+    flagged = _chunks_holding(text, risky, starts) if risky else {}
     out: Placed = []
     start, line = 0, 1
     for index, match in enumerate([*separators, None]):
@@ -105,7 +108,13 @@ def fast_documents(text: str, max_depth: int, read_alone: ReadAlone) -> Placed |
         chunk = text[start:end]
         first = _CONTENT.search(chunk)
         if first is not None:  # else blank or comments only: an empty document, skipped
-            if index in flagged or (unusual and _unusual(chunk)) or _doubtful_layout(chunk):
+            octals = flagged.get(index, set())
+            if (
+                (octals and not all(map(_OCTAL.fullmatch, octals)))
+                or (unusual and _unusual(chunk))
+                or _doubtful_layout(chunk)
+                or (octals and not _octals_alone(chunk, octals))
+            ):
                 placed = read_alone(chunk)
                 if placed is None or len(placed) > 1:
                     return None
@@ -116,6 +125,8 @@ def fast_documents(text: str, max_depth: int, read_alone: ReadAlone) -> Placed |
                 except _NotVouched:
                     return None
                 if content is not None:
+                    if octals:
+                        _read_octals_as_yaml_1_1(content, octals)
                     out.append((content, line + chunk.count("\n", 0, first.start(1))))
         if match is not None:
             line += text.count("\n", start, match.end())
@@ -123,10 +134,32 @@ def fast_documents(text: str, max_depth: int, read_alone: ReadAlone) -> Placed |
     return out
 
 
-def _chunks_holding(text: str, risky: set[str], starts: list[int]) -> set[int]:
-    """Indexes of the documents (by start offset) where a risky token stands on its own and
-    outside the quotes of its line."""
-    flagged: set[int] = set()
+def _octals_alone(chunk: str, octals: set[str]) -> bool:
+    """Whether no other token of the document reads as the same number to yaml-rs as one of
+    its octal tokens does (`0644` and `644` are both 644 to it): then each such number in what
+    yaml-rs built came from an octal token, and can be read again as YAML 1.1 reads it."""
+    tokens = set(_TOKENS.split(chunk))
+    return not any(str(int(token, 10)) in tokens for token in octals)
+
+
+def _read_octals_as_yaml_1_1(content: Any, octals: set[str]) -> None:
+    """Turn yaml-rs's decimal reading of plain octal tokens (`0644`: 644) into PyYAML's (420)."""
+    readings = {int(token, 10): int(token, 8) for token in octals}
+    stack = [content]
+    while stack:
+        node = stack.pop()
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(pairs):
+            if type(value) is int and value in readings:
+                node[key] = readings[value]
+            elif isinstance(value, dict | list):
+                stack.append(value)
+
+
+def _chunks_holding(text: str, risky: set[str], starts: list[int]) -> dict[int, set[str]]:
+    """The risky tokens of each document (by its start offset) that stand on their own and
+    outside the quotes of their line."""
+    flagged: dict[int, set[str]] = {}
     for token in risky:
         at = text.find(token)
         while at != -1:
@@ -136,7 +169,7 @@ def _chunks_holding(text: str, risky: set[str], starts: list[int]) -> set[int]:
                 and (end == len(text) or text[end] in _BOUNDARY)
                 and not _quoted_on_its_line(text, at, end)
             ):
-                flagged.add(bisect.bisect_right(starts, at) - 1)
+                flagged.setdefault(bisect.bisect_right(starts, at) - 1, set()).add(token)
             at = text.find(token, end)
     return flagged
 
