@@ -52,7 +52,6 @@ class Calculation:
             "resources": self.catalogue_tiers[plan.tier],
             "gpu_type": plan.gpu_type,
             "estimated_cost": plan.cost.label(),
-            "deployment_time": self.deployment_time,
             "alternatives": [
                 {
                     "preset": alt.tier,
@@ -68,6 +67,7 @@ class Calculation:
                 }
                 for alt in self.alternatives
             ],
+            "deployment_time": self.deployment_time,
             "required_resources": plan.totals.as_resources(),
             "monthly_cost_usd": round(plan.cost.total, 2),
             "percentile": plan.percentile,
