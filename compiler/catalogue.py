@@ -30,7 +30,7 @@ PRESET_FILES = (
     "llm.yaml",
 )
 # Read when present: a config repo made before the file existed still compiles (without Redis).
-OPTIONAL_PRESET_FILES = ("redis.yaml",)
+OPTIONAL_PRESET_FILES = ("redis.yaml", "rollout.yaml")
 Positive = Annotated[float, Field(gt=0)]
 
 # libyaml's safe loader when built with it: several times faster than the pure-Python one.
@@ -383,6 +383,18 @@ class Prices(_Frozen):
     gpu_hour: dict[str, Positive]
 
 
+class RolloutPreset(_Frozen):
+    """presets/rollout.yaml: what a new tenant's rollout waits for (sizing/deployment_time.py)."""
+
+    sync_delay_s: tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]]
+    pull_mb_per_s: Positive
+    container_start_s: Annotated[float, Field(ge=0)]
+    readiness_s: Annotated[float, Field(ge=0)]
+    model_load_gb_per_s: Positive
+    image_gb: dict[str, Annotated[float, Field(ge=0)]]
+    llm_image_gb: Annotated[float, Field(ge=0)]
+
+
 class Catalogue(_Frozen):
     tiers: dict[str, Tier]
     cpu_limit_factor: Positive
@@ -397,6 +409,7 @@ class Catalogue(_Frozen):
     sizing_policy: SizingPolicy
     llm_profiles: dict[str, LlmProfile]
     redis: RedisPreset | None = None  # presets/redis.yaml; None: the tenant brings its own
+    rollout: RolloutPreset | None = None  # presets/rollout.yaml; None: tiers' nominal figures
     digest: str = Field(description="sha256 over the preset files, for incremental compiles")
 
     @cached_property

@@ -12,6 +12,7 @@ from typing import Any
 from compiler.catalogue import Catalogue
 from compiler.sizing.alternative import impact_text
 from compiler.sizing.choose import Sizer, choose, demand_of
+from compiler.sizing.deployment_time import deployment_time
 from compiler.sizing.explain import explain as explain_lines
 from compiler.sizing.models import Alternative, ResourcePlan, path_json, service_json
 from compiler.sizing.redis import alternative_with_store, plan_with_store, store_json
@@ -25,6 +26,7 @@ class Calculation:
     catalogue_tiers: dict[str, dict[str, Any]]
     alternative_note: str = ""
     session_store: dict[str, Any] | None = None  # redis.py's store_json: what paths[] multiply in
+    deployment_time: str = ""  # sizing/deployment_time.py: "N-M minutes"
 
     @property
     def explanation(self) -> list[str]:
@@ -67,6 +69,7 @@ class Calculation:
                 }
                 for alt in self.alternatives
             ],
+            "deployment_time": self.deployment_time,
             "required_resources": plan.totals.as_resources(),
             "monthly_cost_usd": round(plan.cost.total, 2),
             "percentile": plan.percentile,
@@ -123,4 +126,5 @@ def calculate(
         catalogue_tiers=tiers,
         alternative_note=note,
         session_store=store_json(planned.store, plan, catalogue) if planned.store else None,
+        deployment_time=deployment_time(plan, catalogue),
     )

@@ -16,10 +16,19 @@ from typing import Any, ClassVar
 import yaml
 
 from compiler.spec.loader import node_line
+from compiler.validating.fast_documents import fast_documents
+from compiler.validating.field_lines import block_line
 from compiler.validating.findings import Finding
 from compiler.validating.summary import resource_summary
 
-__all__ = ["MAX_DEPTH", "LoadedDocument", "finding_lines", "load_documents", "resource_summary"]
+__all__ = [
+    "MAX_DEPTH",
+    "LoadedDocument",
+    "finding_lines",
+    "load_documents",
+    "pyyaml_documents",
+    "resource_summary",
+]
 
 MAX_DEPTH = 100
 
@@ -64,7 +73,25 @@ class LoadedDocument(dict[str, Any]):
 
 
 def load_documents(text: str, source: str) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """Parse a YAML stream: mapping documents in order (empty ones skipped) and error findings."""
+    """Parse a YAML stream: mapping documents in order (empty ones skipped) and error findings.
+
+    The fast path (fast_documents.py) reads what it can vouch for; PyYAML reads the rest, and
+    the whole stream whenever anything in it is wrong, so every finding is PyYAML's."""
+    placed = fast_documents(text, MAX_DEPTH, _read_alone)
+    if placed is not None:
+        return [LoadedDocument(content, source, line) for content, line in placed], []
+    return pyyaml_documents(text, source)
+
+
+def _read_alone(text: str) -> list[tuple[dict[str, Any], int]] | None:
+    documents, findings = pyyaml_documents(text, "")
+    if findings:
+        return None
+    return [(dict(doc), doc.line) for doc in documents if isinstance(doc, LoadedDocument)]
+
+
+def pyyaml_documents(text: str, source: str) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """load_documents by PyYAML alone: the authority on what a stream holds and what is wrong."""
     documents: list[dict[str, Any]] = []
     findings: list[Finding] = []
     loader = _ManifestLoader(text)
@@ -141,33 +168,55 @@ def finding_lines(
     text: str, documents: Sequence[Mapping[str, Any]], findings: Sequence[Finding]
 ) -> list[int | None]:
     """The 1-based line of each finding's field (else its document's first line), so a CLI can
-    print file:line for the field itself. Only the documents with findings are composed again,
-    each from its own lines; never text the loader refused (aliases, deep nesting)."""
+    print file:line for the field itself. A field is looked up in its document's lines
+    (field_lines.py); only a document that lookup is unsure of is composed again, from its own
+    lines; never text the loader refused (aliases, deep nesting)."""
     if not findings:
         return []
     starts = [getattr(doc, "line", None) for doc in documents]
-    nodes: dict[int, tuple[Any, int]] = {}
-    if not any(f.rule in ("yaml", "document") for f in findings):
-        wanted = {f.doc_index for f in findings if f.path and f.line is None}
-        nodes = _compose_documents(text, starts, wanted)
+    scan = not any(f.rule in ("yaml", "document") for f in findings)
+    text_lines = text.splitlines() if scan else []
+    following = _next_starts(starts, len(text_lines))
     lines: list[int | None] = []
+    unsure: dict[int, tuple[int, tuple[int | str, ...]]] = {}
     for finding in findings:
         if finding.line is not None:  # the loader knows where it stopped reading
             lines.append(finding.line)
             continue
         start = starts[finding.doc_index] if 0 <= finding.doc_index < len(starts) else None
-        found = nodes.get(finding.doc_index)
-        if found is None or not finding.path:
-            lines.append(start)
+        lines.append(start)
+        if not scan or start is None or not finding.path:
             continue
-        root, offset = found
         loc = tuple(
             int(index) if index else quoted.replace('\\"', '"') or bare or plain
             for quoted, index, bare, plain in _PATH_PART.findall(finding.path)
         )
-        line = node_line(root, loc)
-        lines.append(None if line is None else line + offset)
+        line = block_line(text_lines[start - 1 : following[finding.doc_index] - 1], loc)
+        if line is None:
+            unsure[len(lines) - 1] = (finding.doc_index, loc)
+        else:
+            lines[-1] = line + start - 1
+    if unsure:
+        nodes = _compose_documents(text, starts, {doc for doc, _ in unsure.values()})
+        for position, (doc_index, loc) in unsure.items():
+            found = nodes.get(doc_index)
+            if found is not None:
+                line = node_line(found[0], loc)
+                lines[position] = None if line is None else line + found[1]
     return lines
+
+
+def _next_starts(starts: Sequence[int | None], total_lines: int) -> list[int]:
+    """For each document, the first line of the next document with a known start (else one
+    past the text's last line)."""
+    following = total_lines + 1
+    next_start = [following] * len(starts)
+    for index in range(len(starts) - 1, -1, -1):
+        next_start[index] = following
+        start = starts[index]
+        if isinstance(start, int):
+            following = start
+    return next_start
 
 
 def _compose_documents(
@@ -178,13 +227,12 @@ def _compose_documents(
     the offset turns the chunk's line numbers into the whole text's."""
     text_lines = text.splitlines(keepends=True)
     nodes: dict[int, tuple[Any, int]] = {}
+    next_start = _next_starts(starts, len(text_lines))
     for doc_index in sorted(wanted):
         start = starts[doc_index] if 0 <= doc_index < len(starts) else None
         if not isinstance(start, int):
             continue
-        following = [s for s in starts[doc_index + 1 :] if isinstance(s, int)]
-        end = following[0] - 1 if following else len(text_lines)
-        chunk = "".join(text_lines[start - 1 : end])
+        chunk = "".join(text_lines[start - 1 : next_start[doc_index] - 1])
         try:
             root = next((r for r in yaml.compose_all(chunk, Loader=_BaseLoader) if r), None)
         except yaml.YAMLError:

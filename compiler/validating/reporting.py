@@ -32,6 +32,8 @@ class FileReport:
     documents: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     lines: list[int | None] = field(default_factory=list)
+    # the documents' resource_summary, when `documents` holds only their kinds and names
+    summary: dict[str, Any] | None = None
 
     @property
     def errors(self) -> int:
@@ -66,7 +68,9 @@ def json_report(reports: Sequence[FileReport], kubernetes_version: str) -> dict[
                     {**f.to_dict(), "line": line}
                     for f, line in zip(r.findings, r.lines, strict=True)
                 ],
-                "resource_summary": resource_summary(r.documents),
+                "resource_summary": (
+                    r.summary if r.summary is not None else resource_summary(r.documents)
+                ),
             }
             for r in reports
         ],

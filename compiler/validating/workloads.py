@@ -32,7 +32,7 @@ def dig(obj: Any, *keys: str | int) -> Any:
         if isinstance(key, int):
             if not isinstance(obj, list) or key >= len(obj):
                 return None
-        elif not isinstance(obj, Mapping):
+        elif not isinstance(obj, dict) and not isinstance(obj, Mapping):  # dict: the fast check
             return None
         obj = obj[key] if isinstance(key, int) else obj.get(key)
     return obj
