@@ -144,4 +144,4 @@ class MonitoringService:
                 space.store.close()
             self._spaces.clear()
         if self.prometheus is not None:
-            self.prometheus.client.close()
+            self.prometheus.close()

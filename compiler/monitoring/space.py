@@ -214,8 +214,7 @@ class MonitoringSpace:
             summaries = self.store.summary(tenant, columns, start, end)
         else:
             scope = self.prometheus.with_present_series(self.compiled.scope(tenant), start, end)
-            rows = self.prometheus.buckets(scope, columns, start, end, interval)
-            summaries = self.prometheus.summary(scope, columns, start, end)
+            rows, summaries = self.prometheus.window(scope, columns, start, end, interval)
         metrics: dict[str, list[dict[str, Any]]] = {SHORT[c]: [] for c in columns}
         for row in rows:
             stamp = iso_z(row[0])
