@@ -8,6 +8,7 @@ for the rules we render. No state of its own besides the client.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -84,7 +85,8 @@ class PrometheusBackend:
                 row = rows.get(bucket)
                 if row is None:
                     row = rows[bucket] = [None] * len(metrics)
-                row[index] = number(value)
+                parsed = float(value)  # number(), inline: 1,440 x 9 values a day at 1 m
+                row[index] = parsed if math.isfinite(parsed) else None
         return [(b, *rows[b]) for b in sorted(rows)]
 
     def window(
