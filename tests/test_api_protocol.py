@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from api_server import ADMIN_TOKEN, LiveServer, make_workspace, running_server
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from compiler.service.serving import http_protocol
+from compiler.service.serving import KEEP_ALIVE_SECONDS, http_protocol
 from compiler.settings import Settings
 
 
@@ -77,3 +78,27 @@ def test_an_unknown_method_gets_the_apps_answer_even_mid_connection(server: Live
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(_request("BREW", "/api/v1/tenants/"))  # as the connection's first request
         assert _answer(sock)[0] == 405
+
+
+def test_a_request_arriving_on_a_kept_alive_connection_stops_its_idle_timer(
+    server: LiveServer,
+) -> None:
+    """The idle timer (KEEP_ALIVE_SECONDS after an answer) must not close the connection under
+    a request that is still arriving or being served when it would have fired."""
+    body = json.dumps({"manifest_content": "kind: ConfigMap\n"}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(_request("GET", "/api/v1/tenants/shop-chat-lite"))
+        assert _answer(sock)[0] == 200
+        head = (
+            "POST /api/v1/tenants/validate-manifest HTTP/1.1\r\nHost: t\r\n"
+            f"X-Demo-Mode: false\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        sock.sendall(head)
+        deadline = time.monotonic() + KEEP_ALIVE_SECONDS + 2  # past the idle timer
+        for byte in range(len(body)):
+            sock.sendall(body[byte : byte + 1])
+            if byte < len(body) - 1:
+                time.sleep(max(0.0, (deadline - time.monotonic()) / (len(body) - byte)))
+        status, _, answer = _answer(sock)
+        assert status == 200, answer

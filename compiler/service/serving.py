@@ -106,6 +106,7 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             self._arm()
 
         def data_received(self, data: bytes) -> None:
+            self._unset_keepalive_if_required()  # as uvicorn's: a request stops the idle timer
             if self._between:
                 self._head = [data]
             elif self._head is not None:
