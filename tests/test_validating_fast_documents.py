@@ -270,3 +270,9 @@ def test_the_two_paths_agree_on_every_pairing_of_documents() -> None:
     pieces = ["kind: A\n", "mode: 0644\n", "a: [1\n", "- x\n", "", "# only a comment\n"]
     for first, second in itertools.product(pieces, repeat=2):
         assert_agrees(first + "---\n" + second)
+
+
+@pytest.mark.parametrize("text", ["{{}}", "a: {[1]: 2}", "[a]: 1", "a: {{b: 1}: 2}"])
+def test_a_collection_used_as_a_key_reads_as_pyyaml_reads_it(text: str) -> None:
+    # yaml-rs freezes a flow collection used as a key; PyYAML refuses it (unhashable key).
+    assert_agrees(text)

@@ -277,7 +277,26 @@ def _parse(chunk: str, max_depth: int) -> dict[str, Any] | None:
         raise _NotVouched
     if _nesting_bound(chunk) > max_depth and _depth(content) > max_depth:
         raise _NotVouched
+    if ("{" in chunk or "[" in chunk) and _collection_key(content):
+        raise _NotVouched  # PyYAML refuses an unhashable key ("{{}: x}"); yaml-rs freezes it
     return content
+
+
+def _collection_key(root: Any) -> bool:
+    """Whether any mapping in the document has a key that is not a scalar (yaml-rs reads a
+    flow collection used as a key as a frozenset or tuple, where PyYAML refuses it)."""
+    level = [root]
+    while level:
+        following: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                if any(isinstance(key, frozenset | tuple) for key in node):
+                    return True
+                following.extend(v for v in node.values() if isinstance(v, dict | list))
+            else:
+                following.extend(v for v in node if isinstance(v, dict | list))
+        level = following
+    return False
 
 
 def _nesting_bound(chunk: str) -> int:
