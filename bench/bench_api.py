@@ -8,6 +8,9 @@ client fires again at once, so latency = 50 / throughput) and paced (open loop a
 all), create->published latency (the answer comes after compile + publish), and the time to
 refuse a YAML alias bomb (422).
 Targets (issue 4): reads p99 <= 25 ms, create p50 <= 300 ms, hostile YAML 422 within 100 ms.
+Every figure is p50/p95/p99 of measured requests only: each phase's warm-up is left out. The
+report opens with the machine's size and load average (before and after): on 2 shared cores a
+closed-loop p99 is mostly other processes' CPU, so read it with the load beside it.
 Every request carries an admin API token (issue 9), as a real client must; the bench principal's
 rate budget is raised in the scratch workspace's ecp.toml so the limiter measures, not throttles.
 """
@@ -18,9 +21,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
-import re
 import secrets
 import shutil
 import socket
@@ -34,6 +35,9 @@ from pathlib import Path
 import httpx
 
 from compiler.access.tokens import TokenStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import load_average, machine, pick
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
@@ -54,7 +58,7 @@ def synthetic_spec(i: int, rng: random.Random) -> str:
     lines = [f"tenant_id: bench-{i:05d}", f"name: Bench tenant {i}", "service_requirements:"]
     lines += [f"  {s}: {rng.randint(1, 40)}" for s in chosen]
     availability = rng.choice(["99.5%", "99.9%", "99.95%"])
-    lines += ["sla_target:", f'  availability: "{availability}"', "  response_time: 300ms"]
+    lines += ["sla_target:", f'  availability: "{availability}"', "  response_time: 500ms"]
     return "\n".join(lines) + "\n"
 
 
@@ -87,8 +91,11 @@ def make_workspace(n: int) -> Path:
     git(root, "add", "--all")
     git(root, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "seed")
     started = time.perf_counter()
-    subprocess.run(ecp_command(root, "compile", "--all"), check=True, capture_output=True)
-    print(f"compiled {n} tenants in {time.perf_counter() - started:.1f} s")
+    done = subprocess.run(ecp_command(root, "compile", "--all"), capture_output=True, text=True)
+    if done.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        raise SystemExit(f"compile failed:\n{done.stderr[-2000:]}")
+    print(f"compiled {n} tenants in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return root
 
 
@@ -114,14 +121,13 @@ def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
 
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-
-    def pick(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
+    if not ordered:
+        return {"n": 0}
     return {
         "n": len(ordered),
-        "p50_ms": round(pick(0.50) * 1000, 2),
-        "p99_ms": round(pick(0.99) * 1000, 2),
+        "p50_ms": round(pick(ordered, 0.50) * 1000, 2),
+        "p95_ms": round(pick(ordered, 0.95) * 1000, 2),
+        "p99_ms": round(pick(ordered, 0.99) * 1000, 2),
         "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
     }
 
@@ -169,45 +175,91 @@ async def paced(api: str, paths: list[str], clients: int, rate: float) -> list[f
     return timings
 
 
-_WRK_LINE = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$")
-_WRK_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)")
-_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+# wrk's Lua hook prints the percentiles wrk itself computed (microseconds), p95 included.
+_WRK_REPORT = """
+local paths, i = {PATHS}, 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format(nil, paths[i])
+end
+done = function(summary, latency, requests)
+  for _, p in ipairs({50, 95, 99}) do
+    io.write(string.format("ecp-p%d %d\\n", p, latency:percentile(p)))
+  end
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format("ecp-n %d %d %d\\n", summary.requests, summary.duration, errors))
+end
+"""
 
 
-def wrk_load(url: str, connections: int, seconds: int = 8) -> dict[str, float] | None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): the server's own cost, which
+    other engineers' load on the machine does not inflate the way it inflates latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_load(
+    base: str,
+    paths: list[str],
+    connections: int,
+    server_pid: int,
+    seconds: int = 8,
+    warmup: int = 2,
+) -> dict[str, object] | None:
     """Latency percentiles from wrk (a C load generator, Debian package `wrk`), when installed.
 
     Python clients add their own milliseconds under 50-way concurrency on 2 cores; wrk measures
-    the server, as a Prometheus-scraped production load balancer would see it.
+    the server, as a production load balancer would see it. Each connection cycles through
+    `paths`. A `warmup`-second run first (not counted) fills the connections and the caches.
     """
     wrk = shutil.which("wrk")
     if wrk is None:
         return None
-    done = subprocess.run(
-        [
-            wrk,
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-H",
-            "X-Demo-Mode: false",
-            "-H",
-            f"Authorization: Bearer {TOKEN}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=seconds + 60,
-    )
-    result: dict[str, float] = {}
-    for line in done.stdout.splitlines():
-        if match := _WRK_LINE.match(line):
-            result[f"p{match[1]}_ms"] = round(float(match[2]) * _UNIT[match[3]], 2)
-        elif match := _WRK_RATE.match(line):
-            result["requests_per_s"] = float(match[1])
-    return result or None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        lua_paths = ", ".join(json.dumps(p) for p in paths)  # JSON strings are Lua strings here
+        script.write(_WRK_REPORT.replace("{PATHS}", "{" + lua_paths + "}"))
+    headers = ["-H", "X-Demo-Mode: false", "-H", f"Authorization: Bearer {TOKEN}"]
+    result: dict[str, object] = {}
+    try:
+        for duration, counted in ((warmup, False), (seconds, True)):
+            cpu_before = cpu_seconds(server_pid)
+            done = subprocess.run(
+                [
+                    wrk,
+                    "-t2",
+                    f"-c{connections}",
+                    f"-d{duration}s",
+                    "-s",
+                    script.name,
+                    *headers,
+                    base,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=duration + 60,
+            )
+            if not counted:
+                continue
+            for line in done.stdout.splitlines():
+                parts = line.split()
+                if parts and parts[0].startswith("ecp-p"):
+                    result[f"p{parts[0][5:]}_ms"] = round(int(parts[1]) / 1000, 2)
+                elif parts and parts[0] == "ecp-n":
+                    requests, micros, errors = (int(x) for x in parts[1:4])
+                    result["requests"] = requests
+                    result["requests_per_s"] = round(requests / (micros / 1e6), 1)
+                    result["errors"] = errors
+                    spent = cpu_seconds(server_pid) - cpu_before
+                    result["server_cpu_us_per_request"] = round(spent / max(1, requests) * 1e6)
+    finally:
+        os.unlink(script.name)
+    if not result:
+        return None
+    result["load_average_after"] = load_average()
+    return result
 
 
 def creates(api: str, count: int) -> tuple[list[float], list[float]]:
@@ -236,48 +288,16 @@ def creates(api: str, count: int) -> tuple[list[float], list[float]]:
     return published, refusals
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tenants", type=int, default=1000)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--creates", type=int, default=20)
-    parser.add_argument("--rate", type=float, default=100.0, help="open-loop requests/s")
-    args = parser.parse_args()
-    root = make_workspace(args.tenants)
-    port = free_port()
-    server = start_server(root, port)
-    api = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        rng = random.Random(7)
-        ids = [f"bench-{rng.randrange(args.tenants):05d}" for _ in range(args.requests)]
-        asyncio.run(load(api, ["/tenants/", *[f"/tenants/{i}" for i in ids[:200]]], 10))  # warm
-        list_one = asyncio.run(load(api, ["/tenants/"] * 200, 1))
-        detail_one = asyncio.run(load(api, [f"/tenants/{i}" for i in ids[:200]], 1))
-        list_t = asyncio.run(load(api, ["/tenants/"] * args.requests, args.clients))
-        detail_t = asyncio.run(load(api, [f"/tenants/{i}" for i in ids], args.clients))
-        paced_n = int(args.rate * 10)  # ten seconds of each
-        list_paced = asyncio.run(paced(api, ["/tenants/"] * paced_n, args.clients, args.rate))
-        detail_paths = [f"/tenants/{i}" for i in ids[:paced_n]]
-        detail_paced = asyncio.run(paced(api, detail_paths, args.clients, args.rate))
-        wrk_list = wrk_load(f"{api}/tenants/", args.clients)
-        wrk_detail = wrk_load(f"{api}/tenants/{ids[0]}", args.clients)
-        published, refusals = creates(api, args.creates)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(root, ignore_errors=True)
-    report = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "memory_gib": round(
-                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
-            ),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "tenants": args.tenants,
-        "clients": args.clients,
+def python_clients(api: str, ids: list[str], clients: int, rate: float) -> dict[str, object]:
+    """Reads from httpx clients in this process: one client, saturated, and paced."""
+    list_one = asyncio.run(load(api, ["/tenants/"] * 200, 1))
+    detail_one = asyncio.run(load(api, [f"/tenants/{i}" for i in ids[:200]], 1))
+    list_t = asyncio.run(load(api, ["/tenants/"] * len(ids), clients))
+    detail_t = asyncio.run(load(api, [f"/tenants/{i}" for i in ids], clients))
+    paced_n = int(rate * 10)  # ten seconds of each
+    list_paced = asyncio.run(paced(api, ["/tenants/"] * paced_n, clients, rate))
+    detail_paced = asyncio.run(paced(api, [f"/tenants/{i}" for i in ids[:paced_n]], clients, rate))
+    return {
         "one_client": {
             "list_100_per_page": percentiles(list_one),
             "detail": percentiles(detail_one),
@@ -285,20 +305,61 @@ def main() -> None:
         "saturated_closed_loop": {
             "list_100_per_page": percentiles(list_t),
             "detail": percentiles(detail_t),
-            "list_requests_per_s": round(len(list_t) / sum(list_t) * args.clients, 1),
-            "detail_requests_per_s": round(len(detail_t) / sum(detail_t) * args.clients, 1),
+            "list_requests_per_s": round(len(list_t) / sum(list_t) * clients, 1),
+            "detail_requests_per_s": round(len(detail_t) / sum(detail_t) * clients, 1),
         },
-        f"open_loop_{args.rate:g}_per_s": {
+        f"open_loop_{rate:g}_per_s": {
             "list_100_per_page": percentiles(list_paced),
             "detail": percentiles(detail_paced),
         },
-        "wrk_saturated_closed_loop": {
-            "list_100_per_page": wrk_list or "wrk not installed (apt-get install wrk)",
-            "detail": wrk_detail or "wrk not installed (apt-get install wrk)",
-        },
-        "create_to_published": percentiles(published),
-        "alias_bomb_422": percentiles(refusals),
+        "load_average_after_python_clients": load_average(),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--creates", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=100.0, help="open-loop requests/s")
+    parser.add_argument(
+        "--wrk-only", action="store_true", help="only the wrk reads (no Python clients, creates)"
+    )
+    args = parser.parse_args()
+    at_start = machine()
+    root = make_workspace(args.tenants)
+    port = free_port()
+    server = start_server(root, port)
+    api = f"http://127.0.0.1:{port}/api/v1"
+    report: dict[str, object] = {
+        "machine": at_start,
+        "tenants": args.tenants,
+        "clients": args.clients,
+    }
+    try:
+        rng = random.Random(7)
+        ids = [f"bench-{rng.randrange(args.tenants):05d}" for _ in range(args.requests)]
+        asyncio.run(load(api, ["/tenants/", *[f"/tenants/{i}" for i in ids[:200]]], 10))  # warm
+        if not args.wrk_only:
+            report.update(python_clients(api, ids, args.clients, args.rate))
+        origin = f"http://127.0.0.1:{port}"
+        detail_paths = [f"/api/v1/tenants/{i}" for i in ids[:200]]
+        report["wrk_saturated_closed_loop"] = {
+            "list_100_per_page": wrk_load(origin, ["/api/v1/tenants/"], args.clients, server.pid)
+            or "wrk not installed (apt-get install wrk)",
+            "detail_200_tenants": wrk_load(origin, detail_paths, args.clients, server.pid)
+            or "wrk not installed (apt-get install wrk)",
+        }
+        if not args.wrk_only and args.creates:
+            published, refusals = creates(api, args.creates)
+            report["create_to_published"] = percentiles(published)
+            report["alias_bomb_422"] = percentiles(refusals)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+    report["load_average_at_end"] = load_average()
     print(json.dumps(report, indent=2))
 
 

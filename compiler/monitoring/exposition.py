@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -109,6 +110,7 @@ class Exposition:
             buckets=_BUCKETS,
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     def update_tenant(self, tenant_id: str, samples: Sequence[Sample]) -> None:
         """Keep each gauge's newest sample; an older (late) sample never replaces it."""
@@ -130,9 +132,18 @@ class Exposition:
                     counter.remove(*values)
 
     def observe_request(self, method: str, route: str, status: str, seconds: float) -> None:
-        """`method`, `route` and `status` (a class, 2xx ... 5xx) come from bounded sets only."""
-        self.requests_total.labels(method=method, route=route, status=status).inc()
-        self.request_seconds.labels(method=method, route=route).observe(seconds)
+        """`method`, `route` and `status` (a class, 2xx ... 5xx) come from bounded sets only,
+        so their children are looked up once (labels() validates and locks on every call; the
+        request series are never removed)."""
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self._request_children[key] = (
+                self.requests_total.labels(method=method, route=route, status=status),
+                self.request_seconds.labels(method=method, route=route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         for tenant in self.gauges.tenants():

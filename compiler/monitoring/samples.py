@@ -8,6 +8,7 @@ than a pydantic model per sample: ingest must stay above 20,000 samples/s. No I/
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,8 +48,10 @@ def _invalid(field: str, message: str, value: Any = None) -> ValidationFailed:
     return ValidationFailed(f"{field}: {message}", details=details)
 
 
+@functools.lru_cache(maxsize=16_384)
 def iso_z(ts_ms: int) -> str:
-    """Milliseconds since the epoch as the reference's ISO-8601 with a Z (to the second)."""
+    """Milliseconds since the epoch as the reference's ISO-8601 with a Z (to the second).
+    Cached: a day at 1 m is 1,440 bucket stamps per answer, the same from one GET to the next."""
     return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

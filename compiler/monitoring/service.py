@@ -74,6 +74,10 @@ class MonitoringService:
         self._lock = threading.Lock()
         self.deployments = DeploymentFeed(lambda: self.space(False).store, self.hub, clock)
 
+    def opened(self, demo: bool) -> MonitoringSpace | None:
+        """The space when it is already open (a dict read: callable from the event loop)."""
+        return self._spaces.get("demo" if demo else "real")
+
     def space(self, demo: bool) -> MonitoringSpace:
         """The real workspace's space, or the demo sandbox's (its own database file)."""
         name = "demo" if demo else "real"
@@ -144,4 +148,4 @@ class MonitoringService:
                 space.store.close()
             self._spaces.clear()
         if self.prometheus is not None:
-            self.prometheus.client.close()
+            self.prometheus.close()

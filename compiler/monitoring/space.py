@@ -214,14 +214,17 @@ class MonitoringSpace:
             summaries = self.store.summary(tenant, columns, start, end)
         else:
             scope = self.prometheus.with_present_series(self.compiled.scope(tenant), start, end)
-            rows = self.prometheus.buckets(scope, columns, start, end, interval)
-            summaries = self.prometheus.summary(scope, columns, start, end)
+            rows, summaries = self.prometheus.window(scope, columns, start, end, interval)
         metrics: dict[str, list[dict[str, Any]]] = {SHORT[c]: [] for c in columns}
-        for row in rows:
-            stamp = iso_z(row[0])
-            for column, value in zip(columns, row[1:], strict=True):
+        # Column by column (a day at 1 m is 1,440 rows x 9 metrics): the same lists, in row
+        # order, as a row-by-row loop builds, at about half its cost.
+        stamps = [iso_z(row[0]) for row in rows]
+        for position, column in enumerate(columns, 1):
+            append = metrics[SHORT[column]].append
+            for stamp, row in zip(stamps, rows, strict=True):
+                value = row[position]
                 if value is not None:
-                    metrics[SHORT[column]].append({"timestamp": stamp, "value": _round(value)})
+                    append({"timestamp": stamp, "value": round(float(value), 4)})
         summary: dict[str, float | None] = {}
         for column, (avg, peak) in summaries.items():
             summary[f"avg_{SHORT[column]}"] = _round(avg)

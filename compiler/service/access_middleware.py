@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from compiler.access.audit_log import Refusal
@@ -26,7 +26,7 @@ from compiler.access.ratelimit import RateDecision
 from compiler.access.roles import Principal
 from compiler.errors import Forbidden, OrchestratorError, RateLimited, Unauthorized
 from compiler.service.error_responses import error_body, error_response
-from compiler.service.middleware import new_request_id, parse_flag
+from compiler.service.middleware import new_request_id, parse_flag, set_headers
 
 _PROTECTED = ("/api/", "/ws/")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -100,9 +100,7 @@ class AccessMiddleware:
         async def send_with_limits(message: Message) -> None:
             nonlocal forbidden
             if message["type"] == "http.response.start":
-                out = MutableHeaders(scope=message)
-                for key, value in rate_headers.items():
-                    out[key] = value
+                set_headers(message, rate_headers)
                 forbidden = message["status"] == 403
             elif message["type"] == "http.response.body" and forbidden:
                 forbidden = False  # error bodies are one small message: log its reason

@@ -8,6 +8,7 @@ anywhere, the CLI included, is seen on the next read. The API's own publishes up
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -36,18 +37,27 @@ class DeploymentLedger:
         self._dates: dict[str, SpecDates] = {}
         self._complete = False  # the scan saw the whole history: absent means never published
         self._held = False  # a batch is publishing: answer from the cache until it is applied
+        self._ref_paths: tuple[str, ...] | None = None
 
     def ref_key(self) -> _RefKey:
-        repo = self.settings.deploy_repo_path
-        if repo is None:
+        """Stats of the branch's ref file and packed-refs (every read asks: the two paths are
+        built once, as strings); a time bucket for a remote deploy repo."""
+        if self._ref_paths is None:
+            repo = self.settings.deploy_repo_path
+            self._ref_paths = (
+                ()
+                if repo is None
+                else (
+                    str(repo / ".git" / "refs" / "heads" / self.settings.deploy_branch),
+                    str(repo / ".git" / "packed-refs"),
+                )
+            )
+        if not self._ref_paths:
             return time.monotonic() // _REMOTE_TTL_SECONDS
         keys = []
-        for path in (
-            repo / ".git" / "refs" / "heads" / self.settings.deploy_branch,
-            repo / ".git" / "packed-refs",
-        ):
+        for path in self._ref_paths:
             try:
-                stat = path.stat()
+                stat = os.stat(path)  # noqa: PTH116 - a string built once (see above)
                 keys.append((stat.st_mtime_ns, stat.st_size))
             except (FileNotFoundError, NotADirectoryError):
                 keys.append((0, 0))

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -28,6 +29,21 @@ log = logging.getLogger("ecp.api")
 
 def new_request_id() -> str:
     return f"req-{uuid.uuid4().hex[:16]}"
+
+
+def set_headers(message: Message, values: Mapping[str, str]) -> None:
+    """`MutableHeaders(scope=message)[name] = value` for each pair, in order; without its scan
+    of every header per name when none of them is there yet (the usual case)."""
+    raw = list(message.get("headers", ()))
+    pairs = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in values.items()]
+    names = {name for name, _ in pairs}
+    if any(name in names for name, _ in raw):
+        out = MutableHeaders(scope=message)
+        for key, value in values.items():
+            out[key] = value
+        return
+    raw.extend(pairs)
+    message["headers"] = raw
 
 
 def parse_flag(value: str | None) -> bool | None:
@@ -60,16 +76,18 @@ class RequestContextMiddleware:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                out = MutableHeaders(scope=message)
-                out["X-Request-ID"] = request_id
-                if scope["path"].startswith(_API_PREFIX) and "cache-control" not in out:
+                extra = {"X-Request-ID": request_id}
+                if scope["path"].startswith(_API_PREFIX) and not any(
+                    name == b"cache-control" for name, _ in message.get("headers", ())
+                ):
                     # An answer with Last-Modified is otherwise heuristically fresh to a browser,
                     # which then shows a tenant as it was before the last write; and an answer
                     # varies with X-Demo-Mode and the token. Revalidate every time.
-                    out["Cache-Control"] = "no-cache"
+                    extra["Cache-Control"] = "no-cache"
                 if state["debug"]:
                     elapsed = (time.perf_counter() - started) * 1000
-                    out["Server-Timing"] = f"app;dur={elapsed:.2f}"
+                    extra["Server-Timing"] = f"app;dur={elapsed:.2f}"
+                set_headers(message, extra)
             await send(message)
 
         demo = parse_flag(headers.get("x-demo-mode"))

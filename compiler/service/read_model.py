@@ -22,10 +22,13 @@ from typing import Any
 import yaml
 
 from compiler.catalogue import PRESET_FILES, Catalogue, load_catalogue
-from compiler.service.workspace_git import SpecDates, git_dir, git_spec_dates, head_key
+from compiler.service.workspace_git import SpecDates, git_dir, git_spec_dates
 from compiler.settings import Settings
 from compiler.spec.ids import tenant_id_problem
 
+# Every read checks a dozen files' stats: os.stat and open on strings built once, since
+# building pathlib objects per call cost more than the stat calls themselves (bench_api).
+# ruff: noqa: PTH116, PTH118, PTH123
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FileKey = tuple[int, int]  # (mtime_ns, size)
 
@@ -56,6 +59,41 @@ def etag_of(data: bytes) -> str:
 
 def _key(stat: os.stat_result) -> _FileKey:
     return (stat.st_mtime_ns, stat.st_size)
+
+
+def _stat_key(path: str) -> _FileKey:
+    try:
+        return _key(os.stat(path))
+    except OSError:
+        return (0, 0)
+
+
+class _HeadWatch:
+    """workspace_git.head_key for one repo, cheaply: every read asks it, so the paths are
+    built once and HEAD's text is re-read only when HEAD's own stat moved."""
+
+    def __init__(self, repo: Path) -> None:
+        self.git = str(repo)
+        self.head = os.path.join(self.git, "HEAD")
+        self.packed = os.path.join(self.git, "packed-refs")
+        self._seen: _FileKey | None = None
+        self._ref: str | None = None
+
+    def key(self) -> tuple[_FileKey, ...]:
+        head = _stat_key(self.head)
+        if head != self._seen:
+            try:
+                with open(self.head, encoding="utf-8") as file:
+                    text = file.read().strip()
+            except OSError:
+                text = ""
+            ref = text.removeprefix("ref: ") if text.startswith("ref: ") else None
+            self._ref = None if ref is None else os.path.join(self.git, ref)
+            self._seen = head
+        keys = [head, _stat_key(self.packed)]
+        if self._ref is not None:
+            keys.append(_stat_key(self._ref))
+        return tuple(keys)
 
 
 def _object_views(manifest_text: str) -> list[ObjectView]:
@@ -124,22 +162,26 @@ class TenantReadModel:
         self._objects: dict[str, tuple[str, list[ObjectView]]] = {}
         self._catalogue: tuple[tuple[_FileKey, ...], Catalogue] | None = None
         self._forgotten = 0  # bumped by every forget(): dates and cached specs changed
+        self._head: _HeadWatch | None = None
+        # Every read stats these: built once as strings (pathlib costs more than the stat).
+        self._preset_paths = [str(settings.presets_dir / name) for name in PRESET_FILES]
+        self._index_path = str(settings.output_dir / "index.json")
+        self._tenants_path = str(settings.tenants_dir)
 
     # --- presets ----------------------------------------------------------------------------
 
     def catalogue(self) -> Catalogue:
         """presets/ as a Catalogue, re-loaded only when one of its files changed."""
-        folder = self.settings.presets_dir
         keys = []
-        for name in PRESET_FILES:
+        for path in self._preset_paths:
             try:
-                keys.append(_key((folder / name).stat()))
+                keys.append(_key(os.stat(path)))
             except FileNotFoundError:
                 keys.append((0, 0))
         cached = self._catalogue
         if cached is not None and cached[0] == tuple(keys):
             return cached[1]
-        catalogue = load_catalogue(folder)
+        catalogue = load_catalogue(self.settings.presets_dir)
         self._catalogue = (tuple(keys), catalogue)
         return catalogue
 
@@ -149,14 +191,15 @@ class TenantReadModel:
         """output/index.json's tenants, re-read only when the file changed."""
         if self._held is not None:
             return self._index
-        path = self.settings.output_dir / "index.json"
+        path = self._index_path
         try:
-            key = _key(path.stat())
+            key = _key(os.stat(path))
         except FileNotFoundError:
             return {}
         if key != self._index_key:
             try:
-                data = json.loads(path.read_bytes())
+                with open(path, "rb") as file:
+                    data = json.loads(file.read())
                 tenants = data.get("tenants", {}) if isinstance(data, dict) else {}
             except (OSError, ValueError):
                 return self._index  # mid-replace or broken: keep the last good view
@@ -180,15 +223,20 @@ class TenantReadModel:
         self._objects[tenant_id] = (manifest_sha256, views)
         return views
 
+    def parsed(self, tenant_id: str, manifest_sha256: str) -> bool:
+        """Whether `objects` answers from a parsed manifest (not [] for an unreadable file)."""
+        cached = self._objects.get(tenant_id)
+        return cached is not None and cached[0] == manifest_sha256
+
     # --- specs ------------------------------------------------------------------------------
 
     def spec_ids(self) -> list[str]:
         """Tenant IDs with a spec file, sorted; the folder is rescanned only when it changed."""
-        folder = self.settings.tenants_dir
+        folder = self._tenants_path
         if self._held is not None:
             return list(self._spec_mtimes)
         try:
-            key = _key(folder.stat())
+            key = _key(os.stat(folder))
         except FileNotFoundError:
             return []
         if key != self._dir_key:
@@ -207,16 +255,17 @@ class TenantReadModel:
         held = self._held
         if held is not None and tenant_id in held:
             return held[tenant_id]
-        path = self.settings.tenants_dir / f"{tenant_id}.yaml"
+        path = f"{self._tenants_path}/{tenant_id}.yaml"
         try:
-            key = _key(path.stat())
+            key = _key(os.stat(path))
         except FileNotFoundError:
             return None
         cached = self._specs.get(tenant_id)
         if cached is not None and cached.key == key:
             return cached
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:
+                data = file.read()
         except FileNotFoundError:
             return None
         spec = SpecFile(text=data.decode("utf-8", errors="replace"), etag=etag_of(data), key=key)
@@ -228,7 +277,13 @@ class TenantReadModel:
     def _repo(self) -> Path | None:
         if not self._git_checked:
             self._git_dir, self._git_checked = git_dir(self.settings), True
+            self._head = None if self._git_dir is None else _HeadWatch(self._git_dir)
         return self._git_dir
+
+    def _head_key(self) -> tuple[_FileKey, ...]:
+        """head_key(repo): changes with every commit (call after `_repo()` found one)."""
+        assert self._head is not None
+        return self._head.key()
 
     def is_git(self) -> bool:
         return self._repo() is not None
@@ -241,7 +296,7 @@ class TenantReadModel:
             return None
         if self._held is not None and self._dates is not None:
             return self._dates.get(tenant_id)
-        key = head_key(repo)
+        key = self._head_key()
         if self._dates is None or key != self._dates_key:
             loaded = git_spec_dates(self.settings)
             with self._lock:
@@ -253,10 +308,12 @@ class TenantReadModel:
         the index, the spec folder, presets and the dates (refreshing each first)."""
         self.index()
         self.spec_ids()
-        catalogue = self.catalogue()
+        self.catalogue()
+        presets = self._catalogue[0] if self._catalogue is not None else None
         repo = self._repo()
-        commits = head_key(repo) if repo is not None and self._held is None else ()
-        return (self._index_key, self._dir_key, id(catalogue), self._forgotten, commits)
+        commits = self._head_key() if repo is not None and self._held is None else ()
+        # The presets' file stats, not id(catalogue): a reloaded catalogue may reuse a freed id.
+        return (self._index_key, self._dir_key, presets, self._forgotten, commits)
 
     # --- the writer's side ---------------------------------------------------------------------
 
@@ -330,7 +387,7 @@ class TenantReadModel:
             if spec is not None:
                 created = old.created_at if old else at
                 self._dates[tenant_id] = SpecDates(created_at=created, updated_at=at)
-        self._dates_key = head_key(repo)
+        self._dates_key = self._head_key()
 
 
 def read_committed(

@@ -15,6 +15,10 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from compiler.service.answer_cache import CachedAnswer
+
+JSON = "application/json"
+
 
 def debug_enabled(request: Request) -> bool:
     return bool(getattr(request.state, "debug", False))
@@ -45,10 +49,18 @@ def debug_info(request: Request, **extra: Any) -> dict[str, Any] | None:
     }
 
 
+def json_bytes(model: BaseModel) -> bytes:
+    """The model as JSON; None members named `debug` are left out, everything else kept."""
+    exclude = {"debug"} if getattr(model, "debug", None) is None else None
+    return model.model_dump_json(exclude=exclude).encode("utf-8")
+
+
 def json_reply(
     model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """The model as JSON; None members named `debug` are left out, everything else kept."""
-    exclude = {"debug"} if getattr(model, "debug", None) is None else None
-    body = model.model_dump_json(exclude=exclude)
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+    return Response(json_bytes(model), status_code=status, headers=headers, media_type=JSON)
+
+
+def cached_reply(answer: CachedAnswer) -> Response:
+    """A 200 answer built earlier (answer_cache), byte for byte, headers included."""
+    return Response(answer.body, headers=answer.headers, media_type=JSON)

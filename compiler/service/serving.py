@@ -25,16 +25,16 @@ MAX_CONNECTIONS = 256
 KEEP_ALIVE_SECONDS = 5
 
 
-class HeaderTimeoutProtocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request headers do not arrive in time
-    (uvicorn's own keep-alive timer stops at the first byte, so a slow sender is held forever)."""
+class _HeaderDeadline:
+    """Closes a connection whose request headers do not arrive in time (uvicorn's own keep-alive
+    timer stops at the first byte, so a slow sender is held forever). Mixed into uvicorn's
+    protocols below, which provide loop, transport and cycle."""
 
     header_timeout: float = 10.0
     _header_timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
 
     def _arm(self) -> None:
         self._disarm()
@@ -50,6 +50,15 @@ class HeaderTimeoutProtocol(H11Protocol):
         waiting = self.cycle is None or self.cycle.response_complete
         if waiting and not self.transport.is_closing():
             self.transport.close()
+
+
+class HeaderTimeoutProtocol(_HeaderDeadline, H11Protocol):
+    """uvicorn's h11 protocol (pure Python) with the header deadline: used where httptools is
+    not installed."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
 
     def handle_events(self) -> None:
         super().handle_events()
@@ -68,6 +77,95 @@ class HeaderTimeoutProtocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+def _httptools_protocol() -> type[asyncio.Protocol] | None:
+    """uvicorn's httptools protocol (llhttp, in C) with the header deadline, or None when
+    httptools is not installed. It parses a request in a few µs where h11 takes ~100 µs of
+    Python: most of a cached read's cost on the server (bench/bench_api.py)."""
+    try:
+        import httptools
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return None
+
+    class HttpToolsHeaderTimeoutProtocol(_HeaderDeadline, HttpToolsProtocol):
+        """llhttp refuses some requests h11 answers (methods it does not know, such as BREW,
+        get the app's 405 from h11 but a plain-text 400 from llhttp): a request llhttp cannot
+        parse is handed, with its connection, to the h11 protocol, so every answer to a bad
+        request stays the one h11 gives."""
+
+        h11_protocol: type[H11Protocol] = H11Protocol
+        # The chunks of the request being received while its headers are incomplete (None:
+        # past them, or its start is not known apart from the request before it).
+        _head: list[bytes] | None = None
+        _between = True  # the last request is complete: the next chunk starts a new one
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            self._unset_keepalive_if_required()  # as uvicorn's: a request stops the idle timer
+            if self._between:
+                self._head = [data]
+            elif self._head is not None:
+                self._head.append(data)
+            self._between = False
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserUpgrade:
+                if self._should_upgrade():
+                    self.handle_websocket_upgrade()
+                else:
+                    self._unsupported_upgrade_warning()
+            except httptools.HttpParserError:
+                busy = self.cycle is not None and not self.cycle.response_complete
+                if self._head is None or busy:
+                    self.send_400_response("Invalid HTTP request received.")
+                else:
+                    self._hand_to_h11(b"".join(self._head))
+
+        def _hand_to_h11(self, received: bytes) -> None:
+            self._disarm()
+            self._unset_keepalive_if_required()
+            self.connections.discard(self)
+            h11 = self.h11_protocol(
+                config=self.config, server_state=self.server_state, app_state=self.app_state
+            )
+            h11.connection_made(self.transport)
+            self.transport.set_protocol(h11)
+            h11.data_received(received)
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._between = True
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._between:  # it began inside the chunk that ended the one before it
+                self._head = None
+            self._between = False
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            self._head = None
+            self._disarm()  # the headers are in: the body has its own timeout
+
+        def handle_websocket_upgrade(self) -> None:
+            self._disarm()
+            super().handle_websocket_upgrade()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HttpToolsHeaderTimeoutProtocol
 
 
 class BodyTimeoutMiddleware:
@@ -105,15 +203,22 @@ class BodyTimeoutMiddleware:
         await self.app(scope, timed_receive, send)
 
 
+def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
+    """The HTTP protocol `serve` runs: httptools' with the h11 hand-over when installed, else
+    h11's; both with the header deadline from settings."""
+    timeout = {"header_timeout": settings.http_header_timeout}
+    slow = type("ConfiguredHeaderTimeoutProtocol", (HeaderTimeoutProtocol,), timeout)
+    fast = _httptools_protocol()
+    if fast is None:
+        return slow
+    return type(fast.__name__, (fast,), {**timeout, "h11_protocol": slow})
+
+
 def serve(app: ASGIApp, settings: Settings, host: str, port: int, log_level: str) -> None:
     # The writer thread's Python work (spec edits, publish planning) would hold the GIL for up to
     # 5 ms at a time against the event loop; 1 ms keeps reads quick during writes.
     sys.setswitchinterval(0.001)
-    protocol = type(
-        "ConfiguredHeaderTimeoutProtocol",
-        (HeaderTimeoutProtocol,),
-        {"header_timeout": settings.http_header_timeout},
-    )
+    protocol = http_protocol(settings)
     config = uvicorn.Config(
         BodyTimeoutMiddleware(app, settings.http_body_timeout),
         host=host,
@@ -121,6 +226,9 @@ def serve(app: ASGIApp, settings: Settings, host: str, port: int, log_level: str
         log_level=log_level,
         server_header=False,
         http=protocol,
+        # asyncio's loop, not uvloop even when installed: under uvloop, 200 concurrent
+        # read-modify-write clients (test_api_consistency) met uvicorn's connection limit (503).
+        loop="asyncio",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         limit_concurrency=MAX_CONNECTIONS,
     )

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from compiler.access.control import AccessControl
 from compiler.cluster import ClusterReader, open_cluster
+from compiler.service.answer_cache import AnswerCache
 from compiler.service.ledger import DeploymentLedger
 from compiler.service.read_model import TenantReadModel
 from compiler.service.workspace_git import SpecDates
@@ -39,8 +40,10 @@ class Workspace:
     in_flight: set[str] = field(default_factory=set)
     deleting: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)  # tenant -> last publish error
-    # Real-mode list answers by query, with the data version they were built from: a list of
-    # 1,000 tenants costs ~0.7 ms to build and ~0.05 ms to reuse (see tenant_views.list_tenants).
+    # Real-mode list and detail answers, serialised, with the data version they were built
+    # from (tenant_views.list_answer, tenant_routes.get_tenant).
+    answers: AnswerCache = field(default_factory=AnswerCache)
+    # The cluster's tenant statuses, refreshed every few seconds (cluster_status.list_status).
     list_cache: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
     # The configured cluster (real mode only): deployment and tenant status read it when set.
     cluster: ClusterReader | None = None

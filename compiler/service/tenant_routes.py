@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from compiler.errors import InvalidPreset, ValidationFailed
+from compiler.service.answer_cache import CachedAnswer
 from compiler.service.bodies import (
     query_bool,
     query_choice,
@@ -29,7 +30,14 @@ from compiler.service.error_responses import request_id_of
 from compiler.service.guard import access_of, author_of, principal_of, visible_tenants
 from compiler.service.openapi import ApiRoute, QueryParam, RouteDoc
 from compiler.service.read_model import TenantReadModel
-from compiler.service.replies import debug_enabled, debug_info, json_reply, timed
+from compiler.service.replies import (
+    cached_reply,
+    debug_enabled,
+    debug_info,
+    json_bytes,
+    json_reply,
+    timed,
+)
 from compiler.service.schemas import (
     TENANT_STATUSES,
     CalculateResult,
@@ -42,7 +50,14 @@ from compiler.service.schemas import (
     TenantUpdated,
 )
 from compiler.service.state import is_demo, workspace_for
-from compiler.service.tenant_views import ListQuery, list_tenants, quota_of, tenant_detail
+from compiler.service.tenant_views import (
+    ListQuery,
+    detail_complete,
+    detail_version,
+    list_answer,
+    quota_of,
+    tenant_detail,
+)
 from compiler.service.tenant_writes import WriteIntent
 from compiler.sizing import calculate, plan_tenant
 from compiler.spec.ids import RESERVED_IDS, check_tenant_id
@@ -84,8 +99,8 @@ async def get_tenants(request: Request) -> Response:
         visible=visible_tenants(request, ws),
     )
     with timed(request, "list"), ws.read.snapshot():
-        answer = list_tenants(ws, query, is_demo(request))
-    return json_reply(answer)
+        answer = list_answer(ws, query, is_demo(request))
+    return cached_reply(answer)
 
 
 def _http_date(stamp: str | None) -> str | None:
@@ -99,7 +114,15 @@ def _http_date(stamp: str | None) -> str | None:
 async def get_tenant(request: Request) -> Response:
     tenant_id = _tenant_id(request)
     ws = workspace_for(request)
+    debug = debug_enabled(request)
+    key = ("detail", tenant_id)
     with timed(request, "detail"), ws.read.snapshot():
+        # Real-mode answers are kept per data version (demo statuses move with the clock;
+        # X-Debug answers carry this request's timings).
+        version = None if debug or is_demo(request) else detail_version(ws, tenant_id)
+        cached = ws.answers.get(key, version) if version is not None else None
+        if cached is not None:
+            return cached_reply(cached)
         # One committed state for the body, the ETag and Last-Modified: a batch being written
         # is not seen until it is published, then all of it is.
         record = ws.ledger.latest(tenant_id)
@@ -107,13 +130,21 @@ async def get_tenant(request: Request) -> Response:
             ws, tenant_id, is_demo(request), record.deployment_id if record else None
         )
         spec_file = ws.read.spec_file(tenant_id)
+        complete = detail_complete(ws, tenant_id)
     headers = {"ETag": spec_file.etag} if spec_file else {}
     modified = _http_date(detail.updated_at)
     if modified:
         headers["Last-Modified"] = modified
-    if debug_enabled(request):
+    if debug:
         detail = detail.model_copy(update={"debug": debug_info(request)})
-    return json_reply(detail, headers=headers)
+        return json_reply(detail, headers=headers)
+    answer = CachedAnswer(json_bytes(detail), headers)
+    # Kept only when nothing moved while it was built (a write landing meanwhile is not cached).
+    if version is not None and complete:
+        with ws.read.snapshot():
+            if detail_version(ws, tenant_id) == version:
+                ws.answers.put(key, version, answer)
+    return cached_reply(answer)
 
 
 async def create_tenant(request: Request) -> Response:

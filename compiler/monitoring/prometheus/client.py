@@ -37,7 +37,12 @@ class PrometheusClient:
     def __init__(self, url: str, *, timeout_s: float = 5.0) -> None:
         self.url = url.rstrip("/")
         self._where = _where(self.url)
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
+        # Answers uncompressed: gzip of a 24 h range answer cost Prometheus about as much CPU as
+        # evaluating the query (and us its inflating), while the bytes cross a loopback or a
+        # cluster network (bench/bench_prometheus.py). Keep-alive: one pool, shared by threads.
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout_s, headers={"Accept-Encoding": "identity"}
+        )
 
     def close(self) -> None:
         self._http.close()
