@@ -51,6 +51,37 @@ def _checked(parse: Callable[[str], object], value: str) -> str:
     return value
 
 
+class _PodRequests(_Frozen):
+    """A pod's CPU and memory requests and limit as Kubernetes quantities, checked at load and
+    read as millicores and MiB (shared by every preset that describes a pod)."""
+
+    cpu_request: str
+    cpu_limit: str
+    memory: str
+
+    @cached_property
+    def cpu_request_m(self) -> int:
+        return parse_cpu(self.cpu_request)
+
+    @cached_property
+    def cpu_limit_m(self) -> int:
+        return parse_cpu(self.cpu_limit)
+
+    @cached_property
+    def memory_mib(self) -> int:
+        return parse_memory_mib(self.memory)
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu_quantity(cls, v: str) -> str:
+        return _checked(parse_cpu, v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_quantity(cls, v: str) -> str:
+        return _checked(parse_memory_mib, v)
+
+
 class Tier(_Frozen):
     name: str = ""
     cpu: str
@@ -110,44 +141,16 @@ class GpuRun(_Frozen):
     scale_from: str | None = None
 
 
-class GpuPod(_Frozen):
+class GpuPod(_PodRequests):
     """A GPU pod's own requests, for a service that also runs on CPU (whose pod the service's
     top-level figures describe)."""
 
-    cpu_request: str
-    cpu_limit: str
-    memory: str
     storage_gb_per_replica: Annotated[float, Field(ge=0)]
 
-    @cached_property
-    def cpu_request_m(self) -> int:
-        return parse_cpu(self.cpu_request)
 
-    @cached_property
-    def cpu_limit_m(self) -> int:
-        return parse_cpu(self.cpu_limit)
-
-    @cached_property
-    def memory_mib(self) -> int:
-        return parse_memory_mib(self.memory)
-
-    @field_validator("cpu_request", "cpu_limit")
-    @classmethod
-    def _cpu_quantity(cls, v: str) -> str:
-        return _checked(parse_cpu, v)
-
-    @field_validator("memory")
-    @classmethod
-    def _memory_quantity(cls, v: str) -> str:
-        return _checked(parse_memory_mib, v)
-
-
-class ServiceProfile(_Frozen):
+class ServiceProfile(_PodRequests):
     name: str = ""
     description: str
-    cpu_request: str
-    cpu_limit: str
-    memory: str
     gpu: Annotated[int, Field(ge=0, le=8)] = 0
     requires: GpuRequirement | None = None
     slots: Annotated[int, Field(ge=1)] = 1
@@ -165,28 +168,6 @@ class ServiceProfile(_Frozen):
     storage_gb_per_channel: Annotated[float, Field(ge=0)]
     storage_gb_per_replica: Annotated[float, Field(ge=0)]
 
-    @cached_property
-    def cpu_request_m(self) -> int:
-        return parse_cpu(self.cpu_request)
-
-    @cached_property
-    def cpu_limit_m(self) -> int:
-        return parse_cpu(self.cpu_limit)
-
-    @cached_property
-    def memory_mib(self) -> int:
-        return parse_memory_mib(self.memory)
-
-    @field_validator("cpu_request", "cpu_limit")
-    @classmethod
-    def _cpu_quantity(cls, v: str) -> str:
-        return _checked(parse_cpu, v)
-
-    @field_validator("memory")
-    @classmethod
-    def _memory_quantity(cls, v: str) -> str:
-        return _checked(parse_memory_mib, v)
-
     @model_validator(mode="after")
     def _runs_where_it_can(self) -> ServiceProfile:
         # A CPU run is described by response_ms (and slots); GPU runs by gpu (GPUs per pod) and
@@ -202,34 +183,13 @@ class ServiceProfile(_Frozen):
         return self
 
 
-class RedisSize(_Frozen):
-    cpu_request: str
-    cpu_limit: str
-    memory: str
+class RedisSize(_PodRequests):
     maxmemory: str  # Redis's own unit syntax ("200mb"), passed to --maxmemory
     storage: str  # the volume's request ("1Gi")
 
     @cached_property
-    def cpu_request_m(self) -> int:
-        return parse_cpu(self.cpu_request)
-
-    @cached_property
-    def memory_mib(self) -> int:
-        return parse_memory_mib(self.memory)
-
-    @cached_property
     def storage_gb(self) -> float:
         return parse_bytes(self.storage) / 1e9
-
-    @field_validator("cpu_request", "cpu_limit")
-    @classmethod
-    def _cpu_quantity(cls, v: str) -> str:
-        return _checked(parse_cpu, v)
-
-    @field_validator("memory")
-    @classmethod
-    def _memory_quantity(cls, v: str) -> str:
-        return _checked(parse_memory_mib, v)
 
     @field_validator("storage")
     @classmethod
@@ -237,7 +197,7 @@ class RedisSize(_Frozen):
         return _checked(parse_bytes, v)
 
 
-class SentinelPreset(_Frozen):
+class SentinelPreset(_PodRequests):
     """Redis Sentinel for a replicated session store (presets/redis.yaml, with its sources)."""
 
     port: Annotated[int, Field(ge=1, le=65535)]
@@ -246,27 +206,6 @@ class SentinelPreset(_Frozen):
     master_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
     down_after_ms: Annotated[int, Field(ge=1000)]
     failover_timeout_ms: Annotated[int, Field(ge=1000)]
-    cpu_request: str
-    cpu_limit: str
-    memory: str
-
-    @cached_property
-    def cpu_request_m(self) -> int:
-        return parse_cpu(self.cpu_request)
-
-    @cached_property
-    def memory_mib(self) -> int:
-        return parse_memory_mib(self.memory)
-
-    @field_validator("cpu_request", "cpu_limit")
-    @classmethod
-    def _cpu_quantity(cls, v: str) -> str:
-        return _checked(parse_cpu, v)
-
-    @field_validator("memory")
-    @classmethod
-    def _memory_quantity(cls, v: str) -> str:
-        return _checked(parse_memory_mib, v)
 
     @model_validator(mode="after")
     def _quorum_is_a_majority(self) -> SentinelPreset:
@@ -306,7 +245,7 @@ class LlmRun(_Frozen):
     itl_ms: Positive
 
 
-class LlmProfile(_Frozen):
+class LlmProfile(_PodRequests):
     weights_gb: Positive
     kv_cache_mib_per_token: Positive
     gpu_memory_utilisation: Fraction
@@ -316,39 +255,14 @@ class LlmProfile(_Frozen):
     ttft_cv: Cv
     hold_cv: Cv
     min_compute_capability: Positive
-    cpu_request: str
-    cpu_limit: str
-    memory: str
     storage_gb_per_replica: Annotated[float, Field(ge=0)]
     runs: dict[str, list[LlmRun]]
-
-    @cached_property
-    def cpu_request_m(self) -> int:
-        return parse_cpu(self.cpu_request)
-
-    @cached_property
-    def cpu_limit_m(self) -> int:
-        return parse_cpu(self.cpu_limit)
-
-    @cached_property
-    def memory_mib(self) -> int:
-        return parse_memory_mib(self.memory)
 
     def sequences_on(self, gpu: GpuProfile) -> int:
         """Sequences whose KV cache fits beside the weights on one GPU (rounded down)."""
         free_gb = gpu.memory_gb * self.gpu_memory_utilisation - self.weights_gb - self.overhead_gb
         per_sequence_mib = (self.tokens_in + self.tokens_out) * self.kv_cache_mib_per_token
         return max(0, math.floor(free_gb * 1024 / per_sequence_mib))
-
-    @field_validator("cpu_request", "cpu_limit")
-    @classmethod
-    def _cpu_quantity(cls, v: str) -> str:
-        return _checked(parse_cpu, v)
-
-    @field_validator("memory")
-    @classmethod
-    def _memory_quantity(cls, v: str) -> str:
-        return _checked(parse_memory_mib, v)
 
 
 class PathStage(_Frozen):
