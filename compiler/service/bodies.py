@@ -20,6 +20,7 @@ from compiler.errors import (
     UsageError,
     ValidationFailed,
 )
+from compiler.service.schemas import TenantUpdate
 
 MiB = 1024 * 1024
 DEFAULT_BODY_LIMIT = 1 * MiB
@@ -233,3 +234,16 @@ def query_choice(
             details={"field": f"query.{name}", "allowed": list(choices)},
         )
     return raw
+
+
+async def read_update_patch(request: Request, tenant_id: str) -> dict[str, Any]:
+    """A PUT-shaped body (an update or its preview) as the patch it makes: validated as a
+    TenantUpdate, refused when it renames the tenant, unset fields left out."""
+    update = validate_model(TenantUpdate, await read_json_object(request))
+    if update.tenant_id is not None and update.tenant_id != tenant_id:
+        raise ValidationFailed(
+            f"tenant_id {update.tenant_id!r} differs from the path's {tenant_id!r}; "
+            "a tenant cannot be renamed",
+            details={"field": "tenant_id"},
+        )
+    return update.model_dump(exclude_unset=True, exclude={"tenant_id"})

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from compiler.errors import TenantNotFound, ValidationFailed
+from compiler.errors import TenantNotFound
 from compiler.publishing.output_history import MAX_COMMITS, OutputHistory, output_history
-from compiler.service.bodies import query_int, read_json_object, validate_model
+from compiler.service.bodies import query_int, read_update_patch
 from compiler.service.guard import access_of, principal_of
 from compiler.service.openapi import ApiRoute, QueryParam, RouteDoc
 from compiler.service.replies import json_reply
@@ -40,14 +40,7 @@ async def get_history(request: Request) -> Response:
 async def post_preview(request: Request) -> Response:
     tenant_id = check_tenant_id(request.path_params["tenant_id"])
     ws = workspace_for(request)
-    update = validate_model(TenantUpdate, await read_json_object(request))
-    if update.tenant_id is not None and update.tenant_id != tenant_id:
-        raise ValidationFailed(
-            f"tenant_id {update.tenant_id!r} differs from the path's {tenant_id!r}; "
-            "a tenant cannot be renamed",
-            details={"field": "tenant_id"},
-        )
-    patch = update.model_dump(exclude_unset=True, exclude={"tenant_id"})
+    patch = await read_update_patch(request, tenant_id)
     # The editor policy judges a preview as it would judge the write: no preview of a refusal.
     access_of(request).check_update(principal_of(request), tenant_id, patch)
     preview = await run_in_threadpool(

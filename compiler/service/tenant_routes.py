@@ -17,13 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from compiler.errors import InvalidPreset, ValidationFailed
+from compiler.errors import InvalidPreset
 from compiler.service.answer_cache import CachedAnswer
 from compiler.service.bodies import (
     query_bool,
     query_choice,
     query_int,
     read_json_object,
+    read_update_patch,
     validate_model,
 )
 from compiler.service.error_responses import request_id_of
@@ -185,14 +186,7 @@ async def create_tenant(request: Request) -> Response:
 async def update_tenant(request: Request) -> Response:
     tenant_id = _tenant_id(request)
     ws = workspace_for(request)
-    update = validate_model(TenantUpdate, await read_json_object(request))
-    if update.tenant_id is not None and update.tenant_id != tenant_id:
-        raise ValidationFailed(
-            f"tenant_id {update.tenant_id!r} differs from the path's {tenant_id!r}; "
-            "a tenant cannot be renamed",
-            details={"field": "tenant_id"},
-        )
-    patch = update.model_dump(exclude_unset=True, exclude={"tenant_id"})
+    patch = await read_update_patch(request, tenant_id)
     access_of(request).check_update(principal_of(request), tenant_id, patch)
     with timed(request, "update"):
         outcome = await ws.writer.submit(
