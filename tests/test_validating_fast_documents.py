@@ -272,7 +272,11 @@ def test_the_two_paths_agree_on_every_pairing_of_documents() -> None:
         assert_agrees(first + "---\n" + second)
 
 
-@pytest.mark.parametrize("text", ["{{}}", "a: {[1]: 2}", "[a]: 1", "a: {{b: 1}: 2}"])
+@pytest.mark.parametrize(
+    "text",
+    ["{{}}", "a: {[1]: 2}", "[a]: 1", "a: {{b: 1}: 2}", "a: {b: 1, [c]: 2}", "a: {  {b}}",
+     "a: [x, {[1]: 2}]", "a: [x, {b: 1, {c: 2}}]", "a: [[b]: 1]", "a: [{b: 1} : 2]"],
+)  # fmt: skip
 def test_a_collection_used_as_a_key_reads_as_pyyaml_reads_it(text: str) -> None:
     # yaml-rs freezes a flow collection used as a key; PyYAML refuses it (unhashable key).
     assert_agrees(text)

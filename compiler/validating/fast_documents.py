@@ -33,6 +33,7 @@ ReadAlone = Callable[[str], Placed | None]
 
 # A plain scalar is bounded by these (or a line's edge), so a token between them holds it whole.
 _TOKENS = re.compile(r"""[\s,\[\]{}"']+""")
+_SCALAR_BOUNDS = ",[]{}\"'"
 # Characters outside what PyYAML reads as printable, or that YAML 1.1 alone reads as line breaks
 # (NEL, LS, PS), or a BOM; in ASCII text, the control characters (tab and CR included).
 _UNUSUAL_CHARACTER = re.compile(
@@ -84,6 +85,10 @@ _INDENT = re.compile(r"(?:[ ]*\n)*([ ]*)(\S)?")
 _FLOW_REST_OF_LINE = re.compile(r"[\[{][^\n]*")
 _COLON_NOT_SPACE = re.compile(r":(?![ \n]|\Z)")
 _FLOW_KEY = re.compile(r"[\]}][ ]*:")
+# A flow collection that opens an entry of a flow mapping (`{{}}`, `{a: 1, [b]: 2}`) is a key to
+# both parsers without a colon after it; every other collection key is a `]:`/`}:` on one line
+# (_FLOW_KEY) or behind `?` (a risky token). Only where this matches is a document walked.
+_FLOW_ENTRY_COLLECTION = re.compile(r"[{,][ ]*[\[{]")
 _SEPARATOR = re.compile(r"^---(?:[ ]+#[^\n]*)?[ ]*(?:\n|\Z)", re.MULTILINE)
 _CONTENT = re.compile(r"(?:^|\n)[ ]*([^ #\n])")
 # Depth bound without a walk: see _nesting_bound.
@@ -187,8 +192,11 @@ def _quoted_on_its_line(text: str, at: int, end: int) -> bool:
 
 def _risky_tokens(text: str) -> set[str]:
     """Every token of the text that could be (or hold) a plain scalar the two read apart."""
-    tokens = set(_TOKENS.split(" ".join(set(text.split()))))
-    return {token for token in tokens if token and _risky(token)}
+    # the delimiters of _TOKENS made spaces, then str.split (its whitespace is _TOKENS' \s):
+    # the same tokens, ~2x sooner than the regular expression over the text
+    for delimiter in _SCALAR_BOUNDS:
+        text = text.replace(delimiter, " ")
+    return {token for token in set(text.split()) if _risky(token)}
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a pure function of the token: manifests repeat theirs
@@ -277,7 +285,7 @@ def _parse(chunk: str, max_depth: int) -> dict[str, Any] | None:
         raise _NotVouched
     if _nesting_bound(chunk) > max_depth and _depth(content) > max_depth:
         raise _NotVouched
-    if ("{" in chunk or "[" in chunk) and _collection_key(content):
+    if "{" in chunk and _FLOW_ENTRY_COLLECTION.search(chunk) and _collection_key(content):
         raise _NotVouched  # PyYAML refuses an unhashable key ("{{}: x}"); yaml-rs freezes it
     return content
 

@@ -32,9 +32,13 @@ def dig(obj: Any, *keys: str | int) -> Any:
         if isinstance(key, int):
             if not isinstance(obj, list) or key >= len(obj):
                 return None
-        elif not isinstance(obj, dict) and not isinstance(obj, Mapping):  # dict: the fast check
+            obj = obj[key]
+        elif isinstance(obj, dict):  # nearly always: a dict before the abc check
+            obj = obj.get(key)
+        elif obj is None or not isinstance(obj, Mapping):
             return None
-        obj = obj[key] if isinstance(key, int) else obj.get(key)
+        else:
+            obj = obj.get(key)
     return obj
 
 
