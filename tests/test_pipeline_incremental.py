@@ -24,6 +24,7 @@ INDEX_ENTRY_KEYS = {
     "namespace",
     "preset",
     "preset_source",
+    "deployment_time",
     "quota",
     "gpu_type",
     "totals",

@@ -62,4 +62,7 @@ def test_a_slow_readiness_probe_moves_both_ends(tmp_path: Path) -> None:
 def test_without_a_rollout_preset_the_tier_keeps_its_nominal_figure() -> None:
     catalogue = shipped().model_copy(update={"rollout": None})
     plan = calculate(request(VOICE, availability="99.5%", response_time="400ms"), catalogue).plan
-    assert deployment_time(plan, catalogue) == catalogue.tiers[plan.tier].deployment_time
+    nominal = catalogue.tiers[plan.tier].deployment_time
+    assert deployment_time(plan, catalogue) == (
+        f"{nominal} (nominal for the {plan.tier} tier, not derived from this plan)"
+    )

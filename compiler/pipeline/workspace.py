@@ -19,6 +19,7 @@ from compiler.output import dump_documents
 from compiler.rendering import Renderer, RenderOptions
 from compiler.settings import Settings
 from compiler.sizing import ResourcePlan, plan_tenant
+from compiler.sizing.deployment_time import deployment_time
 from compiler.sizing.redis import plan_with_redis
 from compiler.spec.ids import namespace_for
 from compiler.spec.models import TenantSpec, redis_url_problem
@@ -122,7 +123,10 @@ class Workspace:
         text = dump_documents(objects)
         tier = self.catalogue.tiers[plan.tier]
         quota = {"cpu": tier.cpu, "memory": tier.memory, "gpu": tier.gpu, "storage": tier.storage}
-        entry = index_entry(spec, plan, quota, text, len(objects), input_hash)
+        entry = index_entry(
+            spec, plan, quota, text, len(objects), input_hash,
+            deployment_time(plan, self.catalogue),
+        )  # fmt: skip
         if redis is not None:
             entry["pods"] += redis.pods  # the session store's data pods and sentinels
         return TenantBuild(spec, plan, objects, text, findings, entry)
@@ -154,9 +158,11 @@ def index_entry(
     manifest: str,
     documents: int,
     input_hash: str,
+    rollout_time: str,
 ) -> dict[str, Any]:
     """One tenant's line in output/index.json (the contract other stages read); `quota` is the
-    tier's envelope, which the namespace's ResourceQuota reserves."""
+    tier's envelope, which the namespace's ResourceQuota reserves; `rollout_time` is the plan's
+    derived deployment_time (sizing/deployment_time.py), which the API's answers give."""
     totals = plan.totals
     tier = plan.tier
     return {
@@ -175,6 +181,7 @@ def index_entry(
         },
         "monthly_cost_usd": round(plan.cost.total, 2),
         "estimated_cost": plan.cost.label(),
+        "deployment_time": rollout_time,
         "replicas": {s.name: s.replicas for s in plan.services},
         "service_requirements": spec.service_requirements.given(),
         "sla_target": spec.sla_target.model_dump(),

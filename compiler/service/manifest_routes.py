@@ -44,6 +44,7 @@ from compiler.service.schemas import (
 from compiler.service.state import AppState, app_state, is_demo, workspace_for
 from compiler.sizing import Totals
 from compiler.sizing.cost import monthly_cost
+from compiler.sizing.deployment_time import nominal_deployment_time
 from compiler.sizing.plan import misfits
 from compiler.spec.ids import TENANT_ID_PATTERN, check_tenant_id, tenant_id_problem
 from compiler.validating.documents import finding_lines, load_documents, resource_summary
@@ -95,7 +96,8 @@ def _estimate(
     summary: dict[str, Any], catalogue: Catalogue, gpu_type: str | None
 ) -> tuple[str, str]:
     """Monthly cost of the summary's requests, and the deployment time of the smallest tier
-    that holds them (the catalogue's figure), both from the sizing stage's own functions."""
+    that holds them: the tier's nominal figure, labelled so (foreign manifests have no plan,
+    and their images' sizes are unknown, to derive one from)."""
     totals = Totals(
         cpu_millicores=parse_cpu(summary["total_cpu"]),
         memory_mib=parse_bytes(summary["total_memory"]) // MiB,
@@ -106,7 +108,7 @@ def _estimate(
     fitting = [t for t in catalogue.tiers_ascending() if not misfits(totals, t)]
     largest = catalogue.tiers_ascending()[-1]
     tier = fitting[0] if fitting else largest
-    return cost, tier.deployment_time
+    return cost, nominal_deployment_time(tier.name, tier.deployment_time)
 
 
 # A validation answer lists at most this many findings (errors first); the counts are complete.

@@ -61,6 +61,7 @@ from compiler.service.tenant_views import (
 )
 from compiler.service.tenant_writes import WriteIntent
 from compiler.sizing import calculate, plan_tenant
+from compiler.sizing.deployment_time import nominal_deployment_time
 from compiler.spec.ids import RESERVED_IDS, check_tenant_id
 from compiler.spec.loader import spec_from_mapping
 from compiler.spec.models import PRESETS, CalculateRequest, TenantSpec
@@ -81,9 +82,17 @@ def _tenant_id(request: Request) -> str:
 
 def _estimated(read: TenantReadModel, entry: Mapping[str, Any]) -> tuple[Resources, str, str]:
     resources = quota_of(entry, read.catalogue())
+    return resources, str(entry.get("estimated_cost", "")), _deployment_time(read, entry)
+
+
+def _deployment_time(read: TenantReadModel, entry: Mapping[str, Any]) -> str:
+    """The compile's figure for this plan (sizing/deployment_time.py, kept in the index entry);
+    an entry written before it existed gets its tier's nominal figure, labelled as such."""
+    derived = entry.get("deployment_time")
+    if isinstance(derived, str) and derived:
+        return derived
     tier = read.catalogue().tiers.get(str(entry.get("preset", "")))
-    deployment_time = tier.deployment_time if tier is not None else "unknown"
-    return resources, str(entry.get("estimated_cost", "")), deployment_time
+    return nominal_deployment_time(tier.name, tier.deployment_time) if tier else "unknown"
 
 
 def _explanation(read: TenantReadModel, spec: TenantSpec) -> list[str]:

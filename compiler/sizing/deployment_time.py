@@ -5,7 +5,8 @@ Input: a ResourcePlan and the catalogue (presets/rollout.yaml). Output: the refe
 plus the slowest service's start: pulling its image (and an LLM's weights), loading the weights
 onto the GPU, starting, passing readiness. The low end has images and weights already cached on
 the nodes and a webhook-triggered sync; the high end pulls everything after a full poll interval.
-Without presets/rollout.yaml the tier's nominal figure (presets/tiers.yaml) is returned. Pure.
+Without presets/rollout.yaml the tier's nominal figure (presets/tiers.yaml) is returned, labelled
+as nominal so that no reader takes it for an estimate of this plan. Pure.
 """
 
 from __future__ import annotations
@@ -25,15 +26,22 @@ class ServiceStart:
 
 
 def deployment_time(plan: ResourcePlan, catalogue: Catalogue) -> str:
-    """ "N-M minutes" for the plan, or its tier's nominal figure when no rollout preset exists."""
+    """ "N-M minutes" for the plan, or its tier's nominal figure (labelled) when no rollout
+    preset exists."""
     rollout = catalogue.rollout
     if rollout is None or not plan.services:
-        return catalogue.tiers[plan.tier].deployment_time
+        return nominal_deployment_time(plan.tier, catalogue.tiers[plan.tier].deployment_time)
     starts = [service_start(s, catalogue, rollout) for s in plan.services]
     low = rollout.sync_delay_s[0] + max(s.cached_s for s in starts)
     high = rollout.sync_delay_s[1] + max(s.cold_s for s in starts)
     low_minutes = max(1, math.floor(low / 60))
     return f"{low_minutes}-{max(low_minutes + 1, math.ceil(high / 60))} minutes"
+
+
+def nominal_deployment_time(tier: str, figure: str) -> str:
+    """A tier's nominal figure (presets/tiers.yaml), said to be one: for answers that have no
+    plan to derive the time from (a foreign manifest, an index entry from an older compiler)."""
+    return f"{figure} (nominal for the {tier} tier, not derived from this plan)"
 
 
 def service_start(
