@@ -25,10 +25,13 @@ from test_monitoring_support import make_workspace
 from compiler.alerting import load_alert_rules, prometheus_rule_groups
 from compiler.errors import MonitoringUnavailable, ValidationFailed
 from compiler.monitoring import MonitoringQuery, MonitoringService
+from compiler.monitoring.prometheus.queries import TenantScope
+from compiler.monitoring.prometheus.remote_write import timeseries, write_request
 from compiler.monitoring.samples import iso_z
 from compiler.settings import Settings
 
 HOUR_MS = 3_600_000
+RESPONSE_GAUGE = "ecp_tenant_response_time_seconds"
 TENANTS = ("same-tenant", "cluster-tenant", "alert-tenant")
 # cluster-tenant's compiled quota: 4 cores, 8 GiB (written as the compiler writes index.json).
 QUOTA_CORES, QUOTA_BYTES = 4, 8 * 1024**3
@@ -294,3 +297,56 @@ def test_an_unreachable_prometheus_is_monitoring_unavailable(workspace: Settings
     finally:
         service.close()
     assert caught.value.details["backend"] == "prometheus"
+
+
+def assert_close(values: tuple[Any, ...], expected: tuple[Any, ...]) -> None:
+    assert len(values) == len(expected)
+    for value, other in zip(values, expected, strict=True):
+        assert (value is None) == (other is None), (values, expected)
+        if other is not None:
+            assert value == pytest.approx(other, rel=1e-9), (values, expected)
+
+
+def test_own_gauges_read_raw_answer_as_promql_does_over_several_series(
+    workspace: Settings, prometheus: PrometheusServer
+) -> None:
+    # A gauge two scrape targets export (the second missing some minutes, the first one NaN),
+    # samples on and off bucket edges: the raw read bucketed here against PromQL's
+    # avg(avg_over_time) and max(max_over_time) evaluated by Prometheus itself.
+    now_ms = int(time.time()) // 3600 * 3600 * 1000 - HOUR_MS
+    start_ms = now_ms - 2 * HOUR_MS
+    gauges = {"cpu_usage": "ecp_tenant_cpu_usage_percent", "response_time": RESPONSE_GAUGE}
+    series = []
+    for instance, offset in (("a", 0.0), ("b", 7.5)):
+        for metric, gauge in gauges.items():
+            points = []
+            for i in range(120):
+                if instance == "b" and i % 13 == 5:
+                    continue
+                ts = start_ms + i * 60_000 + (0 if i % 10 == 0 else 17_000)
+                value = 40 + offset + 20 * math.sin(i / 7)
+                if instance == "a" and i == 42 and metric == "cpu_usage":
+                    value = math.nan
+                points.append((ts, value / 1000 if metric == "response_time" else value))
+            labels = [("__name__", gauge), ("tenant", "multi-series"), ("instance", instance)]
+            series.append(timeseries(labels, points))
+    service = service_for(workspace, now_ms / 1000, prometheus.url)
+    try:
+        backend = service.space(False).prometheus
+        assert backend is not None
+        backend.client.remote_write(write_request(series))
+        scope = TenantScope("multi-series", "ecp-ai-multi-series", present=frozenset())
+        metrics = list(gauges)
+        for interval_ms in (60_000, 300_000):
+            rows, summary = backend.own_window(scope, metrics, start_ms, now_ms, interval_ms)
+            expected = backend.buckets(scope, metrics, start_ms, now_ms, interval_ms)
+            assert [row[0] for row in rows] == [row[0] for row in expected]
+            assert any(None in row for row in rows)  # the NaN bucket: no value, as in PromQL
+            for row, other in zip(rows, expected, strict=True):
+                assert_close(row, other)
+            promql = backend.summary(scope, metrics, start_ms, now_ms)
+            assert list(summary) == list(promql)
+            for metric in metrics:
+                assert_close(summary[metric], promql[metric])
+    finally:
+        service.close()

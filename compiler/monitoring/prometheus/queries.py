@@ -85,6 +85,16 @@ def own_series(metric: str, scope: TenantScope) -> str:
     return f'{_GAUGE[metric]}{{tenant="{scope.tenant_id}"}}'
 
 
+def own_series_name(metric: str) -> str:
+    """The name of the tenant's own gauge for a reference metric (in base units)."""
+    return _GAUGE[metric]
+
+
+def gauge_scale(metric: str) -> float:
+    """What the own gauge's value is divided by to give the reference's unit."""
+    return _SCALE[metric]
+
+
 def _unscaled(expr: str, metric: str) -> str:
     scale = _SCALE[metric]
     return expr if scale == 1 else f"({expr}) / {_number(scale)}"
