@@ -215,15 +215,24 @@ class PrometheusBackend:
             if metric is not None and values:
                 found[metric].append(_series_window(values, interval_ms))
         per_window = {m: [window for _, window in found[m]] for m in metrics}
-        rows: dict[int, list[float | None]] = {}
-        for position, metric in enumerate(metrics):
+        # Column by column, in C-level loops (dict, zip, map): a day at 1 m is 1,440 buckets
+        # per metric, where a loop over rows cost ~0.5 us per value.
+        columns: list[dict[int, float | None]] = []
+        for metric in metrics:
+            averaged = _across_series([means for means, _ in found[metric]])
+            buckets = [bucket for bucket, _ in averaged]
             scale = queries.gauge_scale(metric)
-            for bucket, mean in _across_series([means for means, _ in found[metric]]):
-                row = rows.get(bucket)
-                if row is None:
-                    row = rows[bucket] = [None] * len(metrics)
-                value = mean / scale
-                row[position] = value if math.isfinite(value) else None
+            scaled = (
+                [mean / scale for _, mean in averaged]
+                if scale != 1
+                else [mean for _, mean in averaged]
+            )
+            column: list[float | None] = list(scaled)
+            if not all(map(math.isfinite, scaled)):
+                column = [_finite(v) for v in scaled]
+            columns.append(dict(zip(buckets, column, strict=True)))
+        order = sorted(set().union(*columns))
+        rows = list(zip(order, *(map(by_bucket.get, order) for by_bucket in columns), strict=True))
         summary: dict[str, tuple[float | None, float | None]] = {}
         for metric in metrics:
             windows = per_window[metric]
@@ -237,7 +246,7 @@ class PrometheusBackend:
                     peak = value
             mean = sum(avg for avg, _ in windows) / len(windows)
             summary[metric] = (_finite(mean / scale), _finite(peak / scale))
-        return [(b, *rows[b]) for b in sorted(rows)], summary
+        return rows, summary
 
     def summary(
         self, scope: TenantScope, metrics: Sequence[str], start_ms: int, end_ms: int
