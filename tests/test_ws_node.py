@@ -142,6 +142,10 @@ def test_the_monitoring_snippet_subscribes_and_receives_metrics(
 def test_the_deployment_snippet_follows_a_deployment_to_its_end(
     server: LiveServer, run: Any
 ) -> None:
+    # report() is the seam the cluster follower feeds in production (DeploymentFeed.follow hands
+    # it to live_source: compiler/service/cluster_status.live_follower, from watches). Here the
+    # test stands in for the follower to drive the stream; the whole path from a cluster's
+    # watches is test_cluster_api's test_the_deployment_stream_follows_watches_until_running.
     feed = server.service.deployments
     feed.report(
         {

@@ -137,6 +137,10 @@ def test_a_new_alert_reaches_every_alert_subscriber(server: LiveServer) -> None:
 def test_a_deployment_stream_ends_with_its_final_update_and_a_normal_close(
     server: LiveServer,
 ) -> None:
+    # report() is the seam the cluster follower feeds in production (DeploymentFeed.follow hands
+    # it to live_source: compiler/service/cluster_status.live_follower, from watches). Here the
+    # test stands in for the follower to drive the stream; the whole path from a cluster's
+    # watches is test_cluster_api's test_the_deployment_stream_follows_watches_until_running.
     feed = server.service.deployments
     feed.report(
         {
@@ -182,6 +186,7 @@ def test_a_deployment_stream_ends_with_its_final_update_and_a_normal_close(
 
 
 def test_a_finished_deployment_sends_its_last_state_and_closes(server: LiveServer) -> None:
+    # In place of the cluster follower, as above: report() is what it calls.
     server.service.deployments.report(
         {
             "deployment_id": "dep-done1",
