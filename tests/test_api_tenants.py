@@ -348,6 +348,9 @@ def test_delete_answers_the_reference_shape_and_removes_spec_and_output(
 
 def test_demo_tenants_live_apart_from_real_ones(server: LiveServer) -> None:
     with ECPClient(server.api, is_demo=True) as demo, ECPClient(server.api) as real:
+        # A real write of this test's own, so the production deploy repo exists to be checked
+        # whichever tests ran before on this worker.
+        real.create_tenant({**CREATE_BODY, "tenant_id": "real-beside-demo"})
         demo.create_tenant({**CREATE_BODY, "tenant_id": "demo-only"})
         assert [t["is_demo"] for t in demo.get_tenants()["tenants"]] == [True]
         assert demo.get_tenants()["demo_count"] == 1

@@ -90,9 +90,11 @@ class Snippet:
                 stream.close()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = make_workspace(tmp_path_factory.mktemp("ws"), ("my-ai-service",))
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    """Each test's own (in process, ~0.5 s): the snippets all watch my-ai-service, and the
+    monitoring snippet must see its own sample, not the alert test's later one."""
+    settings = make_workspace(tmp_path, ("my-ai-service",))
     with live_server(settings) as live:
         yield live
 
@@ -181,7 +183,7 @@ def test_the_alert_snippet_receives_an_alert_as_it_fires(server: LiveServer, run
         time.sleep(0.02)
     httpx.post(
         f"{server.http}/api/v1/tenants/my-ai-service/monitoring",
-        # Ending 3 minutes ahead (5 are allowed): after the sample an earlier test sent "now".
+        # Ending 3 minutes ahead (5 are allowed), well after any sample stamped "now".
         json=held({"memory_usage": 96.5}, ahead=timedelta(minutes=3)),
         headers={"X-Demo-Mode": "false", **AUTH},
     )
