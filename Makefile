@@ -7,6 +7,8 @@ JS_DEPS := sdk/js/node_modules/.package-lock.json
 DASHBOARD_DEPS := dashboard/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8001
+# make test JOBS=2: run the suite on 2 pytest-xdist workers (empty: one process).
+JOBS ?=
 
 .PHONY: run test check lint typecheck contracts compile bench clean
 
@@ -27,9 +29,11 @@ run: $(STAMP) $(DASHBOARD_DEPS)
 compile: $(STAMP)
 	$(BIN)/ecp compile --all
 
-## make test: create the environment and run the whole suite (the JS and Go SDKs' suites too)
+## make test: create the environment and run the whole suite (the JS and Go SDKs' suites too),
+## in a random order (pytest-randomly; the summary's last line gives the seed to replay it with);
+## JOBS=N runs it on N pytest-xdist workers
 test: $(STAMP) $(JS_DEPS) $(DASHBOARD_DEPS)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(if $(JOBS),-p xdist -n $(JOBS))
 
 # The JS SDK's dev dependencies (ws, typescript) from its lock file. Without npm the JS tests
 # skip locally; under CI=true they fail (tests/sdk_tools.py).

@@ -3,7 +3,8 @@
 `playwright install` (its own browser download) does not work on these machines, so the system
 browser is launched with the flags that keep it off the closed network. Missing chromium,
 Playwright or the dashboard's npm packages skip locally and FAIL under CI=true (.ci/run installs
-them). Screenshots go to build/screenshots/ (git-ignored) for review.
+them; the rule is tests/required_tools.py's). Screenshots go to build/screenshots/ (git-ignored)
+for review.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from required_tools import missing
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -36,10 +38,7 @@ CHROMIUM_FLAGS = [
 
 
 def _missing(what: str) -> None:
-    message = f"{what} (.ci/run installs it: apt chromium, `npm ci` in dashboard/)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but {message}")
-    pytest.skip(message)
+    missing(f"{what} (.ci/run installs it: apt chromium, `npm ci` in dashboard/)")
 
 
 def require_browser() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from api_server import ADMIN_TOKEN
+from golden_update import PROPERTY, review_message, updating
 
 from compiler.settings import Settings
 
@@ -100,6 +101,36 @@ def ecp(workspace: Path) -> EcpRunner:
         return run_ecp(root, *args, stdin=stdin)
 
     return run
+
+
+# Expected files the golden tests rewrote under ECP_UPDATE_GOLDEN=1, from every test report (so
+# from every xdist worker too).
+_rewritten: set[str] = set()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _rewritten.update(str(value) for key, value in report.user_properties if key == PROPERTY)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An update run never passes: it ends for review (tests/golden_update.py)."""
+    if updating() and not hasattr(session.config, "workerinput"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if updating() and not hasattr(config, "workerinput"):
+        terminalreporter.write_line(review_message(sorted(_rewritten)), red=True, bold=True)
+    # pytest-randomly shuffles every run; its header line is hidden by -q, so the seed is
+    # repeated here, where a failed run's reader looks.
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and config.pluginmanager.hasplugin("randomly"):
+        terminalreporter.write_line(
+            f"random order: replay it with -p randomly --randomly-seed={seed}"
+        )
 
 
 def shipped_tenants() -> list[str]:

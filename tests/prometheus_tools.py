@@ -2,14 +2,12 @@
 
 `tool(name)` finds the binary; without it a test is skipped on a developer's machine and FAILS
 under CI=true (CI installs the package in .ci/run, so a missing binary there is a broken setup,
-not a reason to pass). `PrometheusServer` runs one on a free loopback port with a temp TSDB and
-the remote-write receiver, and stops it (only that process) when done.
+not a reason to pass: tests/required_tools.py). `PrometheusServer` runs one on a free loopback
+port with a temp TSDB and the remote-write receiver, and stops it (only that process) when done.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -18,17 +16,11 @@ from types import TracebackType
 from typing import BinaryIO
 
 import httpx
-import pytest
+from required_tools import require_tool
 
 
 def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        message = f"{name} is not installed (apt-get install -y prometheus)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_tool(name)
 
 
 def free_port() -> int:

@@ -1,44 +1,29 @@
 """Node and Go for the SDK tests: found, or the test fails under CI and is skipped elsewhere.
 
 CI (CI=true) installs both (.ci/run), so a missing tool there is a broken set-up, never a
-reason to skip. `go_env` pins Go to what these machines have: no module proxy, modules from
-go.mod's replace lines (Debian's packaged Go libraries).
+reason to skip (the rule is tests/required_tools.py's). `tool_env` pins Go to what these
+machines have: no module proxy, modules from go.mod's replace lines (Debian's Go libraries).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-import pytest
+from required_tools import missing, require_tool
 
 REPO = Path(__file__).resolve().parent.parent
 SDK = REPO / "sdk"
 JS_SDK = SDK / "js"
 GO_SDK = SDK / "go"
 ECP_BIN = str(Path(sys.executable).parent / "ecp")
-
-
-def _missing(what: str) -> None:
-    message = f"{what}: install it (`.ci/run` does: apt golang-go, `npm ci` in sdk/js)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but {message}")
-    pytest.skip(message)
-
-
-def require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        _missing(f"{name} not found")
-    assert path is not None
-    return path
+__all__ = ["GO_SDK", "JS_SDK", "REPO", "require_js_dependencies", "require_tool", "tool_env"]
 
 
 def require_js_dependencies() -> None:
     if not (JS_SDK / "node_modules" / "ws").is_dir():
-        _missing("sdk/js/node_modules is missing (run `npm ci` in sdk/js)")
+        missing("sdk/js/node_modules is missing (run `npm ci` in sdk/js)")
 
 
 def tool_env(**extra: str) -> dict[str, str]:

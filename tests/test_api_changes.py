@@ -21,7 +21,17 @@ TENANT = "shop-chat-lite"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Shared by the module's tests, which run in any order: each leaves the workspace's files
+    as it found them or only adds commits, and none counts the commits another made."""
     root = make_workspace(tmp_path_factory.mktemp("changes") / "workspace", track_output=True)
+    with running_server(root) as live:
+        yield live
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of its own, for a test that asserts a tenant's whole history."""
+    root = make_workspace(tmp_path / "workspace", track_output=True)
     with running_server(root) as live:
         yield live
 
@@ -50,8 +60,9 @@ def entry_at(root: Path, ref: str, tenant: str = TENANT) -> dict[str, Any] | Non
 
 
 def test_history_lists_each_commit_with_its_compiled_resources_and_deltas(
-    server: LiveServer,
+    fresh_server: LiveServer,
 ) -> None:
+    server = fresh_server
     assert put(server, {"service_requirements": {"chatbot": 120}}).status_code == 200
     assert put(server, {"service_requirements": {"chatbot": 15}}).status_code == 200
     body = history(server)
@@ -136,6 +147,7 @@ def test_a_commit_without_compiled_output_says_so(server: LiveServer) -> None:
 
 
 def test_history_limit_truncates_and_bad_limits_are_refused(server: LiveServer) -> None:
+    assert put(server, {"description": "a second commit to truncate"}).status_code == 200
     one = history(server, limit=1)
     assert one["count"] == 1 and one["truncated"] is True
     answer = httpx.get(

@@ -264,11 +264,14 @@ def test_a_missing_tenant_is_tenant_not_found(client: ECPClient) -> None:
 def test_the_reference_update_example_changes_only_what_it_names(
     server: LiveServer, client: ECPClient
 ) -> None:
-    before = client.get_tenant("shop-chat-lite")
-    answer = client.update_tenant("shop-chat-lite", UPDATE_BODY)
-    assert answer["tenant_id"] == "shop-chat-lite"
+    # A tenant of its own: the list and detail tests read shop-chat-lite as seeded, in any order.
+    seeded = yaml.safe_load((server.root / "tenants" / "shop-chat-lite.yaml").read_text("utf-8"))
+    client.create_tenant({**seeded, "tenant_id": "update-example"})
+    before = client.get_tenant("update-example")
+    answer = client.update_tenant("update-example", UPDATE_BODY)
+    assert answer["tenant_id"] == "update-example"
     assert answer["deployment_id"].startswith("dep-")
-    after = client.get_tenant("shop-chat-lite")
+    after = client.get_tenant("update-example")
     assert after["name"] == "수정된 서비스 이름"
     assert after["service_requirements"] == {"chatbot": 150, "callbot": 75}
     assert after["sla_target"]["availability"] == "99.95%"
@@ -350,6 +353,9 @@ def test_delete_answers_the_reference_shape_and_removes_spec_and_output(
 
 def test_demo_tenants_live_apart_from_real_ones(server: LiveServer) -> None:
     with ECPClient(server.api, is_demo=True) as demo, ECPClient(server.api) as real:
+        # A real write of this test's own, so the production deploy repo exists to be checked
+        # whichever tests ran before on this worker.
+        real.create_tenant({**CREATE_BODY, "tenant_id": "real-beside-demo"})
         demo.create_tenant({**CREATE_BODY, "tenant_id": "demo-only"})
         assert [t["is_demo"] for t in demo.get_tenants()["tenants"]] == [True]
         assert demo.get_tenants()["demo_count"] == 1

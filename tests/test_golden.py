@@ -1,18 +1,20 @@
 """Golden files: each tests/cases/<case>/ holds a spec and the exact output it must compile to.
 
 A mismatch prints a unified diff per file. To accept new output after a deliberate change, run
-`ECP_UPDATE_GOLDEN=1 make test` and review the rewritten files in tests/cases/*/expected/.
+`ECP_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_golden.py`: it rewrites the expected files in
+tests/cases/*/expected/ and FAILS naming them (tests/golden_update.py); review the diff, then run
+again without the flag.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from golden_update import PROPERTY, review_message, updating, write_expected
 
 from compiler.pipeline import Workspace
 from compiler.rendering import RenderOptions
@@ -21,7 +23,6 @@ from compiler.spec.loader import load_spec_file, parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"
-UPDATE = os.environ.get("ECP_UPDATE_GOLDEN") == "1"
 
 
 def case_names() -> list[str]:
@@ -54,14 +55,21 @@ def _spec_copy(case: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("name", case_names())
-def test_the_case_compiles_to_its_golden_files(name: str, tmp_path: Path) -> None:
+def test_the_case_compiles_to_its_golden_files(
+    name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     case = CASES / name
     actual = compile_case(case, tmp_path)
     expected_dir = case / "expected"
-    if UPDATE:
-        expected_dir.mkdir(exist_ok=True)
-        for filename, text in actual.items():
-            (expected_dir / filename).write_text(text, encoding="utf-8")
+    if updating():
+        written = [
+            rel
+            for filename, text in actual.items()
+            if (rel := write_expected(expected_dir / filename, text)) is not None
+        ]
+        request.node.user_properties.extend((PROPERTY, rel) for rel in written)
+        if written:
+            pytest.fail(review_message(written), pytrace=False)
     diffs: list[str] = []
     for filename, text in actual.items():
         path = expected_dir / filename

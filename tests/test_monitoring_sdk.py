@@ -63,6 +63,10 @@ def test_subscribe_monitoring_yields_the_latest_values(client: ECPClient) -> Non
 def test_subscribe_deployment_ends_after_the_final_update(
     client: ECPClient, server: LiveServer
 ) -> None:
+    # report() is the seam the cluster follower feeds in production (DeploymentFeed.follow hands
+    # it to live_source: compiler/service/cluster_status.live_follower, from watches). Here the
+    # test stands in for the follower to drive the stream; the whole path from a cluster's
+    # watches is test_cluster_api's test_the_deployment_stream_follows_watches_until_running.
     server.service.deployments.report(
         {
             "deployment_id": "dep-sdk1",

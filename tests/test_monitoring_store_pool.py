@@ -5,13 +5,13 @@ accepts them (a real SQLite file; the disk is made to refuse with `chattr +i`)."
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from required_tools import missing, require_tool
 
 from compiler.alerting import METRIC_NAMES
 from compiler.errors import MonitoringUnavailable
@@ -75,12 +75,11 @@ def _chattr(flag: str, path: Path) -> None:
 @pytest.fixture
 def immutable(tmp_path: Path) -> Iterator[list[Path]]:
     """Paths to make immutable (refusing writes even to root); always made mutable again."""
-    if shutil.which("chattr") is None:
-        pytest.skip("chattr is not installed")
+    chattr = require_tool("chattr")
     probe = tmp_path / "probe"
     probe.touch()
-    if subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode != 0:
-        pytest.skip("this filesystem or user cannot set the immutable attribute")
+    if subprocess.run([chattr, "+i", str(probe)], capture_output=True).returncode != 0:
+        missing(f"{tmp_path}'s filesystem or this user cannot set the immutable attribute (root)")
     _chattr("-i", probe)
     held: list[Path] = []
     yield held

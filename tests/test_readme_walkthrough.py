@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from api_server import free_port
+from required_tools import missing
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -223,7 +224,7 @@ def fresh_clone(destination: Path) -> Path:
     (destination / ".venv").symlink_to(venv, target_is_directory=True)
     stamp = venv / ".installed"
     if not stamp.exists():  # make would reinstall this environment from the clone
-        pytest.skip(f"{venv} was not made by `make` (no .installed stamp)")
+        missing(f"{venv} was not made by `make` (no .installed stamp): run `make test`")
     then = stamp.stat().st_mtime - 60  # `make run` must see the environment as installed
     os.utime(destination / "pyproject.toml", (then, then))
     modules = REPO / "dashboard" / "node_modules"

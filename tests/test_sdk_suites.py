@@ -49,7 +49,7 @@ def test_the_js_sdk_suite_passes_against_a_real_server() -> None:
 
 def test_the_go_sdk_is_gofmt_and_vet_clean() -> None:
     go = require_tool("go")
-    unformatted = _run(["gofmt", "-l", "."], GO_SDK)
+    unformatted = _run([require_tool("gofmt"), "-l", "."], GO_SDK)
     assert unformatted.returncode == 0 and unformatted.stdout == "", unformatted.stdout
     vet = _run([go, "vet", "./..."], GO_SDK)
     assert vet.returncode == 0, vet.stderr

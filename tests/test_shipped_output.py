@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from required_tools import require_tool
 
 from compiler.pipeline import compile_workspace
 from compiler.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.stem for p in (ROOT / "tenants").glob("*.yaml"))
-KUBECTL = shutil.which("kubectl")
 
 
 def test_the_repo_ships_the_reference_tenants_and_three_more_shapes() -> None:
@@ -28,12 +28,10 @@ def test_committed_output_is_what_the_specs_compile_to() -> None:
     assert not stale, f"output/ is stale for {stale}: run `make compile` and commit output/"
 
 
-@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
 @pytest.mark.parametrize("tenant_id", SHIPPED)
 def test_kubectl_kustomize_builds_every_shipped_tenant(tenant_id: str) -> None:
-    assert KUBECTL is not None
     built = subprocess.run(
-        [KUBECTL, "kustomize", str(ROOT / "output" / tenant_id)],
+        [require_tool("kubectl"), "kustomize", str(ROOT / "output" / tenant_id)],
         capture_output=True,
         text=True,
         check=False,

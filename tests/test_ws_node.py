@@ -1,15 +1,15 @@
 """The reference's JavaScript WebSocket snippets, unchanged, under Node.js against a real server.
 
 tests/js/reference_*.js are the reference's three code blocks byte for byte (checked against the
-reference when it is at hand); tests/js/run_snippet.js only routes their ws://localhost:8001 to the
-test server's port and reports what their socket receives.
+repository's copy of the reference, docs/reference/); tests/js/run_snippet.js only routes their
+ws://localhost:8001 to the test server's port and reports what their socket receives.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,41 +20,41 @@ from typing import Any
 import httpx
 import pytest
 from api_server import AUTH
+from required_tools import missing, require_tool
 from test_monitoring_support import LiveServer, held, live_server, make_workspace
 
 JS = Path(__file__).resolve().parent / "js"
-REFERENCE = Path("/work/shared/reference/ecp-orchestrator-api-v1.51.md")
-NODE = shutil.which("node")
+REFERENCE = JS.parent.parent / "docs" / "reference" / "ecp-orchestrator-api-v1.51.md"
 
 
-def _node_flags() -> list[str] | None:
-    """Flags that give Node a global WebSocket (built in from Node 22), or None if none do."""
-    if NODE is None:
-        return None
-    for flags in ([], ["--experimental-websocket"]):
+@functools.cache
+def node_command() -> tuple[str, ...]:
+    """Node and the flags that give it a global WebSocket (built in from Node 22, behind a flag
+    in 20); missing, it fails under CI=true and skips elsewhere (tests/required_tools.py)."""
+    node = require_tool("node")
+    for flags in ((), ("--experimental-websocket",)):
         probe = subprocess.run(
-            [NODE, *flags, "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"],
+            [node, *flags, "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"],
             capture_output=True,
             timeout=30,
             check=False,
         )
         if probe.returncode == 0:
-            return flags
-    return None
-
-
-FLAGS = _node_flags()
-needs_node = pytest.mark.skipif(
-    FLAGS is None,
-    reason="Node.js with a global WebSocket (Node >= 22, or 20 with a flag) not found",
-)
+            return (node, *flags)
+    return missing(
+        f"{node} has no global WebSocket (Node >= 22, or 20 with --experimental-websocket)"
+    )
 
 
 class Snippet:
     def __init__(self, name: str, port: int) -> None:
-        assert NODE is not None and FLAGS is not None
         self.process = subprocess.Popen(
-            [NODE, *FLAGS, str(JS / "run_snippet.js"), str(JS / f"reference_{name}.js"), str(port)],
+            [
+                *node_command(),
+                str(JS / "run_snippet.js"),
+                str(JS / f"reference_{name}.js"),
+                str(port),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -90,9 +90,11 @@ class Snippet:
                 stream.close()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = make_workspace(tmp_path_factory.mktemp("ws"), ("my-ai-service",))
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    """Each test's own (in process, ~0.5 s): the snippets all watch my-ai-service, and the
+    monitoring snippet must see its own sample, not the alert test's later one."""
+    settings = make_workspace(tmp_path, ("my-ai-service",))
     with live_server(settings) as live:
         yield live
 
@@ -100,6 +102,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture
 def run(server: LiveServer) -> Iterator[Any]:
     started: list[Snippet] = []
+
+    node_command()  # a missing Node fails the test here under CI=true, skips it elsewhere
 
     def start(name: str) -> Snippet:
         snippet = Snippet(name, server.port)
@@ -111,7 +115,6 @@ def run(server: LiveServer) -> Iterator[Any]:
         snippet.stop()
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="the API reference is not at hand")
 def test_the_snippets_are_the_references_code_blocks_verbatim() -> None:
     text = REFERENCE.read_text(encoding="utf-8")
     section = text[text.index("## WebSocket API") : text.index("## Error codes")]
@@ -120,7 +123,6 @@ def test_the_snippets_are_the_references_code_blocks_verbatim() -> None:
         assert (JS / f"reference_{name}.js").read_text(encoding="utf-8") == block
 
 
-@needs_node
 def test_the_monitoring_snippet_subscribes_and_receives_metrics(
     server: LiveServer, run: Any
 ) -> None:
@@ -139,10 +141,13 @@ def test_the_monitoring_snippet_subscribes_and_receives_metrics(
     assert snippet.process.stdout.readline().startswith("실시간 메트릭:")
 
 
-@needs_node
 def test_the_deployment_snippet_follows_a_deployment_to_its_end(
     server: LiveServer, run: Any
 ) -> None:
+    # report() is the seam the cluster follower feeds in production (DeploymentFeed.follow hands
+    # it to live_source: compiler/service/cluster_status.live_follower, from watches). Here the
+    # test stands in for the follower to drive the stream; the whole path from a cluster's
+    # watches is test_cluster_api's test_the_deployment_stream_follows_watches_until_running.
     feed = server.service.deployments
     feed.report(
         {
@@ -169,7 +174,6 @@ def test_the_deployment_snippet_follows_a_deployment_to_its_end(
     assert snippet.next_event() == {"event": "close", "code": 1000}
 
 
-@needs_node
 def test_the_alert_snippet_receives_an_alert_as_it_fires(server: LiveServer, run: Any) -> None:
     snippet = run("alerts")
     assert snippet.next_event() == {"event": "open"}
@@ -179,7 +183,7 @@ def test_the_alert_snippet_receives_an_alert_as_it_fires(server: LiveServer, run
         time.sleep(0.02)
     httpx.post(
         f"{server.http}/api/v1/tenants/my-ai-service/monitoring",
-        # Ending 3 minutes ahead (5 are allowed): after the sample an earlier test sent "now".
+        # Ending 3 minutes ahead (5 are allowed), well after any sample stamped "now".
         json=held({"memory_usage": 96.5}, ahead=timedelta(minutes=3)),
         headers={"X-Demo-Mode": "false", **AUTH},
     )

@@ -27,8 +27,10 @@ connect = functools.partial(ws_connect, additional_headers=AUTH)  # the test ser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("ws")
+    # interval-tenant is the interval test's alone: "the latest sample" is the one it sent
+    # whichever other test ran first.
     settings = make_workspace(
-        root, ("my-ai-service", "alert-tenant", "quiet-tenant"), ("demo-shop",)
+        root, ("my-ai-service", "alert-tenant", "quiet-tenant", "interval-tenant"), ("demo-shop",)
     )
     with live_server(settings) as live:
         yield live
@@ -58,8 +60,8 @@ def send_metrics(server: LiveServer, tenant: str, body: Any) -> httpx.Response:
 def test_a_subscription_pushes_the_latest_metrics_at_its_interval(server: LiveServer) -> None:
     stamp = (datetime.now(UTC) - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     sample = {"cpu_usage": 65.5, "memory_usage": 78.2, "gpu_usage": 85.0}
-    send_metrics(server, "my-ai-service", {"timestamp": stamp, "metrics": sample})
-    with connect(f"{server.ws}/ws/monitoring/my-ai-service") as ws:
+    send_metrics(server, "interval-tenant", {"timestamp": stamp, "metrics": sample})
+    with connect(f"{server.ws}/ws/monitoring/interval-tenant") as ws:
         ws.send(
             json.dumps(
                 {"action": "subscribe", "metrics": ["cpu", "memory", "gpu"], "interval": 250}
@@ -68,7 +70,7 @@ def test_a_subscription_pushes_the_latest_metrics_at_its_interval(server: LiveSe
         first, second = receive(ws), receive(ws)
     assert first == {
         "timestamp": stamp,
-        "tenant_id": "my-ai-service",
+        "tenant_id": "interval-tenant",
         "metrics": {"cpu": 65.5, "memory": 78.2, "gpu": 85.0},
     }
     assert second == first
@@ -135,6 +137,10 @@ def test_a_new_alert_reaches_every_alert_subscriber(server: LiveServer) -> None:
 def test_a_deployment_stream_ends_with_its_final_update_and_a_normal_close(
     server: LiveServer,
 ) -> None:
+    # report() is the seam the cluster follower feeds in production (DeploymentFeed.follow hands
+    # it to live_source: compiler/service/cluster_status.live_follower, from watches). Here the
+    # test stands in for the follower to drive the stream; the whole path from a cluster's
+    # watches is test_cluster_api's test_the_deployment_stream_follows_watches_until_running.
     feed = server.service.deployments
     feed.report(
         {
@@ -180,6 +186,7 @@ def test_a_deployment_stream_ends_with_its_final_update_and_a_normal_close(
 
 
 def test_a_finished_deployment_sends_its_last_state_and_closes(server: LiveServer) -> None:
+    # In place of the cluster follower, as above: report() is what it calls.
     server.service.deployments.report(
         {
             "deployment_id": "dep-done1",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from required_tools import require_tool
 from ruamel.yaml import YAML
 
 from compiler.errors import ManifestInvalid
@@ -295,9 +295,7 @@ def test_the_reference_deployment_is_written_in_the_references_own_layout() -> N
 
 
 def test_kubectl_kustomize_reads_an_emitted_deployment_back_unchanged(tmp_path: Path) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed; the PyYAML and ruamel round-trips still run")
+    kubectl = require_tool("kubectl")
     deployment = reference_deployment()
     deployment["metadata"]["annotations"] = {"note": "on", "script": "echo 1\necho '2'\n"}
     (tmp_path / "deployment.yaml").write_text(dump_document(deployment), encoding="utf-8")
