@@ -8,10 +8,11 @@ from dataclasses import replace
 
 import pytest
 import sizing_by_hand as by_hand
-from sizing_support import shipped
+from sizing_support import request, shipped
 
 from compiler.catalogue import Catalogue
 from compiler.errors import InsufficientResources, ValidationFailed
+from compiler.sizing import calculate
 from compiler.sizing.availability import (
     at_least_k_up,
     replicas_for_availability,
@@ -22,6 +23,7 @@ from compiler.sizing.cost import monthly_cost
 from compiler.sizing.models import Totals
 from compiler.sizing.options import ServiceOption, options_for, scaled_slots
 from compiler.sizing.paths import check_percentile, tenant_paths, wait_allowances
+from compiler.sizing.plan import misfits, service_target, with_pods
 from compiler.sizing.queueing import pods_under_cap, queue_state, serving_pods
 
 
@@ -264,3 +266,107 @@ def test_wait_allowances_are_a_share_of_each_paths_slack_the_least_over_paths() 
     # callbot-turn: 0.25 x 60 / 3 = 5 per stage; advisor: 0.25 x 100 / 2 = 12.5
     assert got == {"stt": 5.0, "callbot": 5.0, "tts": 5.0, "advisor": 12.5}
     assert check_percentile(95) == 97.5 and check_percentile(99.9) == pytest.approx(99.95)
+
+
+# --- plan.py and alternative.py ---------------------------------------------------------------
+
+
+def test_each_service_gets_its_share_of_the_target_along_its_longest_path() -> None:
+    assert service_target(0.999, 3) == pytest.approx(0.999 ** (1 / 3), rel=1e-15)
+    assert service_target(0.999, 1) == 0.999
+    assert service_target(0.999, 0) == 0.999  # a path has at least one stage
+
+
+def test_a_services_mean_response_and_its_paths_idle_floor() -> None:
+    """tts 20 at 99 %, 300 ms: one CPU pod of 4 slots at 20 x 0.2 = 4/s x 250 ms = 1 E:
+    C(4, 1) = 0.0204 (closed form), theta = 250 / 3 x f; mean response 55.4 + C x theta. The
+    path's idle floor is the Gamma(55.4, 0.25) p95 (79.97 ms by convolution)."""
+    plan = calculate(
+        request({"tts": 20}, availability="99%", response_time="300ms"), shipped()
+    ).plan
+    tts = plan.service("tts")
+    assert (tts.option.key, tts.replicas_for_capacity, tts.replicas) == ("cpu", 1, 1)
+    c = by_hand.erlang_c(4, 1.0)
+    assert c == pytest.approx(0.0204082, rel=1e-5)
+    theta = by_hand.wait_mean(4, 1.0, 250, 0.5, c)
+    assert tts.predicted_response_ms == pytest.approx(55.4 + c * theta, rel=1e-9)
+    floor = by_hand.idle_quantile([(55.4, 0.25)], 0.95)
+    path = plan.path("tts-direct")
+    assert floor - 0.05 <= path.idle_floor_ms <= floor + 0.4
+    assert path.availability == pytest.approx(0.995, rel=1e-12)
+    assert path.arrival_rate_per_s == pytest.approx(4.0)
+    assert tts.storage_gb == pytest.approx(5.0)  # one replica x 5 GB of voices
+
+
+def test_a_tier_holds_exactly_its_envelope() -> None:
+    tier = shipped().tiers["small"]
+    exact = Totals(tier.cpu_millicores, tier.memory_mib, tier.gpu, tier.storage_gb)
+    assert misfits(exact, tier) == []
+    over = Totals(
+        tier.cpu_millicores + 1, tier.memory_mib + 1, tier.gpu + 1, tier.storage_gb + 0.001
+    )
+    assert [m.split(" ", 1)[0] for m in misfits(over, tier)] == ["CPU", "memory", "GPU", "storage"]
+    assert misfits(over, tier)[0] == f"CPU {tier.cpu_millicores + 1}m > {tier.cpu}"
+
+
+def test_fewer_pods_keep_the_services_load_and_shed_their_volumes() -> None:
+    catalogue = shipped()
+    plan = calculate(
+        request({"stt": 100}, availability="99.9%", response_time="300ms"), catalogue
+    ).plan
+    stt = plan.service("stt")
+    assert stt.replicas > stt.replicas_for_capacity
+    fewer = with_pods(stt, stt.replicas_for_capacity, stt.replicas - 1, catalogue)
+    assert fewer.rate_per_s == stt.rate_per_s and fewer.option == stt.option
+    assert fewer.storage_gb == pytest.approx(stt.storage_gb - 20)  # 20 GB model cache a pod
+    a = by_hand.service("stt")["availability"]
+    assert fewer.achieved_availability == pytest.approx(
+        by_hand.with_rollouts(
+            stt.replicas_for_capacity, stt.replicas - 1, a, by_hand.rollout_share()
+        ),
+        rel=1e-12,
+    )
+    run = next(r for r in by_hand.runs("stt") if r["key"] == stt.option.key)
+    pods = fewer.replicas_for_capacity
+    assert fewer.queue.p_wait == pytest.approx(
+        by_hand.erlang_c(run["slots"], stt.rate_per_s * 2.5 / pods), rel=1e-9
+    )
+
+
+def test_the_smallest_tier_has_no_alternative_and_a_squeeze_needs_something_to_give() -> None:
+    catalogue = shipped()
+    micro = calculate(
+        request({"chatbot": 100}, availability="99.5%", response_time="300ms"), catalogue
+    )
+    assert micro.plan.tier == "micro" and micro.alternatives == ()
+    assert "no smaller tier" in micro.alternative_note
+    # one STT pod on small: micro holds no GPU and the pod is at its cap's minimum already
+    small = calculate(request({"stt": 10}, availability="99%", response_time="300ms"), catalogue)
+    assert small.plan.tier == "small" and small.alternatives == ()
+    assert "micro" in small.alternative_note
+
+
+def test_an_alternative_is_cheaper_and_fits_the_next_tier_down() -> None:
+    """my-ai-service's plan is large; its alternative must fit medium (24 CPUs, 32Gi, 3 GPUs,
+    1 TB) beside medium's store, cost less, and keep every pod at or under its cap."""
+    catalogue = shipped()
+    body = request(
+        {"callbot": 50, "chatbot": 100, "advisor": 25, "stt": 30, "tts": 30},
+        availability="99.9%",
+        response_time="300ms",
+    )
+    result = calculate(body, catalogue)
+    (alt,) = result.alternatives
+    assert (result.plan.tier, alt.tier) == ("large", "medium")
+    medium = catalogue.tiers["medium"]
+    assert misfits(alt.totals, medium) == []
+    assert alt.cost.total < result.plan.cost.total
+    for s in alt.services:
+        run = next(r for r in by_hand.runs(s.name) if r["key"] == s.option.key)
+        load = s.rate_per_s * run["hold_ms"] / 1000
+        cap = by_hand.service(s.name)["utilisation_cap"]
+        assert load <= s.replicas_for_capacity * run["slots"] * cap + 1e-9, s.name
+        assert s.replicas >= s.replicas_for_capacity
+    answer = result.to_response()["alternatives"][0]
+    assert answer["preset"] == "medium"
+    assert answer["monthly_cost_usd"] == pytest.approx(alt.cost.total, abs=0.01)
