@@ -49,7 +49,7 @@ def test_k_of_n_at_its_edges() -> None:
     # 2 of 3 at 0.8: 0.8^3 + 3 x 0.8^2 x 0.2 = 0.512 + 0.384
     assert at_least_k_up(2, 3, 0.8) == pytest.approx(0.896, rel=1e-12)
     for bad in (0.0, 1.0, -0.1, 1.5):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="between 0 and 1"):
             at_least_k_up(1, 2, bad)
 
 
