@@ -20,6 +20,7 @@ from compiler.sizing.availability import (
     with_rollouts,
 )
 from compiler.sizing.cost import monthly_cost
+from compiler.sizing.erlang import ErlangBSeries, erlang_b, erlang_c, mean_wait, service_level
 from compiler.sizing.models import Totals
 from compiler.sizing.options import ServiceOption, options_for, scaled_slots
 from compiler.sizing.paths import check_percentile, tenant_paths, wait_allowances
@@ -370,3 +371,37 @@ def test_an_alternative_is_cheaper_and_fits_the_next_tier_down() -> None:
     answer = result.to_response()["alternatives"][0]
     assert answer["preset"] == "medium"
     assert answer["monthly_cost_usd"] == pytest.approx(alt.cost.total, abs=0.01)
+
+
+# --- Erlang B/C at the edges (erlang.py) -------------------------------------------------------
+
+
+def test_erlang_b_without_servers_blocks_everything_and_without_load_nothing() -> None:
+    assert erlang_b(0, 3.0) == 1.0
+    assert erlang_b(3, 0.0) == 0.0
+    assert erlang_b(2, 1.0) == pytest.approx(0.2)  # (1/2) / (1 + 1 + 1/2)
+    for servers, load in ((-1, 1.0), (1, -0.5)):
+        with pytest.raises(ValueError, match="non-negative"):
+            erlang_b(servers, load)
+
+
+def test_a_known_probability_of_waiting_is_used_as_given() -> None:
+    # C = 0.5 given: mean wait 0.5 x 180 / (14 - 10) = 22.5
+    assert mean_wait(14, 10.0, 180.0, p_wait=0.5) == pytest.approx(22.5)
+    assert mean_wait(14, 10.0, 180.0) == pytest.approx(erlang_c(14, 10.0) * 180 / 4)
+    # C(2, 1) = 1/3 by the closed form: answered within t = 1 - C e^{-(2 - 1) t / hold}
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    assert service_level(2, 1.0, 1.0, 0.5) == pytest.approx(1 - math.exp(-0.5) / 3)
+
+
+def test_the_growing_series_from_its_first_server() -> None:
+    series = ErlangBSeries(2.0)
+    assert series.at(0) == 1.0
+    assert series.at(1) == pytest.approx(2 / 3)  # A / (1 + A)
+    assert series.at(2) == pytest.approx(0.4)  # (2 x 2/3) / (2 + 2 x 2/3)
+    assert series.at(2) == pytest.approx(0.4)  # asked again: the same
+    assert series.at(1) == pytest.approx(2 / 3)  # back down: computed afresh
+    assert ErlangBSeries(0.0).at(3) == 0.0
+    assert ErlangBSeries(3.0).load == 3.0
+    with pytest.raises(ValueError, match="non-negative"):
+        ErlangBSeries(-1.0)
