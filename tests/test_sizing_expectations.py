@@ -231,6 +231,9 @@ def test_the_reference_calculate_example_is_refused_with_its_floor_computed_by_h
         calculate(body, shipped())
     details = refused.value.details
     assert details["path"] == "callbot-turn"
+    assert "path callbot-turn (stt -> callbot -> tts) cannot meet 150ms at p95" in str(
+        refused.value.message
+    )
     assert p95 - 0.05 <= details["idle_floor_ms"] <= p95 + 0.4
     assert details["nearest_feasible_ms"] == math.floor(p975) + 1 == 183
     # and 183 ms is feasible for the path's floor (the request may still not fit a tier)
