@@ -8,7 +8,7 @@ DASHBOARD_DEPS := dashboard/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8001
 
-.PHONY: run test check lint typecheck contracts compile bench clean
+.PHONY: run test check lint typecheck contracts compile bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,12 @@ contracts: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+## make mutation [PKG=publishing]: mutmut over the core packages (or one), each against its own
+## focused tests; prints killed/total and the survivors, writes bench/MUTATION.md (slow: minutes
+## per package; the scheduled workflow runs it weekly). PKG: validating publishing service output sizing
+MUTATION_CHILDREN ?= 1
+mutation: $(STAMP)
+	$(BIN)/python bench/mutation.py $(PKG) --max-children $(MUTATION_CHILDREN) --write-report
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) mutants build/mutation .pytest_cache .mypy_cache .ruff_cache
