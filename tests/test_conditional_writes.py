@@ -9,7 +9,9 @@ of the comparison is caught by these tests, not only by the HTTP suites' subproc
 
 from __future__ import annotations
 
+import atexit
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,17 +40,25 @@ REPO = Path(__file__).resolve().parent.parent
 TENANT = "shop-chat-lite"
 
 
+_WORKSPACES: list[Workspace] = []
+
+
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """One compiled workspace; the tests only read it (prepare and preview write nothing)."""
-    root = tmp_path_factory.mktemp("conditional") / "ws"
-    shutil.copytree(REPO / "presets", root / "presets")
-    (root / "tenants").mkdir()
-    for tenant_id in (TENANT, "my-ai-service"):
-        shutil.copy(REPO / "tenants" / f"{tenant_id}.yaml", root / "tenants")
-    settings = Settings(root=root)
-    compile_workspace(settings)
-    return Workspace.of(settings)
+def ws() -> Workspace:
+    """One compiled workspace per process; the tests only read it (prepare and preview write
+    nothing). Kept for the process, so the forks of a mutation run (make mutation) inherit it
+    instead of compiling it again for every mutant; removed when the process exits."""
+    if not _WORKSPACES:
+        root = Path(tempfile.mkdtemp(prefix="ecp-conditional-")) / "ws"
+        atexit.register(shutil.rmtree, root.parent, ignore_errors=True)
+        shutil.copytree(REPO / "presets", root / "presets")
+        (root / "tenants").mkdir()
+        for tenant_id in (TENANT, "my-ai-service"):
+            shutil.copy(REPO / "tenants" / f"{tenant_id}.yaml", root / "tenants")
+        settings = Settings(root=root)
+        compile_workspace(settings)
+        _WORKSPACES.append(Workspace.of(settings))
+    return _WORKSPACES[0]
 
 
 def spec_bytes(ws: Workspace) -> bytes:

@@ -314,5 +314,52 @@ def test_a_plan_of_named_tenants_refuses_to_regenerate_every_consumer_file(
     out: Output, tree: Path
 ) -> None:
     state = apply(plan(out, EMPTY, tree), tree)
-    with pytest.raises(ValueError, match="cannot regenerate every consumer file"):
+    with pytest.raises(
+        ValueError, match=r"^a plan of named tenants cannot regenerate every consumer file$"
+    ):
         plan(out, state, tree, BOTH, only=("alpha",))
+
+
+def test_an_unchanged_tenant_keeps_its_state_as_it_was(out: Output, tree: Path) -> None:
+    """Published as it is: the old state object is carried, not rebuilt (a 10,000-tenant
+    publish builds no model per unchanged tenant), and the deploy repo's head is kept."""
+    state = apply(plan(out, EMPTY, tree), tree).model_copy(update={"head": "abc123"})
+    again = plan(out, state, tree)
+    assert again.new_state.tenants["alpha"] is state.tenants["alpha"]
+    assert again.new_state.head == "abc123"
+
+
+@pytest.mark.parametrize("config", [ARGOCD, BOTH], ids=["argocd", "argocd-and-flux"])
+def test_regenerating_the_consumer_files_reads_no_file_the_index_vouches_for(
+    out: Output, tree: Path, config: ConsumerConfig
+) -> None:
+    """A new repo URL rewrites the shared files; the tenants' own files and their Deployments
+    come from the state (the index's sha vouches for them), so removing them from output/ must
+    not matter."""
+    state = apply(plan(out, EMPTY, tree, config), tree)
+    for name in ("manifest.yaml", "kustomization.yaml"):
+        (out.dir / "alpha" / name).unlink()
+    moved = ConsumerConfig(config.consumers, repo_url="https://git.test/moved.git", branch="main")
+    replanned = plan(out, state, tree, moved)
+    assert replanned.changes == ()
+    assert not any(rel.startswith("tenants/") for rel in replanned.writes)
+    assert replanned.new_state.tenants["alpha"].deployments == (state.tenants["alpha"].deployments)
+
+
+def test_an_index_entry_without_a_string_sha_is_read_and_recorded_without_one(
+    out: Output, tree: Path
+) -> None:
+    out.entries["alpha"]["manifest_sha256"] = 12345
+    first = plan(out, EMPTY, tree)
+    assert first.new_state.tenants["alpha"].index_sha is None
+    assert first.ids("added") == ("alpha", "beta")
+
+
+def test_a_deployment_without_a_namespace_is_checked_in_the_tenant_s_namespace(
+    out: Output, tree: Path
+) -> None:
+    bare = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: chatbot\nspec: {}\n"
+    out.put("alpha", bare)
+    first = plan(out, EMPTY, tree, BOTH)
+    assert first.new_state.tenants["alpha"].deployments == (("chatbot", "ecp-ai-alpha"),)
+    assert "namespace: ecp-ai-alpha" in first.writes["flux/tenants/alpha.yaml"].decode()
