@@ -10,9 +10,13 @@ of the comparison is caught by these tests, not only by the HTTP suites' subproc
 from __future__ import annotations
 
 import atexit
+import difflib
+import json
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +39,7 @@ from compiler.service.tenant_writes import (
     prepare,
 )
 from compiler.settings import Settings
+from compiler.spec.edit import apply_update
 
 REPO = Path(__file__).resolve().parent.parent
 TENANT = "shop-chat-lite"
@@ -129,12 +134,15 @@ def test_a_stale_or_weak_etag_refuses_the_update_and_the_delete(
         write(ws, action, header.replace("{etag}", etag), description="changed")
     assert refused.value.code == "PRECONDITION_FAILED"
     assert refused.value.details == {"tenant_id": TENANT, "current_etag": etag}
-    assert TENANT in str(refused.value)
+    assert refused.value.message == (
+        f"{TENANT} changed since the ETag given in If-Match; GET it again"
+    )
 
 
 def test_a_delete_with_the_current_etag_or_a_star_removes_the_spec(ws: Workspace) -> None:
     for header in (etag_of(spec_bytes(ws)), "*", None):
         change = write(ws, "delete", header)
+        assert change.intent.action == "delete" and change.tenant_id == TENANT
         assert change.new is None
         assert change.etag is None
         assert change.old == spec_bytes(ws)
@@ -155,6 +163,7 @@ def test_a_write_of_a_missing_tenant_is_not_found_whatever_the_if_match(
     with pytest.raises(TenantNotFound) as missing:
         prepare(ws, intent, None)
     assert missing.value.details == {"tenant_id": "nobody"}
+    assert missing.value.message == "tenant nobody does not exist"
 
 
 def test_a_create_of_a_taken_id_conflicts_and_a_new_one_is_prepared(ws: Workspace) -> None:
@@ -167,8 +176,11 @@ def test_a_create_of_a_taken_id_conflicts_and_a_new_one_is_prepared(ws: Workspac
     with pytest.raises(TenantAlreadyExists) as taken:
         prepare(ws, WriteIntent(action="create", tenant_id=TENANT, change=body), spec_bytes(ws))
     assert taken.value.details == {"tenant_id": TENANT}
+    assert taken.value.message == f"tenant {TENANT} already exists"
     fresh = {**body, "tenant_id": "fresh-one"}
-    change = prepare(ws, WriteIntent(action="create", tenant_id="fresh-one", change=fresh), None)
+    intent = WriteIntent(action="create", tenant_id="fresh-one", change=fresh)
+    change = prepare(ws, intent, None)
+    assert change.intent is intent and change.tenant_id == "fresh-one"
     assert change.old is None
     assert change.new is not None and "tenant_id: fresh-one" in change.new
     assert change.etag == etag_of(change.new.encode("utf-8"))
@@ -190,8 +202,12 @@ def test_a_create_that_can_never_be_sized_is_refused_before_the_id_is_judged(
 def test_an_update_is_checked_by_sizing_before_it_is_prepared(ws: Workspace) -> None:
     with pytest.raises(SlaUnachievable):
         write(ws, "update", None, sla_target={"response_time": "1ms"})
-    with pytest.raises(SpecInvalid):
+    with pytest.raises(SpecInvalid) as renamed:
         write(ws, "update", None, tenant_id="renamed")
+    assert renamed.value.details["file"] == f"{TENANT}.yaml"
+    with pytest.raises(SpecInvalid) as negative:
+        write(ws, "update", None, service_requirements={"chatbot": -5})
+    assert negative.value.details["file"] == f"{TENANT}.yaml"
 
 
 def test_a_preview_honours_if_match_as_the_write_does(ws: Workspace) -> None:
@@ -207,3 +223,99 @@ def test_a_preview_honours_if_match_as_the_write_does(ws: Workspace) -> None:
         assert refused.value.details == {"tenant_id": TENANT, "current_etag": etag}
     with pytest.raises(TenantNotFound):
         preview_update(ws, "nobody", {}, None)
+
+
+PATCH = {"service_requirements": {"chatbot": 4000}}
+
+
+def compiled_after(ws: Workspace, patch: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The index entry and manifest the edited spec compiles to, by the ordinary compile of a
+    copy of the workspace (not the preview's in-memory build)."""
+    root = Path(tempfile.mkdtemp(prefix="ecp-after-")) / "ws"
+    atexit.register(shutil.rmtree, root.parent, ignore_errors=True)
+    shutil.copytree(ws.settings.root / "presets", root / "presets")
+    (root / "tenants").mkdir()
+    spec = (ws.settings.tenants_dir / f"{TENANT}.yaml").read_text("utf-8")
+    edited = apply_update(spec, patch, f"{TENANT}.yaml")
+    (root / "tenants" / f"{TENANT}.yaml").write_text(edited, encoding="utf-8")
+    settings = Settings(root=root)
+    compile_workspace(settings)
+    index = json.loads((settings.output_dir / "index.json").read_text("utf-8"))
+    entries = index.get("tenants", index)
+    manifest = (settings.output_dir / TENANT / "manifest.yaml").read_text("utf-8")
+    return entries[TENANT], manifest
+
+
+def test_a_preview_reports_what_the_ordinary_compile_of_the_edit_gives(ws: Workspace) -> None:
+    index = json.loads((ws.settings.output_dir / "index.json").read_text("utf-8"))
+    before = index.get("tenants", index)[TENANT]
+    old_manifest = (ws.settings.output_dir / TENANT / "manifest.yaml").read_text("utf-8")
+    after, new_manifest = compiled_after(ws, PATCH)
+    preview = preview_update(ws, TENANT, PATCH, None)
+    assert preview.tenant_id == TENANT
+    assert preview.dry_run is True
+    assert preview.changed is True
+    assert preview.estimated_cost == {
+        "before": before["estimated_cost"],
+        "after": after["estimated_cost"],
+    }
+    assert before["estimated_cost"] != after["estimated_cost"]
+    assert preview.replicas == {
+        "chatbot": {"before": before["replicas"]["chatbot"], "after": after["replicas"]["chatbot"]}
+    }
+    deltas = {d.field: (d.before, d.after) for d in preview.deltas}
+    assert deltas["replicas.chatbot"] == (
+        before["replicas"]["chatbot"],
+        after["replicas"]["chatbot"],
+    )
+    assert deltas["monthly_cost_usd"] == (before["monthly_cost_usd"], after["monthly_cost_usd"])
+    expected = "".join(
+        difflib.unified_diff(
+            old_manifest.splitlines(keepends=True),
+            new_manifest.splitlines(keepends=True),
+            fromfile=f"a/{TENANT}/manifest.yaml",
+            tofile=f"b/{TENANT}/manifest.yaml",
+        )
+    )
+    assert preview.manifest_diff == expected
+    assert preview.manifest_diff.startswith(f"--- a/{TENANT}/manifest.yaml\n+++ b/{TENANT}/")
+    assert preview.diff_truncated is False
+    assert preview.warnings == ()
+
+
+def test_a_preview_that_changes_nothing_has_no_diff_and_no_deltas(ws: Workspace) -> None:
+    preview = preview_update(ws, TENANT, {}, None)
+    assert preview.changed is False
+    assert preview.manifest_diff == ""
+    assert preview.deltas == ()
+    assert preview.replicas["chatbot"]["before"] == preview.replicas["chatbot"]["after"]
+
+
+def test_a_preview_before_the_first_compile_diffs_from_nothing(ws: Workspace) -> None:
+    """No output/index.json yet: the whole manifest is added; a manifest without a final
+    newline (written by hand) is marked as diff marks it."""
+    root = Path(tempfile.mkdtemp(prefix="ecp-fresh-")) / "ws"
+    atexit.register(shutil.rmtree, root.parent, ignore_errors=True)
+    shutil.copytree(ws.settings.root / "presets", root / "presets")
+    shutil.copytree(ws.settings.tenants_dir, root / "tenants")
+    fresh = Workspace.of(Settings(root=root))
+    preview = preview_update(fresh, TENANT, {}, None)
+    _, manifest = compiled_after(ws, {})
+    lines = preview.manifest_diff.splitlines(keepends=True)
+    assert lines[:3] == [
+        f"--- a/{TENANT}/manifest.yaml\n",
+        f"+++ b/{TENANT}/manifest.yaml\n",
+        f"@@ -0,0 +1,{len(manifest.splitlines())} @@\n",
+    ]
+    assert "".join(line[1:] for line in lines[3:]) == manifest
+    assert preview.replicas["chatbot"]["before"] is None
+    assert preview.estimated_cost["before"] is None
+    # Compiled, but this tenant's manifest cut short by hand, without its last newline.
+    compile_workspace(fresh.settings)
+    target = fresh.settings.output_dir / TENANT / "manifest.yaml"
+    target.write_text("kind: Old", encoding="utf-8")
+    cut = preview_update(fresh, TENANT, {}, None).manifest_diff.splitlines()
+    assert cut[3:5] == ["-kind: Old", "\\ No newline at end of file"]
+    target.unlink()
+    gone = preview_update(fresh, TENANT, {}, None).manifest_diff.splitlines()
+    assert gone[2] == f"@@ -0,0 +1,{len(manifest.splitlines())} @@"
