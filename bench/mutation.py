@@ -273,6 +273,9 @@ def main() -> None:
     outcomes = []
     for name in names:
         if args.collect_only:
+            if not (STAGES / name / "run.json").exists():
+                print(f"{name}: no finished run in {STAGES / name}")
+                continue
             outcome = collect(name, STAGES / name)
         else:
             outcome = run(name, args.max_children)
