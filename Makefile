@@ -10,7 +10,7 @@ PORT ?= 8001
 # make test JOBS=2: run the suite on 2 pytest-xdist workers (empty: one process).
 JOBS ?=
 
-.PHONY: run test check lint typecheck contracts compile bench clean
+.PHONY: run test check lint typecheck contracts compile bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,5 +65,12 @@ contracts: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+## make mutation [PKG=publishing]: mutmut over the core packages (or one), each against its own
+## focused tests; prints killed/total and the survivors, writes bench/MUTATION.md (slow: minutes
+## per package; the scheduled workflow runs it weekly). PKG: validating publishing service output sizing
+MUTATION_CHILDREN ?= 1
+mutation: $(STAMP)
+	$(BIN)/python bench/mutation.py $(PKG) --max-children $(MUTATION_CHILDREN) --write-report
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) mutants build/mutation .pytest_cache .mypy_cache .ruff_cache

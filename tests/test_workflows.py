@@ -54,8 +54,11 @@ def assert_ecp_call_exists(command_line: str) -> None:
             assert word.split("=")[0] in known, f"{word} is not an option of ecp {words[1]}"
 
 
-def test_there_is_a_pull_request_workflow_and_a_publish_workflow() -> None:
-    assert [p.name for p in WORKFLOWS] == ["publish.yml", "pull-request.yml"]
+ECP_WORKFLOWS = [p for p in WORKFLOWS if p.name != "mutation.yml"]  # mutation runs `make` only
+
+
+def test_there_is_a_pull_request_a_publish_and_a_mutation_workflow() -> None:
+    assert [p.name for p in WORKFLOWS] == ["mutation.yml", "publish.yml", "pull-request.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
@@ -71,7 +74,7 @@ def test_each_workflow_parses_with_jobs_that_have_a_runner_and_steps(path: Path)
     assert text.count("${{") == text.count("}}")
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+@pytest.mark.parametrize("path", ECP_WORKFLOWS, ids=[p.name for p in ECP_WORKFLOWS])
 def test_every_ecp_call_in_a_workflow_names_a_real_command_and_options(path: Path) -> None:
     calls = [line for line in run_lines(load(path)) if line.startswith("ecp ")]
     assert calls
@@ -89,6 +92,18 @@ def test_the_pull_request_job_runs_on_spec_preset_and_compiler_changes() -> None
     diff = next(line for line in lines if line.startswith("ecp diff"))
     assert "--format markdown" in diff
     assert diff.endswith('>> "$GITHUB_STEP_SUMMARY"')
+
+
+def test_the_mutation_job_runs_weekly_and_on_demand_through_make() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "mutation.yml")
+    on = triggers(workflow)
+    assert [entry["cron"] for entry in on["schedule"]] == ["17 3 * * 1"]
+    assert "workflow_dispatch" in on
+    lines = run_lines(workflow)
+    assert any(re.match(r"make mutation\b", line) for line in lines)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^mutation:", makefile, re.MULTILINE)
+    assert "bench/mutation.py" in makefile
 
 
 def test_the_publish_job_runs_on_main_and_pushes() -> None:

@@ -187,6 +187,42 @@ def test_a_document_that_is_not_a_mapping_is_rejected() -> None:
         dump_documents([["not", "a", "mapping"]])  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize(
+    ("docs", "message", "details"),
+    [
+        (
+            [{"ok": 1}, ["not", "a", "mapping"]],
+            "cannot write YAML for document 1 at <root>: a document must be a mapping",
+            {"document": 1, "path": "", "value_type": "list"},
+        ),
+        (
+            [{"Xkeys": {"Xport": float("inf")}}],
+            "cannot write YAML for document 0 at Xkeys.Xport: float inf has no JSON form",
+            {"document": 0, "path": "Xkeys.Xport", "value_type": "float"},
+        ),
+        (
+            [{"spec": [{"data": b"raw"}]}],
+            "cannot write YAML for document 0 at spec[0].data: bytes is not a JSON value",
+            {"document": 0, "path": "spec[0].data", "value_type": "bytes"},
+        ),
+        (
+            [{"labels": {3: "x"}}],
+            "cannot write YAML for document 0 at labels.3: mapping key of type int is not a string",
+            {"document": 0, "path": "labels.3", "value_type": "int"},
+        ),
+    ],
+    ids=["not-a-mapping", "infinity", "bytes", "int-key"],
+)
+def test_the_rejection_names_the_document_the_path_and_the_value_type(
+    docs: list[Any], message: str, details: dict[str, Any]
+) -> None:
+    """The message and details a reviewer reads, spelled out in full (docs/reference errors)."""
+    with pytest.raises(ManifestInvalid) as caught:
+        dump_documents(docs)
+    assert caught.value.message == message
+    assert caught.value.details == details
+
+
 # The reference's example Deployment (Manifest API section). The reference quotes some label
 # values that need no quotes; the emitter writes them bare, everything else is byte for byte.
 REFERENCE_DEPLOYMENT = """\

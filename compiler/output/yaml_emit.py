@@ -64,7 +64,7 @@ class _BadValue(Exception):
     """Internal: carries the path outwards so the public error can say where the value sits."""
 
     def __init__(self, reason: str, value: object) -> None:
-        super().__init__(reason)
+        super().__init__(reason)  # pragma: no mutate - equivalent: only .reason is ever read
         self.reason = reason
         self.value = value
         self.path: list[str | int] = []

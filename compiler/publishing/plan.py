@@ -135,7 +135,7 @@ class _Planner:
             return self.tenants
         carried = {t: s for t, s in self.old.tenants.items() if t not in self.tenants}
         for tenant_id in gone:
-            carried.pop(tenant_id, None)
+            carried.pop(tenant_id, None)  # pragma: no mutate - gone ⊆ old tenants ⊆ carried
         return dict(sorted({**carried, **self.tenants}.items()))
 
     def _tenant(self, tenant_id: str, index_sha: object, regenerate_all: bool) -> Action | None:
@@ -156,7 +156,7 @@ class _Planner:
             self.tenants[tenant_id] = old
             return None
         manifest: bytes | None = None
-        kustomization: bytes | None = None
+        kustomization: bytes | None = None  # pragma: no mutate - read before any use below
         if old is not None and index_sha is not None and index_sha == old.index_sha:
             # The index vouches for the bytes we copied last time: an unchanged tenant costs
             # no file read, so a publish of one write does not grow with the workspace.
@@ -173,17 +173,19 @@ class _Planner:
             action = "changed"
         deployments = old.deployments if old is not None and action is None else None
         if action is not None:
+            # pragma: no mutate start - unreachable: with an action set both files were read above
             if manifest is None:
                 manifest = read_tenant_file(self.output_dir, tenant_id, MANIFEST_FILE)
             if kustomization is None:
                 kustomization = read_tenant_file(self.output_dir, tenant_id, KUSTOMIZATION_FILE)
+            # pragma: no mutate end
             self.writes[f"tenants/{tenant_id}/{MANIFEST_FILE}"] = manifest
             self.writes[f"tenants/{tenant_id}/{KUSTOMIZATION_FILE}"] = kustomization
         if self.config.flux and (action is not None or regenerate_all):
             if deployments is None:
                 if manifest is None:
                     manifest = read_tenant_file(self.output_dir, tenant_id, MANIFEST_FILE)
-                text = manifest.decode("utf-8")
+                text = manifest.decode("utf-8")  # pragma: no mutate - "UTF-8" is the same codec
                 deployments = tuple(deployments_in(text, str(entry.get("namespace", ""))))
             flux = flux_tenant_file(tenant_id, list(deployments), self.schemas).encode()
             self._write_if_different(flux_tenant_path(tenant_id), flux)

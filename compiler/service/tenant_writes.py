@@ -107,6 +107,9 @@ def prepare(ws: Workspace, intent: WriteIntent, old: bytes | None) -> PreparedCh
     _check_if_match(tenant_id, old, intent.if_match)
     if intent.action == "delete":
         return PreparedChange(intent, old, None)
-    text = apply_update(old.decode("utf-8"), intent.change, f"{tenant_id}.yaml")
-    plan_tenant(parse_spec(text, f"{tenant_id}.yaml", expected_id=tenant_id), catalogue)
+    current = old.decode("utf-8")  # pragma: no mutate - "UTF-8" names the same codec
+    text = apply_update(current, intent.change, f"{tenant_id}.yaml")
+    # expected_id cannot differ here (apply_update refuses a tenant_id change): no mutate.
+    spec = parse_spec(text, f"{tenant_id}.yaml", expected_id=tenant_id)  # pragma: no mutate
+    plan_tenant(spec, catalogue)
     return PreparedChange(intent, old, text)
