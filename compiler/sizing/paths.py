@@ -67,6 +67,18 @@ def check_percentile(percentile: float) -> float:
     return (100 + percentile) / 2
 
 
+def check_floor(options: Sequence[ServiceOption], percentile: float, catalogue: Catalogue) -> float:
+    """A path's idle percentile at the check level on these options, one per stage (memoised
+    on the catalogue by the response figures and the percentile)."""
+    key = ("check", tuple((o.response_ms, o.response_cv) for o in options), percentile)
+    memo = catalogue.memo
+    floor: float | None = memo.get(key)
+    if floor is None:
+        floor = idle_percentile(options, check_percentile(percentile), catalogue)
+        memo[key] = floor
+    return floor
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """Per service: how rarely it may wait longer than its allowance; per path: its check floor

@@ -87,6 +87,12 @@ def plan_service(
     )
 
 
+def achieved_with(plan: ServicePlan, serving: int, replicas: int, catalogue: Catalogue) -> float:
+    """with_pods(plan, serving, replicas).achieved_availability, without building the plan."""
+    rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
+    return _achieved(serving, replicas, plan.option.availability, rollout, load_memo(catalogue))
+
+
 def _achieved(k: int, n: int, a: float, rollout: float, memo: dict[Any, Any]) -> float:
     key = ("achieved", k, n, a, rollout)
     value: float | None = memo.get(key)
@@ -107,45 +113,42 @@ def predict_paths(
     memo = load_memo(catalogue)
     for path in paths:
         stages = [services[s] for s in path.services]
+        # the stages' hardware and waits decide the percentile; their availability only the
+        # product (so a squeeze that drops a spare reuses the convolution)
         key = (
-            "path",
-            path.name,
-            path.rate_per_s,
-            sla_ms,
+            "path percentile",
+            path.services,
             percentile,
-            *(
-                (s.option.key, s.queue.p_wait, s.queue.wait_mean_ms, s.achieved_availability)
-                for s in stages
-            ),
+            *((s.option.key, s.queue.p_wait, s.queue.wait_mean_ms) for s in stages),
         )
-        planned = memo.get(key)
-        if planned is None:  # the stages' hardware, waits and availability decide it
-            planned = _path_plan(path, stages, sla_ms, percentile, catalogue)
-            memo[key] = planned
-        plans.append(planned)
+        found: tuple[float, float] | None = memo.get(key)
+        if found is None:
+            found = _path_percentile(stages, percentile, catalogue)
+            memo[key] = found
+        predicted, idle_floor = found
+        plans.append(
+            PathPlan(
+                name=path.name,
+                label=path.definition.label,
+                stages=path.services,
+                percentile=percentile,
+                predicted_ms=predicted,
+                sla_ms=sla_ms,
+                availability=math.prod(s.achieved_availability for s in stages),
+                arrival_rate_per_s=path.rate_per_s,
+                idle_floor_ms=idle_floor,
+            )
+        )
     return tuple(plans)
 
 
-def _path_plan(
-    path: TenantPath,
-    stages: Sequence[ServicePlan],
-    sla_ms: float,
-    percentile: float,
-    catalogue: Catalogue,
-) -> PathPlan:
+def _path_percentile(
+    stages: Sequence[ServicePlan], percentile: float, catalogue: Catalogue
+) -> tuple[float, float]:
+    """(the path's predicted percentile, its idle floor at that percentile)."""
     idle = idle_of([s.option for s in stages], catalogue)
     waits = [stage_of(s.option, s.queue) for s in stages]
-    return PathPlan(
-        name=path.name,
-        label=path.definition.label,
-        stages=path.services,
-        percentile=percentile,
-        predicted_ms=percentile_with_waits(idle, waits, percentile),
-        sla_ms=sla_ms,
-        availability=math.prod(s.achieved_availability for s in stages),
-        arrival_rate_per_s=path.rate_per_s,
-        idle_floor_ms=idle.quantile(percentile / 100),
-    )
+    return percentile_with_waits(idle, waits, percentile), idle.quantile(percentile / 100)
 
 
 def totals_of(services: Sequence[ServicePlan]) -> Totals:
