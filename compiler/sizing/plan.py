@@ -41,6 +41,31 @@ def service_target(availability_target: float, longest_path: int) -> float:
     return float(availability_target ** (1 / max(1, longest_path)))
 
 
+def replica_rule(
+    availability_target: float, longest_path: int, catalogue: Catalogue
+) -> tuple[float, float, int]:
+    """(the service's share of the target, the rollout share of the month, the HA floor)."""
+    floor = HA_MIN_REPLICAS if availability_target >= HA_THRESHOLD else 1
+    rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
+    return service_target(availability_target, longest_path), rollout, floor
+
+
+def replicas_under(
+    serving: int, pod_availability: float, rule: tuple[float, float, int], catalogue: Catalogue
+) -> int:
+    """Replicas for `serving` pods: the HA floor, then spares until the service's share of the
+    target is met with rollouts counted (`rule`: replica_rule). Never fewer for more serving
+    pods (k-of-n falls with k), so at the utilisation cap's pods it bounds every plan of an
+    option from below."""
+    target, rollout, floor = rule
+    key = ("replicas", serving, pod_availability, target, rollout, floor)
+    replicas: int | None = catalogue.memo.get(key)
+    if replicas is None:  # a pure function of these: shared by every tenant
+        replicas = replicas_for_target(serving, pod_availability, target, rollout, floor)
+        catalogue.memo[key] = replicas
+    return replicas
+
+
 def plan_service(
     option: ServiceOption,
     *,
@@ -61,13 +86,9 @@ def plan_service(
         queue = serving_pods(option, rate_per_s, allowance_ms, tail)
         memo[serving_key] = queue
     k = queue.pods
-    floor = HA_MIN_REPLICAS if availability_target >= HA_THRESHOLD else 1
     rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
-    target = service_target(availability_target, longest_path)
-    key = ("replicas", k, option.availability, target, rollout, floor)
-    if key not in catalogue.memo:  # a pure function of these: shared by every tenant
-        catalogue.memo[key] = replicas_for_target(k, option.availability, target, rollout, floor)
-    replicas: int = catalogue.memo[key]
+    rule = replica_rule(availability_target, longest_path, catalogue)
+    replicas = replicas_under(k, option.availability, rule, catalogue)
     profile = catalogue.services[option.service]
     storage = effective_channels * profile.storage_gb_per_channel
     storage += replicas * option.storage_gb_per_replica

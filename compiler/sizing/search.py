@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+from collections.abc import Iterable
 from typing import Any
 
 from compiler.errors import InsufficientResources, SlaUnachievable
@@ -50,6 +51,9 @@ class Shape:
                 for k, j in enumerate(choice):
                     index += j * strides[k]
                 self.feasible.append((index, choice))
+        self.indices = [index for index, _ in self.feasible]
+        self.choices = [choice for _, choice in self.feasible]
+        self.columns = [[choice[k] for choice in self.choices] for k in range(len(group))]
 
     def _path_checks(
         self, sizer: Sizer
@@ -98,7 +102,7 @@ def shape_of(sizer: Sizer, group: tuple[str, ...]) -> Shape:
     key = (
         "shape",
         group,
-        tuple(tuple(o.key for o in sizer.options[s]) for s in group),
+        tuple(sizer.runs[s] for s in group),  # (engine, GPU pin): they name the options
         tuple(p.name for p in paths),
         sizer.sla_ms,
         sizer.percentile,
@@ -132,7 +136,7 @@ def _group_key(sizer: Sizer, group: tuple[str, ...], every: bool) -> tuple[Any, 
     services = tuple(
         (
             s,
-            tuple(o.key for o in sizer.options[s]),
+            sizer.runs[s],  # (engine, GPU pin): options_for's key, which names the options
             sizer.demand.requested.get(s, 0),
             sizer.reach[s],
             sizer.rate[s],
@@ -149,14 +153,13 @@ def _group_key(sizer: Sizer, group: tuple[str, ...], every: bool) -> tuple[Any, 
 def _group_plans(sizer: Sizer, group: tuple[str, ...], every: bool) -> list[tuple[float, Combo]]:
     shape = shape_of(sizer, group)
     lists = shape.lists
-    bounds = [[sizer.quick_bound(o) for o in options] for options in lists]
-    bounded: list[tuple[float, int, tuple[int, ...]]] = []
-    for index, choice in shape.feasible:
-        bound = 0.0
-        for k, j in enumerate(choice):
-            bound += bounds[k][j]
-        bounded.append((bound, index, choice))
-    bounded.sort()  # by bound, then flat index (unique): the order of the full product on ties
+    bounds = [sizer.bounds(s) for s in group]
+    # each combination's bound: its options' bounds added in group order, column by column
+    sums: Iterable[float] = map(bounds[0].__getitem__, shape.columns[0])
+    for k in range(1, len(group)):
+        sums = map(operator.add, sums, map(bounds[k].__getitem__, shape.columns[k]))
+    # by bound, then flat index (unique): the order of the full product on ties
+    bounded = sorted(zip(sums, shape.indices, shape.choices, strict=True))
     found: list[tuple[float, int, Combo]] = []
     for bound, index, choice in bounded:
         limit = found[0][0] + 0.01 if found and not every else math.inf

@@ -23,7 +23,7 @@ from compiler.sizing.paths import (
     tenant_paths,
     wait_allowances,
 )
-from compiler.sizing.plan import HA_MIN_REPLICAS, HA_THRESHOLD, plan_service
+from compiler.sizing.plan import plan_service, replica_rule, replicas_under
 from compiler.sizing.queueing import pods_under_cap
 from compiler.spec.models import SERVICES
 
@@ -37,9 +37,10 @@ class Sizer:
         self.percentile = demand.sla.percentile_value(catalogue.sizing_policy.default_percentile)
         self.sla_ms = demand.sla.response_time_ms
         self.paths = tenant_paths(demand.requested, catalogue)
-        used = {s for p in self.paths for s in p.services}
+        used = {s for p in self.paths for s in p.definition.services}
         self.names = tuple(s for s in SERVICES if s in used)
         runs = tuple((s, demand.engines.get(s, "nlu"), demand.gpu_type) for s in self.names)
+        self.runs = {run[0]: run[1:] for run in runs}  # (engine, pin): names the options
         self.options = {s: options_for(s, engine, pin, catalogue) for s, engine, pin in runs}
         self.memo = load_memo(catalogue)
         # the paths, the options (named by service, engine and pin), the SLA and the
@@ -50,20 +51,22 @@ class Sizer:
             found = budget(self.paths, self.options, self.sla_ms, self.percentile, catalogue)
             self.memo[key] = found
         self.budget: Budget = found
-        self.rate: dict[str, float] = {}
-        self.reach: dict[str, float] = {}
+        rates: dict[str, list[float]] = {}
+        reach: dict[str, int] = {}
         self.longest: dict[str, int] = {}
-        for s in used:  # one pass per service, in the paths' order (the sums' order)
-            through = [p for p in self.paths if s in p.services]
-            self.rate[s] = sum(p.rate_per_s for p in through)
-            self.reach[s] = float(sum(demand.requested[p.definition.entry] for p in through))
-            self.longest[s] = max(len(p.services) for p in through)
+        for path in self.paths:  # the terms of each service's sums, in the paths' order
+            stages = path.definition.services
+            channels = demand.requested[path.definition.entry]
+            for s in stages:
+                rates.setdefault(s, []).append(path.rate_per_s)
+                reach[s] = reach.get(s, 0) + channels
+                self.longest[s] = max(self.longest.get(s, 0), len(stages))
+        self.rate = {s: sum(terms) for s, terms in rates.items()}
+        self.reach = {s: float(n) for s, n in reach.items()}
         self.images = {s: demand.images.get(s) or catalogue.image(s) for s in self.names}
         self._plans: dict[tuple[str, str, float], ServicePlan] = {}
         self._allowances: dict[tuple[tuple[str, str], ...], dict[str, float]] = {}
-        self._quick: dict[tuple[str, str], float] = {}
         self.availability = demand.sla.availability_fraction
-        self.replica_floor = HA_MIN_REPLICAS if self.availability >= HA_THRESHOLD else 1
 
     def service(self, option: ServiceOption, allowance_ms: float) -> ServicePlan:
         """The option's plan for this tenant at a wait allowance (allowances(): per hardware)."""
@@ -127,27 +130,40 @@ class Sizer:
         allowance = self.allowances(chosen)
         return tuple(self.service(o, allowance[o.service]) for o in combo)
 
-    def quick_bound(self, option: ServiceOption) -> float:
-        """A cost no plan on `option` can undercut, cheap to compute (service_cost of the fewest
-        replicas any plan has): serving pods are at least the utilisation cap's, replicas at
-        least those and the HA floor; storage grows with replicas (less half a rounding step)."""
-        key = (option.service, option.key)
-        bound = self._quick.get(key)
-        if bound is None:
-            name = option.service
-            pods = max(pods_under_cap(option, self.rate[name]), self.replica_floor)
-            prices = self.catalogue.prices
-            storage = self.reach[name] * self.catalogue.services[name].storage_gb_per_channel
-            storage += pods * option.storage_gb_per_replica
-            bound = (
-                pods * option.hourly_price(self.catalogue) * prices.hours_per_month
+    def bounds(self, name: str) -> list[float]:
+        """Per option of `name`, a cost no plan on it can undercut, cheap to compute (the
+        service_cost of the fewest replicas any plan has): serving pods are at least the
+        utilisation cap's, replicas at least what those need for the availability
+        (replicas_under: never fewer for more serving pods); storage grows with replicas (less
+        half a rounding step)."""
+        catalogue = self.catalogue
+        prices = catalogue.prices
+        rate = self.rate[name]
+        rule = replica_rule(self.availability, self.longest[name], catalogue)
+        channels_gb = self.reach[name] * catalogue.services[name].storage_gb_per_channel
+        out = []
+        for option in self.options[name]:
+            pods = replicas_under(
+                pods_under_cap(option, rate), option.availability, rule, catalogue
+            )
+            storage = channels_gb + pods * option.storage_gb_per_replica
+            out.append(
+                pods * option.hourly_price(catalogue) * prices.hours_per_month
                 + max(0.0, storage - 0.0005) * prices.storage_gb_month
             )
-            self._quick[key] = bound
-        return bound
+        return out
 
     def groups(self) -> list[tuple[str, ...]]:
-        """Services linked by a path, as connected groups in catalogue order."""
+        """Services linked by a path, as connected groups in catalogue order (memoised on the
+        tenant's paths, which decide them)."""
+        key = ("groups", tuple(p.name for p in self.paths))
+        found: list[tuple[str, ...]] | None = self.catalogue.memo.get(key)
+        if found is None:
+            found = self._groups()
+            self.catalogue.memo[key] = found
+        return found
+
+    def _groups(self) -> list[tuple[str, ...]]:
         group_of = {s: {s} for s in self.names}
         for path in self.paths:
             merged = set().union(*(group_of[s] for s in path.services))
