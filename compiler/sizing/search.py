@@ -18,7 +18,7 @@ from typing import Any
 from compiler.errors import InsufficientResources, SlaUnachievable
 from compiler.sizing.cost import service_cost
 from compiler.sizing.options import ServiceOption
-from compiler.sizing.paths import TenantPath, check_floor, wait_allowances
+from compiler.sizing.paths import TenantPath, stage_share, wait_allowances
 from compiler.sizing.sizer import Sizer
 
 Combo = tuple[ServiceOption, ...]
@@ -35,7 +35,7 @@ class Shape:
         self.sla_ms = sizer.sla_ms
         self.percentile = sizer.percentile
         self.catalogue = sizer.catalogue  # the shape lives in its memo: no tenant is kept
-        self.share = sizer.catalogue.sizing_policy.wait_share
+        self.options = {s: sizer.options[s] for s in group}
         self._allowances: dict[tuple[int, ...], tuple[float, ...]] = {}
         allowed, checks = self._path_checks(sizer)
         lists = self.lists
@@ -83,16 +83,18 @@ class Shape:
             chosen = {
                 s: options[j] for s, options, j in zip(self.group, self.lists, choice, strict=True)
             }
-            floors = {
-                p.name: check_floor(
-                    [chosen[s] for s in p.services], self.percentile, self.catalogue
-                )
-                for p in self.paths
-            }
-            by_service = wait_allowances(floors, self.paths, self.sla_ms, self.share)
+            by_service = wait_allowances({p.name: self._shares(p, chosen) for p in self.paths})
             found = tuple(by_service[s] for s in self.group)
             self._allowances[choice] = found
         return found
+
+    def _shares(self, path: TenantPath, chosen: dict[str, ServiceOption]) -> dict[str, float]:
+        return {
+            s: stage_share(
+                path, s, chosen[s], self.options, self.sla_ms, self.percentile, self.catalogue
+            )
+            for s in path.services
+        }
 
 
 def shape_of(sizer: Sizer, group: tuple[str, ...]) -> Shape:

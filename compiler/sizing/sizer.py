@@ -20,6 +20,8 @@ from compiler.sizing.paths import (
     TenantPath,
     budget,
     check_floor,
+    path_fits,
+    stage_share,
     tenant_paths,
     wait_allowances,
 )
@@ -107,20 +109,29 @@ class Sizer:
         options = [chosen[s] for s in path.services]
         return check_floor(options, self.percentile, self.catalogue)
 
+    def shares(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> dict[str, float]:
+        """Per stage of `path`, its allowance on it with its chosen option (paths.stage_share:
+        its own hardware and the fastest of the tenant's options elsewhere)."""
+        return {
+            s: stage_share(
+                path, s, chosen[s], self.options, self.sla_ms, self.percentile, self.catalogue
+            )
+            for s in path.services
+        }
+
     def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
-        """Whether the path's floor on the chosen hardware fits the SLA: its stages' allowances
-        (a share of the rest) then fit beside it too (paths.allowances)."""
-        return self.check_floor(path, chosen) <= self.sla_ms + 1e-9
+        """Whether the path's floor on the chosen hardware plus its stages' allowances on it
+        fit the SLA (paths.path_fits)."""
+        return path_fits(self.check_floor(path, chosen), self.shares(path, chosen), self.sla_ms)
 
     def allowances(self, chosen: Mapping[str, ServiceOption]) -> dict[str, float]:
-        """Wait allowance per service for one choice of hardware for every service of its paths."""
+        """Wait allowance per service for one choice of hardware for every service of its paths:
+        each service's depends on its own option alone (paths.stage_share)."""
         key = tuple(sorted((s, o.key) for s, o in chosen.items()))
         found = self._allowances.get(key)
         if found is None:
             paths = [p for p in self.paths if all(s in chosen for s in p.services)]
-            floors = {p.name: self.check_floor(p, chosen) for p in paths}
-            share = self.catalogue.sizing_policy.wait_share
-            found = wait_allowances(floors, paths, self.sla_ms, share)
+            found = wait_allowances({p.name: self.shares(p, chosen) for p in paths})
             self._allowances[key] = found
         return found
 
