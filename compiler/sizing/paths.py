@@ -119,25 +119,20 @@ def stage_share(
     name: str,
     option: ServiceOption,
     options: Mapping[str, Sequence[ServiceOption]],
+    runs: Mapping[str, tuple[str, str | None]],
     sla_ms: float,
     percentile: float,
     catalogue: Catalogue,
 ) -> float:
     """`name`'s wait allowance on `path` with `option`: wait_share x (SLA - the path's check
     floor with `option` at `name` and the fastest of `options` at the other stages) / stages.
-    Memoised on the catalogue: the stages' options (named by their keys), the SLA and the
-    percentile decide it."""
-    lists = [(option,) if s == name else tuple(options[s]) for s in path.services]
-    key = (
-        "stage share",
-        path.services,
-        name,
-        tuple(tuple(o.key for o in opts) for opts in lists),
-        sla_ms,
-        percentile,
-    )
+    Memoised on the catalogue: the stages' options (named by `runs`, each service's engine and
+    GPU pin: options_for's key), the SLA and the percentile decide it."""
+    named = tuple(runs[s] for s in path.services)
+    key = ("stage share", path.services, name, option.key, named, sla_ms, percentile)
     found: float | None = catalogue.memo.get(key)
     if found is None:
+        lists = [(option,) if s == name else tuple(options[s]) for s in path.services]
         floor = min(check_floor(c, percentile, catalogue) for c in itertools.product(*lists))
         share = catalogue.sizing_policy.wait_share
         found = share * (sla_ms - floor) / len(path.services)

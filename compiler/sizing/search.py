@@ -18,7 +18,7 @@ from typing import Any
 from compiler.errors import InsufficientResources, SlaUnachievable
 from compiler.sizing.cost import service_cost
 from compiler.sizing.options import ServiceOption
-from compiler.sizing.paths import TenantPath, stage_share, wait_allowances
+from compiler.sizing.paths import TenantPath, path_fits, stage_share, wait_allowances
 from compiler.sizing.sizer import Sizer
 
 Combo = tuple[ServiceOption, ...]
@@ -36,6 +36,7 @@ class Shape:
         self.percentile = sizer.percentile
         self.catalogue = sizer.catalogue  # the shape lives in its memo: no tenant is kept
         self.options = {s: sizer.options[s] for s in group}
+        self.runs = {s: sizer.runs[s] for s in group}
         self._allowances: dict[tuple[int, ...], tuple[float, ...]] = {}
         allowed, checks = self._path_checks(sizer)
         lists = self.lists
@@ -67,9 +68,15 @@ class Shape:
         for path in self.paths:
             at = tuple(group.index(s) for s in path.services)
             ok: dict[tuple[int, ...], bool] = {}
+            # each stage's share per option, once (it depends on that option alone)
+            share = [[sizer.shares(path, {group[i]: o})[group[i]] for o in lists[i]] for i in at]
             for sub in itertools.product(*(range(len(lists[i])) for i in at)):
                 chosen = {group[i]: lists[i][j] for i, j in zip(at, sub, strict=True)}
-                ok[sub] = sizer.path_feasible(path, chosen)
+                shares = {
+                    group[i]: share[n][j] for n, (i, j) in enumerate(zip(at, sub, strict=True))
+                }
+                # Sizer.path_feasible, with the shares looked up
+                ok[sub] = path_fits(sizer.check_floor(path, chosen), shares, sizer.sla_ms)
             if len(at) == 1:
                 allowed[at[0]] = [j for j in allowed[at[0]] if ok[(j,)]]
             else:
@@ -91,7 +98,14 @@ class Shape:
     def _shares(self, path: TenantPath, chosen: dict[str, ServiceOption]) -> dict[str, float]:
         return {
             s: stage_share(
-                path, s, chosen[s], self.options, self.sla_ms, self.percentile, self.catalogue
+                path,
+                s,
+                chosen[s],
+                self.options,
+                self.runs,
+                self.sla_ms,
+                self.percentile,
+                self.catalogue,
             )
             for s in path.services
         }

@@ -42,7 +42,8 @@ class Sizer:
         used = {s for p in self.paths for s in p.definition.services}
         self.names = tuple(s for s in SERVICES if s in used)
         runs = tuple((s, demand.engines.get(s, "nlu"), demand.gpu_type) for s in self.names)
-        self.runs = {run[0]: run[1:] for run in runs}  # (engine, pin): names the options
+        # (engine, GPU pin) per service: options_for's key, which names its options
+        self.runs: dict[str, tuple[str, str | None]] = {s: (e, pin) for s, e, pin in runs}
         self.options = {s: options_for(s, engine, pin, catalogue) for s, engine, pin in runs}
         self.memo = load_memo(catalogue)
         # the paths, the options (named by service, engine and pin), the SLA and the
@@ -110,13 +111,21 @@ class Sizer:
         return check_floor(options, self.percentile, self.catalogue)
 
     def shares(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> dict[str, float]:
-        """Per stage of `path`, its allowance on it with its chosen option (paths.stage_share:
-        its own hardware and the fastest of the tenant's options elsewhere)."""
+        """Per stage of `path` in `chosen`, its allowance on it with its chosen option
+        (paths.stage_share: its own hardware and the fastest of the tenant's options elsewhere)."""
         return {
             s: stage_share(
-                path, s, chosen[s], self.options, self.sla_ms, self.percentile, self.catalogue
+                path,
+                s,
+                chosen[s],
+                self.options,
+                self.runs,
+                self.sla_ms,
+                self.percentile,
+                self.catalogue,
             )
             for s in path.services
+            if s in chosen
         }
 
     def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
