@@ -13,7 +13,7 @@ from compiler.catalogue import Catalogue
 from compiler.sizing.choose import Sizer
 from compiler.sizing.cost import plan_cost
 from compiler.sizing.models import Alternative, PathPlan, ResourcePlan, ServicePlan
-from compiler.sizing.plan import misfits, predict_paths, totals_of, with_pods
+from compiler.sizing.plan import achieved_with, misfits, predict_paths, totals_of, with_pods
 from compiler.sizing.queueing import pods_under_cap
 from compiler.spec.models import PRESETS
 
@@ -46,16 +46,19 @@ def _step(
         if not _uses(s, need):
             continue
         if s.replicas > s.replicas_for_capacity:
-            smaller = with_pods(s, s.replicas_for_capacity, s.replicas - 1, catalogue)
-            spares.append((-smaller.achieved_availability, i, smaller))
+            kept = achieved_with(s, s.replicas_for_capacity, s.replicas - 1, catalogue)
+            spares.append((-kept, i))
         elif s.replicas_for_capacity > pods_under_cap(s.option, s.rate_per_s):
-            smaller = with_pods(s, s.replicas - 1, s.replicas - 1, catalogue)
-            serving.append((i, smaller))
-    if spares:
-        _, i, smaller = min(spares, key=lambda o: (o[0], o[1]))
+            serving.append(i)
+    if spares:  # only the spare taken is planned; serving pods are not tried while spares exist
+        _, i = min(spares)
+        s = services[i]
+        smaller = with_pods(s, s.replicas_for_capacity, s.replicas - 1, catalogue)
         return (*services[:i], smaller, *services[i + 1 :])
     options = []
-    for i, smaller in serving:
+    for i in serving:
+        s = services[i]
+        smaller = with_pods(s, s.replicas - 1, s.replicas - 1, catalogue)
         trial = (*services[:i], smaller, *services[i + 1 :])
         ratio = _worst_ratio(_paths(trial, sizer, catalogue))
         options.append((ratio, i, trial))

@@ -22,17 +22,22 @@ def monthly_cost(totals: Totals, gpu_type: str | None, catalogue: Catalogue) -> 
 
 
 def plan_cost(services: Sequence[ServicePlan], catalogue: Catalogue) -> Cost:
-    """Cost of a plan whose services may run on different GPU types."""
+    """Cost of a plan whose services may run on different GPU types (one pass over the
+    services; the float sums are sum() over the same terms in the same order as ever)."""
     prices = catalogue.prices
     hours = prices.hours_per_month
-    gpu = sum(
-        s.replicas * s.gpu_per_replica * catalogue.gpu_price(s.gpu_type)
-        for s in services
-        if s.gpu_type
-    )
-    cpu_m = sum(s.replicas * s.cpu_request_m for s in services)
-    memory = sum(s.replicas * s.memory_mib for s in services)
-    storage = round(sum(s.storage_gb for s in services), 3)
+    gpu_terms: list[float] = []
+    storages: list[float] = []
+    cpu_m = memory = 0
+    for s in services:
+        option, n = s.option, s.replicas
+        if option.gpu_type:
+            gpu_terms.append(n * option.gpus_per_pod * catalogue.gpu_price(option.gpu_type))
+        cpu_m += n * option.cpu_request_m
+        memory += n * option.memory_mib
+        storages.append(s.storage_gb)
+    gpu = sum(gpu_terms)
+    storage = round(sum(storages), 3)
     return Cost(
         cpu=round(cpu_m / 1000 * prices.cpu_core_hour * hours, 2),
         memory=round(memory / 1024 * prices.memory_gib_hour * hours, 2),

@@ -24,7 +24,8 @@ def explain(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> list[str]
         f"SLA: every path's end-to-end {p} <= {plan.response_target_ms:g}ms with the serving "
         f"pods; availability {plan.availability_target * 100:g}% per path",
         f"rule: each path's idle p{check:g} on its hardware + its stages' wait allowances "
-        f"({catalogue.sizing_policy.wait_share:g} of the rest, split) <= SLA, and each stage "
+        f"({catalogue.sizing_policy.wait_share:g} of the slack with the stage's own hardware "
+        f"and the fastest elsewhere, split) <= SLA, and each stage "
         f"waits longer than its allowance with probability <= (1 - {p}) / (2 x path length): "
         f"then P(path > SLA) <= 1 - {p}",
     ]

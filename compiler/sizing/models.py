@@ -98,6 +98,21 @@ class PathPlan:
     def meets_sla(self) -> bool:
         return self.predicted_ms <= self.sla_ms
 
+    def with_availability(self, availability: float) -> PathPlan:
+        """The same prediction at another availability (dataclasses.replace, without its
+        per-field introspection: the session store sets this on every path of every plan)."""
+        return PathPlan(
+            self.name,
+            self.label,
+            self.stages,
+            self.percentile,
+            self.predicted_ms,
+            self.sla_ms,
+            availability,
+            self.arrival_rate_per_s,
+            self.idle_floor_ms,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Cost:

@@ -4,10 +4,14 @@ Input: channels per service, the SLA and the catalogue. Output: the paths the te
 arrival rate each brings to each service, per service a tail share, and for a choice of hardware
 per service a wait allowance (ms). The rule that makes a plan's percentile a bound: with every
 stage's P(W > allowance) <= (1 - p) / (2 m) and the path's idle time at percentile (100 + p) / 2
-within SLA - sum of the allowances, P(path > SLA) <= 1 - p (Bonferroni). A stage's allowance is
-`wait_share` of its path's slack ON THE HARDWARE CHOSEN, split over the path's stages (the least
-over its paths), so a choice of hardware is judged by its own floor, and an option added to the
-catalogue never changes the plans of the others. Nothing here depends on load except the rates.
+within SLA - sum of the allowances, P(path > SLA) <= 1 - p (Bonferroni). A stage's allowance on
+a path is `wait_share` of the path's slack with THE STAGE'S OWN hardware and the fastest of the
+tenant's options at the other stages, split over the path's stages (the least over its paths);
+a choice of hardware is feasible when the path's floor on it plus its stages' allowances fit the
+SLA. So a stage's allowance depends on its own hardware alone, never on what the other stages
+run: a harder request (more channels, a stricter SLA or percentile) never gives a service whose
+hardware did not change a larger allowance, hence never fewer serving pods (issue 8, monotone).
+Nothing here depends on load except the rates.
 """
 
 from __future__ import annotations
@@ -67,6 +71,18 @@ def check_percentile(percentile: float) -> float:
     return (100 + percentile) / 2
 
 
+def check_floor(options: Sequence[ServiceOption], percentile: float, catalogue: Catalogue) -> float:
+    """A path's idle percentile at the check level on these options, one per stage (memoised
+    on the catalogue by the response figures and the percentile)."""
+    key = ("check", tuple((o.response_ms, o.response_cv) for o in options), percentile)
+    memo = catalogue.memo
+    floor: float | None = memo.get(key)
+    if floor is None:
+        floor = idle_percentile(options, check_percentile(percentile), catalogue)
+        memo[key] = floor
+    return floor
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """Per service: how rarely it may wait longer than its allowance; per path: its check floor
@@ -98,19 +114,46 @@ def budget(
     return Budget(tail, fastest)
 
 
-def wait_allowances(
-    floors: Mapping[str, float], paths: Sequence[TenantPath], sla_ms: float, share: float
-) -> dict[str, float]:
-    """Each service's wait allowance for one choice of hardware: `share` of the slack of every
-    path through it (SLA - that path's check floor on the hardware chosen, `floors`), split over
-    the path's stages; the least over its paths. Their sum along a path is at most share x its
-    slack, so a path whose floor fits the SLA keeps the rest for its idle time."""
+def stage_share(
+    path: TenantPath,
+    name: str,
+    option: ServiceOption,
+    options: Mapping[str, Sequence[ServiceOption]],
+    runs: Mapping[str, tuple[str, str | None]],
+    sla_ms: float,
+    percentile: float,
+    catalogue: Catalogue,
+) -> float:
+    """`name`'s wait allowance on `path` with `option`: wait_share x (SLA - the path's check
+    floor with `option` at `name` and the fastest of `options` at the other stages) / stages.
+    Memoised on the catalogue: the stages' options (named by `runs`, each service's engine and
+    GPU pin: options_for's key), the SLA and the percentile decide it."""
+    named = tuple(runs[s] for s in path.services)
+    key = ("stage share", path.services, name, option.key, named, sla_ms, percentile)
+    found: float | None = catalogue.memo.get(key)
+    if found is None:
+        lists = [(option,) if s == name else tuple(options[s]) for s in path.services]
+        floor = min(check_floor(c, percentile, catalogue) for c in itertools.product(*lists))
+        share = catalogue.sizing_policy.wait_share
+        found = share * (sla_ms - floor) / len(path.services)
+        catalogue.memo[key] = found
+    return found
+
+
+def wait_allowances(shares: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Each service's wait allowance: the least of its shares over the paths through it
+    (`shares`: per path, per stage, stage_share), in the paths' order."""
     out: dict[str, float] = {}
-    for path in paths:
-        each = share * (sla_ms - floors[path.name]) / len(path.services)
-        for s in path.services:
+    for per_stage in shares.values():
+        for s, each in per_stage.items():
             out[s] = min(out.get(s, each), each)
     return out
+
+
+def path_fits(floor: float, shares: Mapping[str, float], sla_ms: float) -> bool:
+    """Whether a path's check floor on the chosen hardware plus its stages' allowances on it
+    fit the SLA (the Bonferroni rule's condition; the allowances are at most these shares)."""
+    return floor + sum(shares.values()) <= sla_ms + 1e-9
 
 
 def _fastest(

@@ -41,6 +41,31 @@ def service_target(availability_target: float, longest_path: int) -> float:
     return float(availability_target ** (1 / max(1, longest_path)))
 
 
+def replica_rule(
+    availability_target: float, longest_path: int, catalogue: Catalogue
+) -> tuple[float, float, int]:
+    """(the service's share of the target, the rollout share of the month, the HA floor)."""
+    floor = HA_MIN_REPLICAS if availability_target >= HA_THRESHOLD else 1
+    rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
+    return service_target(availability_target, longest_path), rollout, floor
+
+
+def replicas_under(
+    serving: int, pod_availability: float, rule: tuple[float, float, int], catalogue: Catalogue
+) -> int:
+    """Replicas for `serving` pods: the HA floor, then spares until the service's share of the
+    target is met with rollouts counted (`rule`: replica_rule). Never fewer for more serving
+    pods (k-of-n falls with k), so at the utilisation cap's pods it bounds every plan of an
+    option from below."""
+    target, rollout, floor = rule
+    key = ("replicas", serving, pod_availability, target, rollout, floor)
+    replicas: int | None = catalogue.memo.get(key)
+    if replicas is None:  # a pure function of these: shared by every tenant
+        replicas = replicas_for_target(serving, pod_availability, target, rollout, floor)
+        catalogue.memo[key] = replicas
+    return replicas
+
+
 def plan_service(
     option: ServiceOption,
     *,
@@ -61,13 +86,9 @@ def plan_service(
         queue = serving_pods(option, rate_per_s, allowance_ms, tail)
         memo[serving_key] = queue
     k = queue.pods
-    floor = HA_MIN_REPLICAS if availability_target >= HA_THRESHOLD else 1
     rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
-    target = service_target(availability_target, longest_path)
-    key = ("replicas", k, option.availability, target, rollout, floor)
-    if key not in catalogue.memo:  # a pure function of these: shared by every tenant
-        catalogue.memo[key] = replicas_for_target(k, option.availability, target, rollout, floor)
-    replicas: int = catalogue.memo[key]
+    rule = replica_rule(availability_target, longest_path, catalogue)
+    replicas = replicas_under(k, option.availability, rule, catalogue)
     profile = catalogue.services[option.service]
     storage = effective_channels * profile.storage_gb_per_channel
     storage += replicas * option.storage_gb_per_replica
@@ -85,6 +106,12 @@ def plan_service(
         storage_gb=round(storage, 3),
         image=image,
     )
+
+
+def achieved_with(plan: ServicePlan, serving: int, replicas: int, catalogue: Catalogue) -> float:
+    """with_pods(plan, serving, replicas).achieved_availability, without building the plan."""
+    rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
+    return _achieved(serving, replicas, plan.option.availability, rollout, load_memo(catalogue))
 
 
 def _achieved(k: int, n: int, a: float, rollout: float, memo: dict[Any, Any]) -> float:
@@ -107,45 +134,42 @@ def predict_paths(
     memo = load_memo(catalogue)
     for path in paths:
         stages = [services[s] for s in path.services]
+        # the stages' hardware and waits decide the percentile; their availability only the
+        # product (so a squeeze that drops a spare reuses the convolution)
         key = (
-            "path",
-            path.name,
-            path.rate_per_s,
-            sla_ms,
+            "path percentile",
+            path.services,
             percentile,
-            *(
-                (s.option.key, s.queue.p_wait, s.queue.wait_mean_ms, s.achieved_availability)
-                for s in stages
-            ),
+            *((s.option.key, s.queue.p_wait, s.queue.wait_mean_ms) for s in stages),
         )
-        planned = memo.get(key)
-        if planned is None:  # the stages' hardware, waits and availability decide it
-            planned = _path_plan(path, stages, sla_ms, percentile, catalogue)
-            memo[key] = planned
-        plans.append(planned)
+        found: tuple[float, float] | None = memo.get(key)
+        if found is None:
+            found = _path_percentile(stages, percentile, catalogue)
+            memo[key] = found
+        predicted, idle_floor = found
+        plans.append(
+            PathPlan(
+                name=path.name,
+                label=path.definition.label,
+                stages=path.services,
+                percentile=percentile,
+                predicted_ms=predicted,
+                sla_ms=sla_ms,
+                availability=math.prod(s.achieved_availability for s in stages),
+                arrival_rate_per_s=path.rate_per_s,
+                idle_floor_ms=idle_floor,
+            )
+        )
     return tuple(plans)
 
 
-def _path_plan(
-    path: TenantPath,
-    stages: Sequence[ServicePlan],
-    sla_ms: float,
-    percentile: float,
-    catalogue: Catalogue,
-) -> PathPlan:
+def _path_percentile(
+    stages: Sequence[ServicePlan], percentile: float, catalogue: Catalogue
+) -> tuple[float, float]:
+    """(the path's predicted percentile, its idle floor at that percentile)."""
     idle = idle_of([s.option for s in stages], catalogue)
     waits = [stage_of(s.option, s.queue) for s in stages]
-    return PathPlan(
-        name=path.name,
-        label=path.definition.label,
-        stages=path.services,
-        percentile=percentile,
-        predicted_ms=percentile_with_waits(idle, waits, percentile),
-        sla_ms=sla_ms,
-        availability=math.prod(s.achieved_availability for s in stages),
-        arrival_rate_per_s=path.rate_per_s,
-        idle_floor_ms=idle.quantile(percentile / 100),
-    )
+    return percentile_with_waits(idle, waits, percentile), idle.quantile(percentile / 100)
 
 
 def totals_of(services: Sequence[ServicePlan]) -> Totals:

@@ -74,12 +74,14 @@ def serving_pods(
     """Fewest pods (under the cap) with P(W > allowance) <= tail; more pods only shorten waits,
     so the search doubles then bisects."""
     low = pods_under_cap(option, rate_per_s)
+    states: dict[int, QueueState] = {}  # each pod count's state, computed once
 
     def ok(pods: int) -> bool:
-        return queue_state(option, rate_per_s, pods).p_wait_longer(allowance_ms) <= tail
+        state = states[pods] = queue_state(option, rate_per_s, pods)
+        return state.p_wait_longer(allowance_ms) <= tail
 
     if ok(low):
-        return queue_state(option, rate_per_s, low)
+        return states[low]
     high = low * 2
     while not ok(high):
         low, high = high, high * 2
@@ -90,4 +92,4 @@ def serving_pods(
     while high - low > 1:
         mid = (low + high) // 2
         low, high = (low, mid) if ok(mid) else (mid, high)
-    return queue_state(option, rate_per_s, high)
+    return states[high]

@@ -98,6 +98,30 @@ def store_replicas(
     )
 
 
+def _replicas_for(catalogue: Catalogue, target: float, session_stages: int) -> int:
+    """store_replicas on the catalogue's preset, memoised (a pure function of these)."""
+    preset = catalogue.redis
+    assert preset is not None
+    key = ("store replicas", target, session_stages)
+    found: int | None = catalogue.memo.get(key)
+    if found is None:
+        found = store_replicas(target, session_stages, preset, catalogue.prices.hours_per_month)
+        catalogue.memo[key] = found
+    return found
+
+
+def _availability_of(catalogue: Catalogue, replicas: int) -> float:
+    """store_availability on the catalogue's preset, memoised."""
+    preset = catalogue.redis
+    assert preset is not None
+    key = ("store availability", replicas)
+    found: float | None = catalogue.memo.get(key)
+    if found is None:
+        found = store_availability(replicas, preset, catalogue.prices.hours_per_month)
+        catalogue.memo[key] = found
+    return found
+
+
 def plan_with_redis(
     spec: TenantSpec, catalogue: Catalogue
 ) -> tuple[ResourcePlan, SessionStore | None]:
@@ -120,7 +144,6 @@ def plan_with_store(demand: Demand, catalogue: Catalogue) -> StorePlan:
     if preset is None:
         plan, sizer = choose(demand, catalogue)
         return StorePlan(plan, sizer, catalogue, None)
-    hours = catalogue.prices.hours_per_month
     stages = max(
         (
             len(p.services)
@@ -129,7 +152,7 @@ def plan_with_store(demand: Demand, catalogue: Catalogue) -> StorePlan:
         ),
         default=0,
     )
-    replicas = store_replicas(demand.sla.availability_fraction, stages, preset, hours)
+    replicas = _replicas_for(catalogue, demand.sla.availability_fraction, stages)
     beside = _beside_store(catalogue, replicas)
     try:
         plan, sizer = choose(demand, beside)
@@ -220,7 +243,19 @@ def _shrunk(catalogue: Catalogue, name: str, by: Totals) -> Catalogue:
 
 def _beside_store(catalogue: Catalogue, replicas: int) -> Catalogue:
     """The catalogue with every tier shrunk by its own store (`replicas` data pods, sentinels
-    when replicated): what the services may fill. Shares the catalogue's memo."""
+    when replicated): what the services may fill. Shares the catalogue's memo, and is kept in
+    it: a pure function of the tiers, the store preset and `replicas`, asked for by every tenant
+    (tiers are in the key, as copies that share the memo may differ in them)."""
+    tiers_key = tuple((n, t.cpu, t.memory, t.gpu, t.storage) for n, t in catalogue.tiers.items())
+    key = ("beside store", replicas, tiers_key)
+    found: Catalogue | None = catalogue.memo.get(key)
+    if found is None:
+        found = _shrunk_by_store(catalogue, replicas)
+        catalogue.memo[key] = found
+    return found
+
+
+def _shrunk_by_store(catalogue: Catalogue, replicas: int) -> Catalogue:
     preset = catalogue.redis
     assert preset is not None
     sentinels = preset.sentinel.replicas if replicas > 1 else 0
@@ -253,9 +288,8 @@ def session_store(plan: ResourcePlan, size: RedisSize, catalogue: Catalogue) -> 
     """The store `plan` needs: its data pods from the plan's target and session paths."""
     preset = catalogue.redis
     assert preset is not None
-    hours = catalogue.prices.hours_per_month
     stages = max((len(p.stages) for p in plan.paths if _needs_store(p, catalogue)), default=0)
-    n = store_replicas(plan.availability_target, stages, preset, hours)
+    n = _replicas_for(catalogue, plan.availability_target, stages)
     sentinel = preset.sentinel
     return SessionStore(
         size=size,
@@ -263,7 +297,7 @@ def session_store(plan: ResourcePlan, size: RedisSize, catalogue: Catalogue) -> 
         sentinels=sentinel.replicas if n > 1 else 0,
         sentinel_cpu_m=sentinel.cpu_request_m,
         sentinel_memory_mib=sentinel.memory_mib,
-        availability=store_availability(n, preset, hours),
+        availability=_availability_of(catalogue, n),
     )
 
 
@@ -306,10 +340,9 @@ def _paths_with_store(
 ) -> tuple[PathPlan, ...]:
     by_name = {s.name: s for s in services}
     return tuple(
-        replace(
-            p,
-            availability=math.prod(by_name[s].achieved_availability for s in p.stages)
-            * (store.availability if _needs_store(p, catalogue) else 1.0),
+        p.with_availability(
+            math.prod(by_name[s].achieved_availability for s in p.stages)
+            * (store.availability if _needs_store(p, catalogue) else 1.0)
         )
         for p in paths
     )

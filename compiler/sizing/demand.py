@@ -1,0 +1,50 @@
+"""What sizing needs to know of a request, whichever shell it came from (spec or calculate body).
+
+Input: a TenantSpec or a CalculateRequest. Output: a frozen Demand, and the warnings the
+request's own figures call for. No catalogue and no sizing decisions here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from compiler.spec.models import CalculateRequest, SlaTarget, TenantSpec
+
+USER_FACING = ("callbot", "chatbot", "advisor")  # services whose every channel has a person
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What sizing needs to know, whichever shell it came from."""
+
+    requested: Mapping[str, int]
+    sla: SlaTarget
+    preset: str | None
+    gpu_type: str | None
+    engines: Mapping[str, str]
+    images: Mapping[str, str]
+
+
+def demand_of(spec: TenantSpec | CalculateRequest) -> Demand:
+    return Demand(
+        requested=spec.service_requirements.enabled(),
+        sla=spec.sla_target,
+        preset=spec.preset,
+        gpu_type=spec.gpu_type,
+        engines={str(k): str(v) for k, v in spec.engines.items()},
+        images=getattr(spec, "images", {}),
+    )
+
+
+def demand_warnings(demand: Demand) -> list[str]:
+    """concurrent_users below the user-facing channels: the plan is sized for the channels."""
+    users = demand.sla.concurrent_users
+    facing = sum(demand.requested.get(s, 0) for s in USER_FACING)
+    if users is not None and users < facing:
+        return [
+            f"sla_target.concurrent_users {users} is below the {facing} user-facing channels "
+            f"({', '.join(USER_FACING)}): each such channel has a person in it, so the plan is "
+            "sized for the channels"
+        ]
+    return []

@@ -1,0 +1,200 @@
+"""One demand against one catalogue: the options per service, the budget, and service plans.
+
+Input: a Demand and the catalogue. Output, on request: a service's plan on an option at a wait
+allowance, the allowances a choice of hardware gives, path floors and cost lower bounds; all
+memoised (per tenant here, across tenants in the catalogue's memo, keyed by every input). It
+decides nothing: search.py and choose.py pick among what it computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from compiler.catalogue import Catalogue
+from compiler.sizing.demand import Demand
+from compiler.sizing.memo import load_memo
+from compiler.sizing.models import ServicePlan
+from compiler.sizing.options import ServiceOption, options_for
+from compiler.sizing.paths import (
+    Budget,
+    TenantPath,
+    budget,
+    check_floor,
+    path_fits,
+    stage_share,
+    tenant_paths,
+    wait_allowances,
+)
+from compiler.sizing.plan import plan_service, replica_rule, replicas_under
+from compiler.sizing.queueing import pods_under_cap
+from compiler.spec.models import SERVICES
+
+
+class Sizer:
+    """One demand against one catalogue: options, budget, and service plans per option."""
+
+    def __init__(self, demand: Demand, catalogue: Catalogue) -> None:
+        self.demand = demand
+        self.catalogue = catalogue
+        self.percentile = demand.sla.percentile_value(catalogue.sizing_policy.default_percentile)
+        self.sla_ms = demand.sla.response_time_ms
+        self.paths = tenant_paths(demand.requested, catalogue)
+        used = {s for p in self.paths for s in p.definition.services}
+        self.names = tuple(s for s in SERVICES if s in used)
+        runs = tuple((s, demand.engines.get(s, "nlu"), demand.gpu_type) for s in self.names)
+        # (engine, GPU pin) per service: options_for's key, which names its options
+        self.runs: dict[str, tuple[str, str | None]] = {s: (e, pin) for s, e, pin in runs}
+        self.options = {s: options_for(s, engine, pin, catalogue) for s, engine, pin in runs}
+        self.memo = load_memo(catalogue)
+        # the paths, the options (named by service, engine and pin), the SLA and the
+        # percentile decide the budget: tenants that share them share it
+        key = ("budget", tuple(p.name for p in self.paths), runs, self.sla_ms, self.percentile)
+        found: Budget | None = self.memo.get(key)
+        if found is None:
+            found = budget(self.paths, self.options, self.sla_ms, self.percentile, catalogue)
+            self.memo[key] = found
+        self.budget: Budget = found
+        rates: dict[str, list[float]] = {}
+        reach: dict[str, int] = {}
+        self.longest: dict[str, int] = {}
+        for path in self.paths:  # the terms of each service's sums, in the paths' order
+            stages = path.definition.services
+            channels = demand.requested[path.definition.entry]
+            for s in stages:
+                rates.setdefault(s, []).append(path.rate_per_s)
+                reach[s] = reach.get(s, 0) + channels
+                self.longest[s] = max(self.longest.get(s, 0), len(stages))
+        self.rate = {s: sum(terms) for s, terms in rates.items()}
+        self.reach = {s: float(n) for s, n in reach.items()}
+        self.images = {s: demand.images.get(s) or catalogue.image(s) for s in self.names}
+        self._plans: dict[tuple[str, str, float], ServicePlan] = {}
+        self._allowances: dict[tuple[tuple[str, str], ...], dict[str, float]] = {}
+        self.availability = demand.sla.availability_fraction
+
+    def service(self, option: ServiceOption, allowance_ms: float) -> ServicePlan:
+        """The option's plan for this tenant at a wait allowance (allowances(): per hardware)."""
+        key = (option.service, option.key, allowance_ms)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan_service(option, allowance_ms)
+            self._plans[key] = plan
+        return plan
+
+    def _plan_service(self, option: ServiceOption, allowance: float) -> ServicePlan:
+        name = option.service
+        direct = self.demand.requested.get(name, 0)
+        image = self.images[name]
+        rate, reach, longest = self.rate[name], self.reach[name], self.longest[name]
+        tail = self.budget.tail[name]
+        inputs = (direct, reach, rate, allowance, tail, longest, image, self.availability)
+        key = ("service", name, option.key, *inputs)
+        plan: ServicePlan | None = self.memo.get(key)
+        if plan is None:  # a pure function of the key: tenants with the same load share it
+            plan = plan_service(
+                option,
+                direct=direct,
+                effective_channels=reach,
+                rate_per_s=rate,
+                allowance_ms=allowance,
+                tail=tail,
+                availability_target=self.availability,
+                longest_path=longest,
+                catalogue=self.catalogue,
+                image=image,
+            )
+            self.memo[key] = plan
+        return plan
+
+    def check_floor(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> float:
+        """The path's idle percentile at the check level on the chosen hardware (memoised)."""
+        options = [chosen[s] for s in path.services]
+        return check_floor(options, self.percentile, self.catalogue)
+
+    def shares(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> dict[str, float]:
+        """Per stage of `path` in `chosen`, its allowance on it with its chosen option
+        (paths.stage_share: its own hardware and the fastest of the tenant's options elsewhere)."""
+        return {
+            s: stage_share(
+                path,
+                s,
+                chosen[s],
+                self.options,
+                self.runs,
+                self.sla_ms,
+                self.percentile,
+                self.catalogue,
+            )
+            for s in path.services
+            if s in chosen
+        }
+
+    def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
+        """Whether the path's floor on the chosen hardware plus its stages' allowances on it
+        fit the SLA (paths.path_fits)."""
+        return path_fits(self.check_floor(path, chosen), self.shares(path, chosen), self.sla_ms)
+
+    def allowances(self, chosen: Mapping[str, ServiceOption]) -> dict[str, float]:
+        """Wait allowance per service for one choice of hardware for every service of its paths:
+        each service's depends on its own option alone (paths.stage_share)."""
+        key = tuple(sorted((s, o.key) for s, o in chosen.items()))
+        found = self._allowances.get(key)
+        if found is None:
+            paths = [p for p in self.paths if all(s in chosen for s in p.services)]
+            found = wait_allowances({p.name: self.shares(p, chosen) for p in paths})
+            self._allowances[key] = found
+        return found
+
+    def plans_of(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
+        """The combination's service plans (one option per service of whole groups), in order."""
+        chosen = {o.service: o for o in combo}
+        allowance = self.allowances(chosen)
+        return tuple(self.service(o, allowance[o.service]) for o in combo)
+
+    def bounds(self, name: str) -> list[float]:
+        """Per option of `name`, a cost no plan on it can undercut, cheap to compute (the
+        service_cost of the fewest replicas any plan has): serving pods are at least the
+        utilisation cap's, replicas at least what those need for the availability
+        (replicas_under: never fewer for more serving pods); storage grows with replicas (less
+        half a rounding step)."""
+        catalogue = self.catalogue
+        prices = catalogue.prices
+        rate = self.rate[name]
+        rule = replica_rule(self.availability, self.longest[name], catalogue)
+        channels_gb = self.reach[name] * catalogue.services[name].storage_gb_per_channel
+        out = []
+        for option in self.options[name]:
+            pods = replicas_under(
+                pods_under_cap(option, rate), option.availability, rule, catalogue
+            )
+            storage = channels_gb + pods * option.storage_gb_per_replica
+            out.append(
+                pods * option.hourly_price(catalogue) * prices.hours_per_month
+                + max(0.0, storage - 0.0005) * prices.storage_gb_month
+            )
+        return out
+
+    def groups(self) -> list[tuple[str, ...]]:
+        """Services linked by a path, as connected groups in catalogue order (memoised on the
+        tenant's paths, which decide them)."""
+        key = ("groups", tuple(p.name for p in self.paths))
+        found: list[tuple[str, ...]] | None = self.catalogue.memo.get(key)
+        if found is None:
+            found = self._groups()
+            self.catalogue.memo[key] = found
+        return found
+
+    def _groups(self) -> list[tuple[str, ...]]:
+        group_of = {s: {s} for s in self.names}
+        for path in self.paths:
+            merged = set().union(*(group_of[s] for s in path.services))
+            for s in merged:
+                group_of[s] = merged
+        seen: list[tuple[str, ...]] = []
+        for s in self.names:
+            g = tuple(n for n in self.names if n in group_of[s])
+            if g not in seen:
+                seen.append(g)
+        return seen
+
+    def finish(self, combo: Sequence[ServiceOption]) -> tuple[ServicePlan, ...]:
+        return self.plans_of(sorted(combo, key=lambda o: SERVICES.index(o.service)))
