@@ -23,7 +23,7 @@ from compiler.journal import Journal, JournalChange, JournalEntry
 from compiler.journal.wal import new_batch_id
 from compiler.output import INDEX_FILE
 from compiler.pipeline import CompileReport, compile_workspace
-from compiler.publishing import CommitAuthor, PublishResult, publish
+from compiler.publishing import CommitAuthor, PublishResult
 from compiler.service.error_responses import utc_now
 from compiler.service.read_model import read_committed
 from compiler.service.tenant_writes import (
@@ -371,12 +371,11 @@ def _publish(ws: Workspace, entry: JournalEntry) -> PublishResult | Orchestrator
     # (or after a failure) plans every tenant, which reads no unchanged tenant's files.
     only = None if writer.publish_all else [c.tenant_id for c in entry.changes]
     try:
-        result = publish(
+        result = writer.compiler.publish(
             ws.settings,
             trailers=batch_trailers(entry),
             author=batch_author(entry.changes),
             only=only,
-            memo=writer.published,
         )
         writer.publish_all = False
         return result
