@@ -1,7 +1,8 @@
 """The writer's compiles and publishes, run in a worker process of their own (spawned, not forked).
 
-Input: Settings and the tenant IDs of a batch. Output: the pipeline's CompileReport, as if
-compile_workspace had run here; then the batch's PublishResult, as if publish had run here (the
+Input: Settings and a batch's writes. Output: each write prepared (its new spec text, or the
+error it fails with, checked against the catalogue loaded here), the pipeline's CompileReport, as
+if compile_workspace had run here; then the batch's PublishResult, as if publish had run here (the
 deploy repo's state memo lives in the worker, between batches). Why a process: a compile and a
 publish's planning are pure Python CPU work; in the server's process they would hold the GIL
 against the event loop (every read waits) and use one core. The
@@ -17,7 +18,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +27,7 @@ from typing import TypeVar
 from compiler.errors import OrchestratorError
 from compiler.pipeline import CompileReport, Workspace, compile_workspace
 from compiler.publishing import CommitAuthor, PublishResult, StateMemo, publish, unpublished
+from compiler.service.tenant_writes import Prepared, WriteIntent, prepare_all
 from compiler.settings import Settings
 
 T = TypeVar("T")
@@ -99,6 +101,12 @@ def _publish(
     return publish(settings, trailers=trailers, author=author, only=only, memo=_memo(settings))
 
 
+def _prepare(
+    settings: Settings, intents: Sequence[WriteIntent], current: Mapping[str, bytes | None]
+) -> list[Prepared]:
+    return prepare_all(_workspace(settings).catalogue, intents, current)
+
+
 def _unpublished(settings: Settings) -> bool:
     return unpublished(settings, _memo(settings))
 
@@ -129,6 +137,15 @@ class CompileWorker:
         is replaced next time."""
         what = f"the compile of {len(tenant_ids)} tenant(s)"
         return self._run(what, _compile, settings, tenant_ids)
+
+    def prepare(
+        self,
+        settings: Settings,
+        intents: Sequence[WriteIntent],
+        current: Mapping[str, bytes | None],
+    ) -> list[Prepared]:
+        """tenant_writes.prepare_all in the worker, with the catalogue loaded there."""
+        return self._run("the preparation of the writes", _prepare, settings, intents, current)
 
     def publish(
         self,

@@ -26,12 +26,7 @@ from compiler.pipeline import CompileReport, compile_workspace
 from compiler.publishing import CommitAuthor, PublishResult
 from compiler.service.error_responses import utc_now
 from compiler.service.read_model import read_committed
-from compiler.service.tenant_writes import (
-    PreparedChange,
-    WriteIntent,
-    current_spec,
-    prepare,
-)
+from compiler.service.tenant_writes import PreparedChange, WriteIntent, current_spec
 from compiler.service.workspace_git import (
     commit_message_of,
     commit_paths,
@@ -85,13 +80,14 @@ def run_batch(ws: Workspace, journal: Journal, intents: Sequence[WriteIntent]) -
     prepared: list[tuple[int, PreparedChange]] = []
     after: dict[str, PreparedChange] = {}  # tenant -> the change this batch applies to it
     behind: dict[int, str] = {}  # answers that hold only if the tenant's change succeeds
-    for number, intent in enumerate(intents):
+    # Prepared in the compile worker's process: applying a patch and sizing the result is CPU
+    # work that would hold the server's GIL against the readers.
+    current = {t: current_spec(ws, t) for t in dict.fromkeys(i.tenant_id for i in intents)}
+    changes_or_errors = ws.writer.compiler.prepare(ws.settings, intents, current)
+    for number, (intent, change) in enumerate(zip(intents, changes_or_errors, strict=True)):
         first = after.get(intent.tenant_id)
-        old = current_spec(ws, intent.tenant_id) if first is None else _bytes(first.new)
-        try:
-            change = prepare(ws, intent, old)
-        except OrchestratorError as exc:
-            results[number] = exc
+        if isinstance(change, OrchestratorError):
+            results[number] = change
             if first is not None:
                 behind[number] = intent.tenant_id
             continue
@@ -124,10 +120,6 @@ def run_batch(ws: Workspace, journal: Journal, intents: Sequence[WriteIntent]) -
         if tenant_id in failed:
             results[number] = RETRY
     return [results[number] for number in range(len(intents))]
-
-
-def _bytes(text: str | None) -> bytes | None:
-    return None if text is None else text.encode("utf-8")
 
 
 def _alone(ws: Workspace, journal: Journal, change: PreparedChange) -> Result:
