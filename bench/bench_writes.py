@@ -30,6 +30,8 @@ import httpx
 from bench_api import HEADERS, free_port, percentiles, start_server
 from bench_workspace import workspace
 
+KEEPALIVE_S = 2.0
+
 
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -67,10 +69,15 @@ async def write_load(api: str, ids: list[str], args: argparse.Namespace) -> dict
     writes: list[float] = []
     reads: list[float] = []
     stop = asyncio.Event()
-    limits = httpx.Limits(max_connections=args.writers + 4)
+    # The server closes keep-alive connections idle for 5 s; a client that keeps them longer
+    # races that close (a request sent on a connection being closed fails with ReadError).
+    limits = httpx.Limits(max_connections=args.writers + 4, keepalive_expiry=KEEPALIVE_S)
+    read_limits = httpx.Limits(keepalive_expiry=KEEPALIVE_S)
     async with (
         httpx.AsyncClient(base_url=api, headers=HEADERS, timeout=120, limits=limits) as client,
-        httpx.AsyncClient(base_url=api, headers=HEADERS, timeout=60) as read_client,
+        httpx.AsyncClient(
+            base_url=api, headers=HEADERS, timeout=60, limits=read_limits
+        ) as read_client,
     ):
         readers = asyncio.ensure_future(reader(read_client, ids, args.rate, stop, reads))
         started = time.perf_counter()
@@ -94,7 +101,8 @@ async def write_load(api: str, ids: list[str], args: argparse.Namespace) -> dict
 
 def creates(api: str, count: int, pid: int) -> dict[str, object]:
     published: list[float] = []
-    with httpx.Client(base_url=api, headers=HEADERS, timeout=120) as client:
+    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_S)
+    with httpx.Client(base_url=api, headers=HEADERS, timeout=120, limits=limits) as client:
         for i in range(count):
             body = {
                 "tenant_id": f"new-{i:04d}",
