@@ -98,7 +98,9 @@ def commit_paths(
     keep = _committable(cwd, [os.path.relpath(path, cwd) for path in paths])
     if not keep:
         return None
-    _git(cwd, "add", "--all", "--", *keep)
+    # zlib's fastest level for the loose objects (gc repacks them anyway): output/index.json
+    # is ~9 MB at 10,000 tenants and a new blob of it every batch; level 1 costs ~40 % less.
+    _git(cwd, "-c", "core.looseCompression=1", "add", "--all", "--", *keep)
     if staged is not None:
         staged()
     head = head_commit(settings)
