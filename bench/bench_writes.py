@@ -33,6 +33,21 @@ from bench_workspace import workspace
 KEEPALIVE_S = 2.0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds used by the server and its children (the compile worker and what it forked,
+    every git it ran): a cost per write that contention on the machine does not inflate."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile (its time is in its parent's cutime once waited for)
+        utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+        total += (utime + stime + cutime + cstime) / tick
+    return total
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -148,7 +163,13 @@ def main() -> None:
     try:
         report["rss_mib_at_start"] = rss_mib(server.pid)
         if args.writers:
-            report["concurrent_writes"] = asyncio.run(write_load(api, ids, args))
+            cpu_before = cpu_s(server.pid)
+            load = asyncio.run(write_load(api, ids, args))
+            spent = cpu_s(server.pid) - cpu_before
+            load["server_cpu_ms_per_write"] = round(
+                spent * 1000 / max(1, args.writers * args.writes), 1
+            )
+            report["concurrent_writes"] = load
         if args.creates:
             report["creates"] = creates(api, args.creates, server.pid)
         report["load_average_after"] = os.getloadavg()
