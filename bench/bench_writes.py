@@ -30,6 +30,23 @@ import httpx
 from bench_api import HEADERS, free_port, percentiles, start_server
 from bench_workspace import workspace
 
+KEEPALIVE_S = 2.0
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds used by the server and its children (the compile worker and what it forked,
+    every git it ran): a cost per write that contention on the machine does not inflate."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile (its time is in its parent's cutime once waited for)
+        utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+        total += (utime + stime + cutime + cstime) / tick
+    return total
+
 
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -67,10 +84,15 @@ async def write_load(api: str, ids: list[str], args: argparse.Namespace) -> dict
     writes: list[float] = []
     reads: list[float] = []
     stop = asyncio.Event()
-    limits = httpx.Limits(max_connections=args.writers + 4)
+    # The server closes keep-alive connections idle for 5 s; a client that keeps them longer
+    # races that close (a request sent on a connection being closed fails with ReadError).
+    limits = httpx.Limits(max_connections=args.writers + 4, keepalive_expiry=KEEPALIVE_S)
+    read_limits = httpx.Limits(keepalive_expiry=KEEPALIVE_S)
     async with (
         httpx.AsyncClient(base_url=api, headers=HEADERS, timeout=120, limits=limits) as client,
-        httpx.AsyncClient(base_url=api, headers=HEADERS, timeout=60) as read_client,
+        httpx.AsyncClient(
+            base_url=api, headers=HEADERS, timeout=60, limits=read_limits
+        ) as read_client,
     ):
         readers = asyncio.ensure_future(reader(read_client, ids, args.rate, stop, reads))
         started = time.perf_counter()
@@ -94,7 +116,8 @@ async def write_load(api: str, ids: list[str], args: argparse.Namespace) -> dict
 
 def creates(api: str, count: int, pid: int) -> dict[str, object]:
     published: list[float] = []
-    with httpx.Client(base_url=api, headers=HEADERS, timeout=120) as client:
+    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_S)
+    with httpx.Client(base_url=api, headers=HEADERS, timeout=120, limits=limits) as client:
         for i in range(count):
             body = {
                 "tenant_id": f"new-{i:04d}",
@@ -140,7 +163,13 @@ def main() -> None:
     try:
         report["rss_mib_at_start"] = rss_mib(server.pid)
         if args.writers:
-            report["concurrent_writes"] = asyncio.run(write_load(api, ids, args))
+            cpu_before = cpu_s(server.pid)
+            load = asyncio.run(write_load(api, ids, args))
+            spent = cpu_s(server.pid) - cpu_before
+            load["server_cpu_ms_per_write"] = round(
+                spent * 1000 / max(1, args.writers * args.writes), 1
+            )
+            report["concurrent_writes"] = load
         if args.creates:
             report["creates"] = creates(api, args.creates, server.pid)
         report["load_average_after"] = os.getloadavg()

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sizing_support import shipped
 
 import compiler.sizing.memo as memo_module
-from compiler.catalogue import Catalogue
+from compiler.catalogue import Catalogue, load_catalogue
 from compiler.errors import OrchestratorError
+from compiler.settings import Settings
 from compiler.sizing import calculate
+from compiler.sizing.choose import demand_of
 from compiler.sizing.options import options_for
 from compiler.sizing.plan import plan_service, with_pods
-from compiler.spec.models import CalculateRequest
+from compiler.sizing.redis import plan_with_store, planned_with_store
+from compiler.spec.models import CalculateRequest, TenantSpec
 
 NAMES = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
 
@@ -130,3 +134,27 @@ def test_squeezed_pods_sized_after_others_match_a_fresh_squeeze(serving: int) ->
     assert with_pods(base, serving, serving + 1, warm) == with_pods(
         _plan(cold), serving, serving + 1, cold
     )
+
+
+def test_a_tenant_planned_twice_gets_the_remembered_plan_and_another_catalogue_plans_afresh() -> (
+    None
+):
+    """planned_with_store (a write's check, then its compile) answers the second call from
+    memory only for the same catalogue object and an equal demand."""
+
+    presets = Settings.load(Path(__file__).resolve().parent.parent).presets_dir
+    catalogue = load_catalogue(presets)
+    spec = TenantSpec.model_validate(
+        {"tenant_id": "memo-a", "name": "a", "service_requirements": {"chatbot": 7}}
+    )
+    first, store = planned_with_store(demand_of(spec), catalogue)
+    again, store_again = planned_with_store(demand_of(spec), catalogue)
+    assert again is first and store_again is store
+    fresh = plan_with_store(demand_of(spec), catalogue)
+    assert (fresh.plan, fresh.store) == (first, store)
+    other = load_catalogue(presets)
+    assert planned_with_store(demand_of(spec), other)[0] is not first
+    more = TenantSpec.model_validate(
+        {"tenant_id": "memo-a", "name": "a", "service_requirements": {"chatbot": 70}}
+    )
+    assert planned_with_store(demand_of(more), catalogue)[0] != first

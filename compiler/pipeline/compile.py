@@ -27,7 +27,7 @@ from compiler.output import (
     write_outputs,
 )
 from compiler.output.index_lines import IndexLines
-from compiler.pipeline.forking import Progress, map_forked
+from compiler.pipeline.forking import FORK_THRESHOLD, Progress, map_forked
 from compiler.pipeline.report import CompileReport, Status, TenantResult
 from compiler.pipeline.workspace import TenantBuild, Workspace
 from compiler.rendering import RenderOptions
@@ -85,6 +85,7 @@ def compile_workspace(
     progress: Progress | None = None,
     workers: int = 1,
     workspace: Workspace | None = None,
+    fork_from: int = FORK_THRESHOLD,
 ) -> CompileReport:
     """Compile the selected tenants (all when None); with check, write nothing and report
     tenants whose output differs from what their spec compiles to.
@@ -92,6 +93,7 @@ def compile_workspace(
     workers > 1 forks that many processes for large runs: only for single-threaded callers
     (the CLI), never inside a threaded server, where fork would copy other threads' locks.
     `workspace` is a Workspace already loaded for these settings and the presets as they are.
+    `fork_from`: how many tenants each forked worker must have to be worth its fork.
     """
     started = time.perf_counter()
     # A long-lived caller (the API's compile worker) passes the Workspace it loaded for
@@ -151,7 +153,8 @@ def compile_workspace(
         # The first build compiles every schema validator it meets; doing it before the fork
         # lets the workers inherit them instead of each compiling its own.
         warm = [one(pending[0])] if pending and workers > 1 else []
-        for result in warm + map_forked(one, pending[len(warm) :], workers, progress):
+        forked = map_forked(one, pending[len(warm) :], workers, progress, threshold=fork_from)
+        for result in warm + forked:
             results.append(result)
             if result.status == "compiled" and result.entry is not None:
                 entries[result.tenant_id] = result.entry

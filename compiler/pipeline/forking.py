@@ -22,15 +22,17 @@ def map_forked(
     items: list[str],
     workers: int,
     progress: Progress | None,
+    threshold: int = FORK_THRESHOLD,
 ) -> list[T]:
     """fn over items, in order, split across forked children when the run is large.
 
     Each child builds one contiguous chunk and sends its pickled results through a pipe; the
     parent builds the first chunk itself. A child that fails is redone in the parent, so a
-    crash in a worker costs time, never results.
+    crash in a worker costs time, never results. A child is forked per `threshold` items (a
+    long-lived caller whose process is small and warm forks for fewer).
     """
     total = len(items)
-    workers = min(workers, os.cpu_count() or 1, max(1, total // FORK_THRESHOLD))
+    workers = min(workers, os.cpu_count() or 1, max(1, total // max(1, threshold)))
     if workers <= 1 or not hasattr(os, "fork"):
         out = []
         for done, item in enumerate(items, start=1):

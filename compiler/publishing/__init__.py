@@ -18,7 +18,13 @@ Stable API (used by the CLI and the API service):
 from compiler.publishing.diff import OutputDiff, TenantDiff, diff_outputs
 from compiler.publishing.history import deployment_at, find_deployment, list_deployments
 from compiler.publishing.publish import PublishResult, publish, unpublished
-from compiler.publishing.records import CommitAuthor, DeploymentRecord, TenantChange, TenantTotals
+from compiler.publishing.records import (
+    CommitAuthor,
+    DeploymentRecord,
+    TenantChange,
+    TenantTotals,
+    clean_message,
+)
 from compiler.publishing.state import StateMemo
 
 __all__ = [
@@ -30,6 +36,7 @@ __all__ = [
     "TenantChange",
     "TenantDiff",
     "TenantTotals",
+    "clean_message",
     "deployment_at",
     "diff_outputs",
     "find_deployment",

@@ -18,6 +18,7 @@ from pathlib import Path
 import git
 
 from compiler.errors import DeployRepoError
+from compiler.publishing.records import clean_message
 from compiler.publishing.target import RepoTarget, keep_out_of_workspace_git, redact
 
 LOCK_FILE = "ecp-publish.lock"
@@ -271,6 +272,20 @@ def _switch_branch(locked: LockedRepo, branch: str) -> None:
         locked.run("checkout", "--quiet", "-b", branch)
 
 
+# `git commit` runs `git gc --auto` after itself; commit-tree does not, so every this many
+# commits it is asked here (inline: a detached gc would race the next publish).
+_GC_EVERY = 100
+_commits_since_gc: dict[str, int] = {}
+
+
+def _maybe_gc(locked: LockedRepo) -> None:
+    key = str(locked.repo.git_dir)
+    count = _commits_since_gc.get(key, 0) + 1
+    _commits_since_gc[key] = count % _GC_EVERY
+    if count >= _GC_EVERY:
+        locked.run("-c", "gc.autoDetach=false", "gc", "--auto", "--quiet")
+
+
 def identity_env(name: str, email: str) -> dict[str, str]:
     """Author and committer from config, whatever the machine's git config says."""
     return {
@@ -291,8 +306,26 @@ def stage_and_commit(
     """
     repo = locked.repo
     message_file = Path(repo.git_dir) / MESSAGE_FILE
-    message_file.write_text(message, encoding="utf-8")
+    parent = head_sha(repo)
+    # commit-tree stores the message as given; git commit would have cleaned it up.
+    message_file.write_text(clean_message(message) if parent else message, encoding="utf-8")
     locked.run("add", "--all", "--", *paths)
+    if parent is not None:
+        # The caller checked that nothing but `paths` is staged, so the index is the commit's
+        # tree: plumbing, not `git commit`, which stats every file of the work tree first.
+        tree = locked.run("write-tree").strip()
+        if tree == locked.run("rev-parse", f"{parent}^{{tree}}").strip():
+            raise DeployRepoError(
+                f"git commit failed in {repo.working_dir}: nothing to commit",
+                details={"command": ["git", "commit"], "repo": str(repo.working_dir)},
+            )
+        sha = locked.run(
+            "commit-tree", tree, "-p", parent, "-F", str(message_file), env=identity
+        ).strip()
+        subject = message.split("\n", 1)[0]
+        locked.run("update-ref", "-m", f"commit: {subject}", "HEAD", sha, parent)
+        _maybe_gc(locked)
+        return sha
     # A detached auto-gc would outlive a killed publish and race the next one; run it inline.
     locked.run(
         "-c", "gc.autoDetach=false",
@@ -300,6 +333,6 @@ def stage_and_commit(
         "commit", "--quiet", "--no-verify", "--file", str(message_file),
         env=identity,
     )  # fmt: skip
-    sha = head_sha(repo)
-    assert sha is not None  # a commit just succeeded
-    return sha
+    made = head_sha(repo)
+    assert made is not None  # a commit just succeeded
+    return made

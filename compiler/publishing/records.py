@@ -205,3 +205,21 @@ def _parse_tenant_trailer(value: str) -> TenantChange | None:
         except ValueError:
             totals = None
     return TenantChange(tenant_id=parts[0], action=_ACTION_BY_NAME[parts[1]], totals=totals)
+
+
+def clean_message(message: str) -> str:
+    """A commit message as `git commit` (cleanup mode "strip") would store it: lines starting
+    with `#` dropped, trailing whitespace cut, runs of blank lines made one, no blank lines at
+    either end, one final newline. For commits written with `git commit-tree`, which stores
+    the message as given, so that history reads the same whichever way a commit was made."""
+    lines: list[str] = []
+    for line in message.splitlines():
+        if line.startswith("#"):
+            continue
+        line = line.rstrip()
+        if not line and (not lines or not lines[-1]):
+            continue
+        lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + "\n" if lines else ""

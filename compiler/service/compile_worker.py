@@ -1,8 +1,11 @@
-"""The writer's compiles, run in a worker process of their own (spawned, not forked).
+"""The writer's compiles and publishes, run in a worker process of their own (spawned, not forked).
 
-Input: Settings and the tenant IDs of a batch. Output: the pipeline's CompileReport, as if
-compile_workspace had run here. Why a process: a compile is pure Python CPU work; in the server's
-process it would hold the GIL against the event loop (every read waits) and use one core. The
+Input: Settings and a batch's writes. Output: each write prepared (its new spec text, or the
+error it fails with, checked against the catalogue loaded here), the pipeline's CompileReport, as
+if compile_workspace had run here; then the batch's PublishResult, as if publish had run here (the
+deploy repo's state memo lives in the worker, between batches). Why a process: a compile and a
+publish's planning are pure Python CPU work; in the server's process they would hold the GIL
+against the event loop (every read waits) and use one core. The
 worker is spawned (a fresh interpreter, so no lock of the server's threads is copied), compiles
 large batches with the pipeline's own forked workers, and dies with the server (PR_SET_PDEATHSIG),
 so a killed server never leaves a compile writing output/ behind its recovery.
@@ -15,15 +18,22 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from compiler.errors import OrchestratorError
 from compiler.pipeline import CompileReport, Workspace, compile_workspace
+from compiler.publishing import CommitAuthor, PublishResult, StateMemo, publish, unpublished
+from compiler.service.tenant_writes import Prepared, WriteIntent, prepare_all
 from compiler.settings import Settings
 
-# From this many tenants a batch's compile forks a second worker (the machine's second core).
+T = TypeVar("T")
+
+# From this many tenants a batch's compile forks a second worker (the machine's second core):
+# the worker is warm and ~75 MB, so a fork costs milliseconds against ~20 ms a tenant.
 PARALLEL_FROM = 8
 # A batch of 64 tenants compiles in seconds; minutes mean the worker is gone or stuck.
 COMPILE_TIMEOUT_S = 300
@@ -69,7 +79,36 @@ def _workspace(settings: Settings) -> Workspace:
 def _compile(settings: Settings, tenant_ids: list[str]) -> CompileReport:
     workers = 2 if len(tenant_ids) >= PARALLEL_FROM else 1
     workspace = _workspace(settings)
-    return compile_workspace(settings, tenant_ids, workers=workers, workspace=workspace)
+    return compile_workspace(
+        settings, tenant_ids, workers=workers, workspace=workspace, fork_from=PARALLEL_FROM // 2
+    )
+
+
+# The deploy repo's published state as this worker last saved it (a new worker reads it again).
+_MEMO: dict[str, StateMemo] = {}
+
+
+def _memo(settings: Settings) -> StateMemo:
+    return _MEMO.setdefault(str(settings.root), StateMemo())
+
+
+def _publish(
+    settings: Settings,
+    trailers: Sequence[tuple[str, str]],
+    author: CommitAuthor | None,
+    only: Collection[str] | None,
+) -> PublishResult:
+    return publish(settings, trailers=trailers, author=author, only=only, memo=_memo(settings))
+
+
+def _prepare(
+    settings: Settings, intents: Sequence[WriteIntent], current: Mapping[str, bytes | None]
+) -> list[Prepared]:
+    return prepare_all(_workspace(settings).catalogue, intents, current)
+
+
+def _unpublished(settings: Settings) -> bool:
+    return unpublished(settings, _memo(settings))
 
 
 class CompileWorker:
@@ -96,15 +135,44 @@ class CompileWorker:
     def compile(self, settings: Settings, tenant_ids: list[str]) -> CompileReport:
         """The batch's compile in the worker; a worker that died or hangs fails the batch and
         is replaced next time."""
+        what = f"the compile of {len(tenant_ids)} tenant(s)"
+        return self._run(what, _compile, settings, tenant_ids)
+
+    def prepare(
+        self,
+        settings: Settings,
+        intents: Sequence[WriteIntent],
+        current: Mapping[str, bytes | None],
+    ) -> list[Prepared]:
+        """tenant_writes.prepare_all in the worker, with the catalogue loaded there."""
+        return self._run("the preparation of the writes", _prepare, settings, intents, current)
+
+    def publish(
+        self,
+        settings: Settings,
+        *,
+        trailers: Sequence[tuple[str, str]],
+        author: CommitAuthor | None,
+        only: Collection[str] | None,
+    ) -> PublishResult:
+        """publish(settings, ...) in the worker, with the worker's state memo; raises what
+        publish raises."""
+        return self._run("the publish", _publish, settings, trailers, author, only)
+
+    def unpublished(self, settings: Settings) -> bool:
+        """publishing.unpublished in the worker (its memo then holds the published state)."""
+        return self._run("the check of the deploy repo", _unpublished, settings)
+
+    def _run(self, what: str, fn: Callable[..., T], *args: object) -> T:
         self.start()
         assert self._pool is not None  # started above
         try:
-            return self._pool.submit(_compile, settings, tenant_ids).result(COMPILE_TIMEOUT_S)
+            return self._pool.submit(fn, *args).result(COMPILE_TIMEOUT_S)
         except (FutureTimeout, BrokenProcessPool) as exc:
             self.close()
             raise OrchestratorError(
-                f"the compile of {len(tenant_ids)} tenant(s) failed in its worker process "
-                f"({type(exc).__name__}); the batch is rolled back"
+                f"{what} failed in its worker process ({type(exc).__name__}); "
+                "the batch is rolled back"
             ) from exc
 
     def close(self) -> None:

@@ -2,17 +2,24 @@
 
 Input: a WriteIntent (the request as data, with the writer's identity) and the spec file as the
 last committed batch left it. Output: a PreparedChange (spec text before and after) or the 4xx
-error that write alone fails with. Runs on the writer thread only (writer.py), so the If-Match
-comparison and the write it guards see the same state. No file writes, git or publishing here.
+error that write alone fails with. Runs for the writer thread only (writer.py: in its compile
+worker process, `prepare_all`, between batches), so the If-Match comparison and the write it
+guards see the same state. No file writes, git or publishing here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from compiler.errors import PreconditionFailed, TenantAlreadyExists, TenantNotFound
+from compiler.catalogue import Catalogue
+from compiler.errors import (
+    OrchestratorError,
+    PreconditionFailed,
+    TenantAlreadyExists,
+    TenantNotFound,
+)
 from compiler.publishing import CommitAuthor
 from compiler.service.read_model import etag_of
 from compiler.sizing import plan_tenant
@@ -87,11 +94,10 @@ def _missing(tenant_id: str) -> TenantNotFound:
     return TenantNotFound(f"tenant {tenant_id} does not exist", details={"tenant_id": tenant_id})
 
 
-def prepare(ws: Workspace, intent: WriteIntent, old: bytes | None) -> PreparedChange:
+def prepare(catalogue: Catalogue, intent: WriteIntent, old: bytes | None) -> PreparedChange:
     """The change `intent` makes to a spec whose bytes are `old` (None: absent); raises the
     error it fails with."""
     tenant_id = intent.tenant_id
-    catalogue = ws.read.catalogue()
     if intent.action == "create":
         spec = spec_from_mapping(intent.change)
         # The body is judged before the state: a body that can never be created (a sizing
@@ -113,3 +119,31 @@ def prepare(ws: Workspace, intent: WriteIntent, old: bytes | None) -> PreparedCh
     spec = parse_spec(text, f"{tenant_id}.yaml", expected_id=tenant_id)  # pragma: no mutate
     plan_tenant(spec, catalogue)
     return PreparedChange(intent, old, text)
+
+
+Prepared = PreparedChange | OrchestratorError
+
+
+def prepare_all(
+    catalogue: Catalogue, intents: Sequence[WriteIntent], current: Mapping[str, bytes | None]
+) -> list[Prepared]:
+    """Each intent prepared in order, or the error it fails with. `current` is each tenant's
+    spec bytes now; a later write of a tenant is prepared against the first change this batch
+    makes to it (the one write per tenant that the batch applies), as write_batch expects."""
+    first: dict[str, PreparedChange] = {}
+    out: list[Prepared] = []
+    for intent in intents:
+        earlier = first.get(intent.tenant_id)
+        if earlier is None:
+            old = current.get(intent.tenant_id)
+        else:
+            old = None if earlier.new is None else earlier.new.encode("utf-8")
+        try:
+            change = prepare(catalogue, intent, old)
+        except OrchestratorError as exc:
+            out.append(exc)
+            continue
+        out.append(change)
+        if earlier is None and not change.unchanged:
+            first[intent.tenant_id] = change
+    return out

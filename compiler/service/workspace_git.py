@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from compiler.errors import OrchestratorError
-from compiler.publishing import CommitAuthor
+from compiler.publishing import CommitAuthor, clean_message
 from compiler.settings import Settings
 
 _GIT_TIMEOUT = 60
@@ -98,11 +98,90 @@ def commit_paths(
     keep = _committable(cwd, [os.path.relpath(path, cwd) for path in paths])
     if not keep:
         return None
-    _git(cwd, "add", "--all", "--", *keep)
+    # zlib's fastest level for the loose objects (gc repacks them anyway): output/index.json
+    # is ~9 MB at 10,000 tenants and a new blob of it every batch; level 1 costs ~40 % less.
+    _git(cwd, "-c", "core.looseCompression=1", "add", "--all", "--", *keep)
     if staged is not None:
         staged()
-    # No `git diff --cached` first (each git call reads the whole index: ~40 ms at 10,000
-    # tenants): a commit that finds nothing to commit fails, and only then is that asked.
+    head = head_commit(settings)
+    staged_now = _staged(cwd) if head is not None else None
+    if staged_now is not None and not staged_now & _under(keep, staged_now):
+        return None  # the paths are as HEAD has them: nothing to commit
+    if head is None or staged_now is None or staged_now - _under(keep, staged_now):
+        # A first commit, or someone else's changes staged beside ours: `git commit -- paths`
+        # commits ours alone (it builds a second index from HEAD, which costs a full refresh).
+        return _commit_only(settings, keep, message, date, author)
+    # The index is HEAD plus our paths: its tree is the commit's. Plumbing, not `git commit`,
+    # which stats every file of the work tree (~0.2 s at 1,000 tenants, growing with them).
+    identity = {
+        "GIT_COMMITTER_NAME": settings.git_author_name,
+        "GIT_COMMITTER_EMAIL": settings.git_author_email,
+        "GIT_AUTHOR_NAME": settings.git_author_name,
+        "GIT_AUTHOR_EMAIL": settings.git_author_email,
+    }
+    tree = _git(cwd, "write-tree").stdout.strip()
+    commit = _git(
+        cwd,
+        "commit-tree",
+        tree,
+        "-p",
+        head,
+        date=date,
+        author=author,
+        env=identity,
+        stdin=clean_message(message),
+    ).stdout.strip()
+    subject = message.split("\n", 1)[0]
+    _git(cwd, "update-ref", "-m", f"commit: {subject}", "HEAD", commit, head)
+    _maybe_gc(cwd)
+    return commit
+
+
+def _staged(cwd: Path) -> set[str] | None:
+    """Every path whose index entry differs from HEAD, relative to `cwd` (one git call);
+    None when git cannot say (the caller then commits the slow, safe way)."""
+    prefix = _prefixes.get(cwd)
+    if prefix is None:
+        shown = _git(cwd, "rev-parse", "--show-prefix", check=False)
+        if shown.returncode != 0:
+            return None
+        prefix = _prefixes[cwd] = shown.stdout.strip()
+    listed = _git(cwd, "diff-index", "--cached", "--name-only", "-z", "HEAD", check=False)
+    if listed.returncode != 0:
+        return None
+    names = [name for name in listed.stdout.split("\0") if name]
+    if any(not name.startswith(prefix) for name in names):
+        return None  # staged outside the workspace's folder: not ours to judge
+    return {name.removeprefix(prefix) for name in names}
+
+
+_prefixes: dict[Path, str] = {}
+
+
+def _under(keep: list[str], paths: set[str]) -> set[str]:
+    """The members of `paths` that are one of `keep` or inside one (a folder)."""
+    folders = tuple(f"{k}/" for k in keep)
+    wanted = set(keep)
+    return {p for p in paths if p in wanted or p.startswith(folders)}
+
+
+# git commit runs `git gc --auto` after itself; the plumbing above does not, so every this many
+# commits it is asked (a no-op until loose objects pile up).
+_GC_EVERY = 100
+_commits_since_gc: dict[Path, int] = {}
+
+
+def _maybe_gc(cwd: Path) -> None:
+    count = _commits_since_gc.get(cwd, 0) + 1
+    _commits_since_gc[cwd] = count % _GC_EVERY
+    if count >= _GC_EVERY:
+        _git(cwd, "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet", check=False)
+
+
+def _commit_only(
+    settings: Settings, keep: list[str], message: str, date: str, author: CommitAuthor | None
+) -> str | None:
+    cwd = settings.root
     done = _git(
         cwd,
         "-c",

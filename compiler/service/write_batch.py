@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,15 +24,10 @@ from compiler.journal import Journal, JournalChange, JournalEntry
 from compiler.journal.wal import new_batch_id
 from compiler.output import INDEX_FILE
 from compiler.pipeline import CompileReport, compile_workspace
-from compiler.publishing import CommitAuthor, PublishResult, publish
+from compiler.publishing import CommitAuthor, PublishResult
 from compiler.service.error_responses import utc_now
 from compiler.service.read_model import read_committed
-from compiler.service.tenant_writes import (
-    PreparedChange,
-    WriteIntent,
-    current_spec,
-    prepare,
-)
+from compiler.service.tenant_writes import PreparedChange, WriteIntent, current_spec
 from compiler.service.workspace_git import (
     commit_message_of,
     commit_paths,
@@ -85,13 +81,14 @@ def run_batch(ws: Workspace, journal: Journal, intents: Sequence[WriteIntent]) -
     prepared: list[tuple[int, PreparedChange]] = []
     after: dict[str, PreparedChange] = {}  # tenant -> the change this batch applies to it
     behind: dict[int, str] = {}  # answers that hold only if the tenant's change succeeds
-    for number, intent in enumerate(intents):
+    # Prepared in the compile worker's process: applying a patch and sizing the result is CPU
+    # work that would hold the server's GIL against the readers.
+    current = {t: current_spec(ws, t) for t in dict.fromkeys(i.tenant_id for i in intents)}
+    changes_or_errors = ws.writer.compiler.prepare(ws.settings, intents, current)
+    for number, (intent, change) in enumerate(zip(intents, changes_or_errors, strict=True)):
         first = after.get(intent.tenant_id)
-        old = current_spec(ws, intent.tenant_id) if first is None else _bytes(first.new)
-        try:
-            change = prepare(ws, intent, old)
-        except OrchestratorError as exc:
-            results[number] = exc
+        if isinstance(change, OrchestratorError):
+            results[number] = change
             if first is not None:
                 behind[number] = intent.tenant_id
             continue
@@ -124,10 +121,6 @@ def run_batch(ws: Workspace, journal: Journal, intents: Sequence[WriteIntent]) -
         if tenant_id in failed:
             results[number] = RETRY
     return [results[number] for number in range(len(intents))]
-
-
-def _bytes(text: str | None) -> bytes | None:
-    return None if text is None else text.encode("utf-8")
 
 
 def _alone(ws: Workspace, journal: Journal, change: PreparedChange) -> Result:
@@ -166,6 +159,20 @@ def _put_spec(settings: Settings, tenant_id: str, text: str | None) -> None:
         path.unlink(missing_ok=True)
     else:
         write_atomically(path, text)
+
+
+# Each spec is fsynced before the batch goes on; fsyncs issued together share the filesystem's
+# journal commits, so a batch's specs are written by a few threads at once.
+_SPEC_WRITERS = 8
+
+
+def _put_specs(settings: Settings, specs: Sequence[tuple[str, str | None]]) -> None:
+    if len(specs) < 2:
+        for tenant_id, text in specs:
+            _put_spec(settings, tenant_id, text)
+        return
+    with ThreadPoolExecutor(min(_SPEC_WRITERS, len(specs)), "ecp-spec-writer") as pool:
+        list(pool.map(lambda spec: _put_spec(settings, *spec), specs))
 
 
 def _journal_change(change: PreparedChange) -> JournalChange:
@@ -272,8 +279,7 @@ def apply_changes(
     failed: dict[str, OrchestratorError] = {}
     report: CompileReport | None = None
     try:
-        for change in changes:
-            _put_spec(settings, change.tenant_id, change.new)
+        _put_specs(settings, [(c.tenant_id, c.new) for c in changes])
         entry = journal.advance(entry, "spec-written")
         report = ws.writer.compiler.compile(settings, ids)
         failed = _compile_errors(report, changes)
@@ -371,12 +377,11 @@ def _publish(ws: Workspace, entry: JournalEntry) -> PublishResult | Orchestrator
     # (or after a failure) plans every tenant, which reads no unchanged tenant's files.
     only = None if writer.publish_all else [c.tenant_id for c in entry.changes]
     try:
-        result = publish(
+        result = writer.compiler.publish(
             ws.settings,
             trailers=batch_trailers(entry),
             author=batch_author(entry.changes),
             only=only,
-            memo=writer.published,
         )
         writer.publish_all = False
         return result

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from compiler.errors import Conflict, OrchestratorError
 from compiler.journal import Journal
-from compiler.publishing import StateMemo, unpublished
 from compiler.service.compile_worker import CompileWorker
 from compiler.service.recovery import recover
 from compiler.service.tenant_writes import WriteIntent
@@ -53,7 +52,6 @@ class WriteQueue:
         # True until a publish succeeds, and again after one fails: the next publish then plans
         # every tenant, so it carries whatever an earlier one (or another process) left behind.
         self.publish_all = True
-        self.published = StateMemo()  # the deploy repo's state as this writer last saved it
         self._settle = False  # warm(): compare output/ with the deploy repo before any batch
 
     def recover(self) -> None:
@@ -116,7 +114,7 @@ class WriteQueue:
 
     def _check_published(self) -> None:
         try:
-            self.publish_all = unpublished(self.ws.settings, self.published)
+            self.publish_all = self.compiler.unpublished(self.ws.settings)
         except Exception:  # the first batch plans every tenant, and reports what is wrong
             logger.warning("could not compare output/ with the deploy repo", exc_info=True)
             self.publish_all = True

@@ -15,7 +15,12 @@ from compiler.sizing.choose import Sizer, choose, demand_of
 from compiler.sizing.deployment_time import deployment_time
 from compiler.sizing.explain import explain as explain_lines
 from compiler.sizing.models import Alternative, ResourcePlan, path_json, service_json
-from compiler.sizing.redis import alternative_with_store, plan_with_store, store_json
+from compiler.sizing.redis import (
+    alternative_with_store,
+    plan_with_store,
+    planned_with_store,
+    store_json,
+)
 from compiler.spec.models import PRESETS, CalculateRequest, TenantSpec
 
 
@@ -86,6 +91,8 @@ def plan_tenant(
     """The tenant's plan; with its own session store counted (redis.py) unless the spec names
     an external Redis or `own_store` is False (the redis_url setting serves it)."""
     own = spec.redis_url is None if own_store is None else own_store
+    if own and not explain:
+        return planned_with_store(demand_of(spec), catalogue)[0]
     if own:
         planned = plan_with_store(demand_of(spec), catalogue)
         plan, sizer = planned.plan, planned.sizer

@@ -11,6 +11,8 @@ service replicas; a target the store itself cannot give is refused, as for servi
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -126,7 +128,33 @@ def plan_with_redis(
     spec: TenantSpec, catalogue: Catalogue
 ) -> tuple[ResourcePlan, SessionStore | None]:
     """The plan with the tenant's session store counted, and the store (None: no preset)."""
-    planned = plan_with_store(demand_of(spec), catalogue)
+    return planned_with_store(demand_of(spec), catalogue)
+
+
+# A write is sized twice in one process (the API checks the patched spec, then compiles it),
+# and a sizing costs tens of milliseconds: the last few results, per demand and catalogue
+# object. Plans are frozen and derive from their inputs alone, so a hit is the same answer.
+_PLANNED: OrderedDict[tuple[int, str], tuple[Catalogue, ResourcePlan, SessionStore | None]]
+_PLANNED = OrderedDict()
+_PLANNED_SIZE = 256
+_PLANNED_LOCK = threading.Lock()
+
+
+def planned_with_store(
+    demand: Demand, catalogue: Catalogue
+) -> tuple[ResourcePlan, SessionStore | None]:
+    """plan_with_store's plan and store, remembered for the last few demands."""
+    key = (id(catalogue), repr(demand))
+    with _PLANNED_LOCK:
+        hit = _PLANNED.get(key)
+        if hit is not None and hit[0] is catalogue:  # the id of a live object, not a reused one
+            _PLANNED.move_to_end(key)
+            return hit[1], hit[2]
+    planned = plan_with_store(demand, catalogue)
+    with _PLANNED_LOCK:
+        _PLANNED[key] = (catalogue, planned.plan, planned.store)
+        while len(_PLANNED) > _PLANNED_SIZE:
+            _PLANNED.popitem(last=False)
     return planned.plan, planned.store
 
 
