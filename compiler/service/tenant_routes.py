@@ -143,7 +143,7 @@ async def get_tenant(request: Request) -> Response:
     # Kept only when nothing moved while it was built (a write landing meanwhile is not cached).
     if version is not None and complete:
         with ws.read.snapshot():
-            if detail_version(ws, tenant_id) == version:
+            if detail_version(ws, tenant_id, fresh=True) == version:
                 ws.answers.put(key, version, answer)
     return cached_reply(answer)
 
