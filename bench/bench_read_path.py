@@ -97,6 +97,7 @@ def summary(timed: list[float]) -> dict[str, float]:
     return {
         "n": len(ordered),
         "cpu_us_per_request": round(cpu / len(ordered) * 1e6, 1),
+        "p10_us": round(pick(ordered, 0.1) * 1e6, 1),
         "p50_us": round(pick(ordered, 0.5) * 1e6, 1),
         "p99_us": round(pick(ordered, 0.99) * 1e6, 1),
         "mean_us": round(sum(ordered) / len(ordered) * 1e6, 1),
