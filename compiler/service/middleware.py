@@ -44,14 +44,19 @@ def add_raw_headers(message: Message, pairs: list[tuple[bytes, bytes]]) -> None:
     without MutableHeaders' scan of every header per name), replacing in place when present."""
     raw = list(message.get("headers", ()))
     names = {name for name, _ in pairs}
-    if any(name in names for name, _ in raw):
-        out = MutableHeaders(raw=raw)
-        for name, value in pairs:
-            out[name.decode("latin-1")] = value.decode("latin-1")
-        raw = out.raw
-    else:
-        raw.extend(pairs)
+    for name, _ in raw:
+        if name in names:
+            out = MutableHeaders(raw=raw)
+            for new_name, value in pairs:
+                out[new_name.decode("latin-1")] = value.decode("latin-1")
+            message["headers"] = out.raw
+            return
+    raw.extend(pairs)
     message["headers"] = raw
+
+
+def _has_header(message: Message, name: bytes) -> bool:
+    return name in [present for present, _ in message.get("headers", ())]  # (no generator)
 
 
 def parse_flag(value: str | None) -> bool | None:
@@ -94,9 +99,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 extra = [id_header]
-                if api and not any(
-                    name == b"cache-control" for name, _ in message.get("headers", ())
-                ):
+                if api and not _has_header(message, b"cache-control"):
                     # An answer with Last-Modified is otherwise heuristically fresh to a browser,
                     # which then shows a tenant as it was before the last write; and an answer
                     # varies with X-Demo-Mode and the token. Revalidate every time.
