@@ -19,7 +19,7 @@ JSON = "application/json"
 
 
 def debug_enabled(request: Request) -> bool:
-    return bool(getattr(request.state, "debug", False))
+    return bool(request.scope.get("state", {}).get("debug", False))
 
 
 class timed:  # used as `with timed(request, "phase"):`, like a function
