@@ -38,6 +38,7 @@ from compiler.access.tokens import TokenStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import load_average, machine, pick
+from raw_http_load import closed_loop
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
@@ -262,6 +263,28 @@ def wrk_load(
     return result
 
 
+def raw_load(
+    port: int, paths: list[str], connections: int, server_pid: int, seconds: float = 8
+) -> dict[str, object]:
+    """What wrk_load measures, from bench/raw_http_load.py (plain asyncio keep-alive
+    connections, prebuilt requests) when wrk is not installed: a 2-second run first (not
+    counted), then `seconds` counted, with the server's CPU per request."""
+    auth = {"X-Demo-Mode": "false", "Authorization": f"Bearer {TOKEN}"}
+    asyncio.run(closed_loop("127.0.0.1", port, paths, auth, connections, 2))
+    cpu_before = cpu_seconds(server_pid)
+    timings, failures = asyncio.run(
+        closed_loop("127.0.0.1", port, paths, auth, connections, seconds)
+    )
+    spent = cpu_seconds(server_pid) - cpu_before
+    return {
+        **percentiles(timings),
+        "requests_per_s": round(len(timings) / seconds, 1),
+        "errors": len(failures),
+        "server_cpu_us_per_request": round(spent / max(1, len(timings)) * 1e6),
+        "load_average_after": load_average(),
+    }
+
+
 def creates(api: str, count: int) -> tuple[list[float], list[float]]:
     published: list[float] = []
     refusals: list[float] = []
@@ -324,7 +347,9 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=20)
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop requests/s")
     parser.add_argument(
-        "--wrk-only", action="store_true", help="only the wrk reads (no Python clients, creates)"
+        "--wrk-only",
+        action="store_true",
+        help="only the wrk reads (or the raw asyncio client's without wrk): no httpx, no creates",
     )
     args = parser.parse_args()
     at_start = machine()
@@ -345,12 +370,18 @@ def main() -> None:
             report.update(python_clients(api, ids, args.clients, args.rate))
         origin = f"http://127.0.0.1:{port}"
         detail_paths = [f"/api/v1/tenants/{i}" for i in ids[:200]]
-        report["wrk_saturated_closed_loop"] = {
-            "list_100_per_page": wrk_load(origin, ["/api/v1/tenants/"], args.clients, server.pid)
-            or "wrk not installed (apt-get install wrk)",
-            "detail_200_tenants": wrk_load(origin, detail_paths, args.clients, server.pid)
-            or "wrk not installed (apt-get install wrk)",
+        list_path = ["/api/v1/tenants/"]
+        wrk = {
+            "list_100_per_page": wrk_load(origin, list_path, args.clients, server.pid),
+            "detail_200_tenants": wrk_load(origin, detail_paths, args.clients, server.pid),
         }
+        if all(wrk.values()):
+            report["wrk_saturated_closed_loop"] = wrk
+        else:  # no wrk here (apt-get install wrk): the plain-asyncio client instead
+            report["raw_asyncio_saturated_closed_loop"] = {
+                "list_100_per_page": raw_load(port, list_path, args.clients, server.pid),
+                "detail_200_tenants": raw_load(port, detail_paths, args.clients, server.pid),
+            }
         if not args.wrk_only and args.creates:
             published, refusals = creates(api, args.creates)
             report["create_to_published"] = percentiles(published)

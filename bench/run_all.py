@@ -17,6 +17,7 @@ ORDER = (
     "emit",
     "publish",
     "api",
+    "read_path",
     "access",
     "monitoring",
     "simulation",

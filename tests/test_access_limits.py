@@ -49,6 +49,15 @@ def test_a_bucket_allows_its_burst_then_refuses_until_it_refills() -> None:
     assert not limiter.spend("token:a", "viewer", False).allowed
 
 
+def test_the_raw_ratelimit_headers_are_the_headers_encoded() -> None:
+    clock = Clock()
+    limiter = _limiter(clock)
+    for decision in [limiter.spend("token:a", "viewer", False) for _ in range(5)]:
+        expected = [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
+        assert decision.raw_headers() == expected
+    assert (b"retry-after", b"1") in decision.raw_headers()  # the fifth was refused
+
+
 def test_writes_have_their_own_smaller_budget_and_callers_their_own_buckets() -> None:
     clock = Clock()
     limiter = _limiter(clock)

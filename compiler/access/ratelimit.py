@@ -39,6 +39,18 @@ class RateDecision:
             out["Retry-After"] = str(self.retry_after_s)
         return out
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """`headers()` as the (lower-case name, value) byte pairs an ASGI answer carries, built
+        without the dict (every answer carries them)."""
+        out = [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_s),
+        ]
+        if not self.allowed:
+            out.append((b"retry-after", b"%d" % self.retry_after_s))
+        return out
+
 
 class RateLimiter:
     def __init__(

@@ -26,7 +26,7 @@ from compiler.access.ratelimit import RateDecision
 from compiler.access.roles import Principal
 from compiler.errors import Forbidden, OrchestratorError, RateLimited, Unauthorized
 from compiler.service.error_responses import error_body, error_response
-from compiler.service.middleware import new_request_id, parse_flag, set_headers
+from compiler.service.middleware import add_raw_headers, new_request_id, parse_flag
 
 _PROTECTED = ("/api/", "/ws/")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -71,13 +71,12 @@ class AccessMiddleware:
         self, control: AccessControl, scope: Scope, receive: Receive, send: Send
     ) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})
-        headers = Headers(scope=scope)
         request_id = str(state.get("request_id") or new_request_id())
         demo = bool(state.get("demo", False))
         client = _client(scope)
         writes = scope["method"] not in _READ_METHODS
         try:
-            credential = bearer_of(headers.get("authorization"))
+            credential = bearer_of(_authorization(scope))
             principal = await _authenticate(control, credential, demo, client)
         except Unauthorized as exc:
             # Failed attempts spend the anonymous budget of their address: guessing is slow.
@@ -94,13 +93,13 @@ class AccessMiddleware:
             await _refuse_http(limited, request_id, decision, scope, receive, send)
             return
         state["principal"] = sandboxed(principal) if demo else principal
-        rate_headers = decision.headers()
+        rate_headers = decision.raw_headers()
         forbidden = False
 
         async def send_with_limits(message: Message) -> None:
             nonlocal forbidden
             if message["type"] == "http.response.start":
-                set_headers(message, rate_headers)
+                add_raw_headers(message, rate_headers)
                 forbidden = message["status"] == 403
             elif message["type"] == "http.response.body" and forbidden:
                 forbidden = False  # error bodies are one small message: log its reason
@@ -192,6 +191,14 @@ async def _authenticate(
     if authenticator.is_slow(credential):  # a JWT may need its JWKS fetched: not on the loop
         return await run_in_threadpool(authenticator.authenticate, credential, demo, client)
     return authenticator.authenticate(credential, demo, client)
+
+
+def _authorization(scope: Scope) -> str | None:
+    """The first Authorization header (Headers(scope).get without building the Headers)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _ws_credential(headers: Headers, query: QueryParams, offered: list[str]) -> str | None:

@@ -97,16 +97,18 @@ def visible_tenants(conn: HTTPConnection, ws: Workspace) -> frozenset[str] | Non
     return access_of(conn).visible(principal, ws.read.spec_ids(), spec_text_of(ws))
 
 
-def _check(conn: HTTPConnection, rule: Rule, demo: bool) -> None:
-    state = conn.app.state.ecp
+def _check(scope: Scope, rule: Rule, demo: bool) -> None:
+    """Read from the scope itself (no HTTPConnection: this runs before every guarded call)."""
+    state = scope["app"].state.ecp
     assert isinstance(state, AppState)
-    principal = principal_of(conn)
+    principal = scope.get("state", {}).get("principal")
+    assert isinstance(principal, Principal)  # set by AccessMiddleware for every guarded route
     if rule.all_tenants and not principal.sees_all(rule.action):
         raise Forbidden(
             "this answers about every tenant: it needs a viewer (or higher) of all tenants",
             details={"permission": f"{rule.action.value}:*"},
         )
-    tenant_id = conn.path_params.get("tenant_id")
+    tenant_id = scope.get("path_params", {}).get("tenant_id")
     ws = state.workspace(demo)
     state.access.authorize(principal, rule.action, tenant_id, spec_text_of(ws))
 
@@ -114,8 +116,7 @@ def _check(conn: HTTPConnection, rule: Rule, demo: bool) -> None:
 def _guard_http(inner: ASGIApp, rules: dict[str, Rule]) -> ASGIApp:
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
-        conn = HTTPConnection(scope)
-        _check(conn, rules[method], bool(scope.get("state", {}).get("demo", False)))
+        _check(scope, rules[method], bool(scope.get("state", {}).get("demo", False)))
         await inner(scope, receive, send)
 
     return guarded
@@ -126,7 +127,7 @@ def _guard_ws(inner: ASGIApp, rule: Rule) -> ASGIApp:
         conn = HTTPConnection(scope)
         demo = conn.query_params.get("demo") == "true" or conn.headers.get("x-demo-mode") == "true"
         try:
-            _check(conn, rule, demo)
+            _check(scope, rule, demo)
         except OrchestratorError as exc:
             message = await receive()
             if message["type"] == "websocket.connect":

@@ -57,6 +57,7 @@ class RequestMetricsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._service: MonitoringService | None = None  # the app's, found at the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,7 +75,8 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            service = _service_of(scope)
+            service = self._service or _service_of(scope)
+            self._service = service
             if service is not None:
                 route = scope.get("route")
                 template = str(getattr(route, "path", "unmatched"))

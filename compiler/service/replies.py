@@ -7,8 +7,6 @@ Timings are recorded by handlers with `timed(request, "phase")`; nothing here co
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,19 +19,26 @@ JSON = "application/json"
 
 
 def debug_enabled(request: Request) -> bool:
-    return bool(getattr(request.state, "debug", False))
+    return bool(request.scope.get("state", {}).get("debug", False))
 
 
-@contextmanager
-def timed(request: Request, phase: str) -> Iterator[None]:
-    """Record how long `phase` took, in ms, for the X-Debug answer."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings = getattr(request.state, "timings", None)
-        if isinstance(timings, dict):
-            timings[phase] = round((time.perf_counter() - started) * 1000, 3)
+class timed:  # used as `with timed(request, "phase"):`, like a function
+    """Record how long `phase` took, in ms, for the X-Debug answer (a class, not a generator
+    context manager: it runs around every read)."""
+
+    __slots__ = ("phase", "started", "timings")
+
+    def __init__(self, request: Request, phase: str) -> None:
+        self.timings = request.scope.get("state", {}).get("timings")
+        self.phase = phase
+        self.started = 0.0
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        if isinstance(self.timings, dict):
+            self.timings[self.phase] = round((time.perf_counter() - self.started) * 1000, 3)
 
 
 def debug_info(request: Request, **extra: Any) -> dict[str, Any] | None:
@@ -61,6 +66,19 @@ def json_reply(
     return Response(json_bytes(model), status_code=status, headers=headers, media_type=JSON)
 
 
+class CachedResponse(Response):
+    """A 200 answer built earlier (answer_cache), byte for byte: its raw headers were encoded
+    once, when it was built (Response's own init would encode them again per request)."""
+
+    media_type = JSON
+
+    def __init__(self, answer: CachedAnswer) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = answer.body
+        self.raw_headers = list(answer.raw_headers)  # the middlewares add to this list
+
+
 def cached_reply(answer: CachedAnswer) -> Response:
     """A 200 answer built earlier (answer_cache), byte for byte, headers included."""
-    return Response(answer.body, headers=answer.headers, media_type=JSON)
+    return CachedResponse(answer)

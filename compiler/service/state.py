@@ -109,8 +109,9 @@ def app_state(request: Request) -> AppState:
 
 def workspace_for(request: Request) -> Workspace:
     """The sandbox the request's X-Demo-Mode selects (checked by the middleware)."""
-    return app_state(request).workspace(bool(getattr(request.state, "demo", False)))
+    return app_state(request).workspace(is_demo(request))
 
 
 def is_demo(request: Request) -> bool:
-    return bool(getattr(request.state, "demo", False))
+    # The scope's state dict itself: `request.state` builds a State object per request.
+    return bool(request.scope.get("state", {}).get("demo", False))

@@ -121,13 +121,25 @@ def _summary(
     )
 
 
-def _list_version(ws: Workspace) -> tuple[Any, ...]:
+def _workspace_version(ws: Workspace, fresh: bool) -> tuple[Any, ...]:
+    """The workspace-wide facts every version holds: the read model's (index, spec folder,
+    presets, HEAD) and the deploy repo's ref, a dozen stat calls read once per loop turn for
+    all the requests it runs (answer_cache.TurnMemo); `fresh` reads them now."""
+
+    def read() -> tuple[Any, ...]:
+        return (ws.read.version(), ws.ledger.ref_key())
+
+    return read() if fresh else ws.answers.turn.get("workspace", read)
+
+
+def _list_version(ws: Workspace, fresh: bool = False) -> tuple[Any, ...]:
+    read_version, ref_key = _workspace_version(ws, fresh)
     return (
-        ws.read.version(),
+        read_version,
         frozenset(ws.in_flight),
         frozenset(ws.deleting),
         frozenset(ws.failed),
-        None if ws.read.is_git() else ws.ledger.ref_key(),  # dates come from publishes then
+        None if ws.read.is_git() else ref_key,  # dates come from publishes then
         status_epoch(ws),  # with a cluster, statuses move with it
     )
 
@@ -144,23 +156,25 @@ def list_answer(ws: Workspace, query: ListQuery, demo: bool) -> CachedAnswer:
     if cached is not None:
         return cached
     answer = CachedAnswer(json_bytes(_build_list(ws, query, demo)))
-    if _list_version(ws) == version:  # nothing moved while it was built
+    if _list_version(ws, fresh=True) == version:  # nothing moved while it was built
         ws.answers.put(key, version, answer)
     return answer
 
 
-def detail_version(ws: Workspace, tenant_id: str) -> tuple[Any, ...] | None:
+def detail_version(ws: Workspace, tenant_id: str, fresh: bool = False) -> tuple[Any, ...] | None:
     """Every fact a real-mode detail answer is built from, or None when it must be built
-    afresh: an unknown tenant (404), or a cluster (its statuses move on their own)."""
+    afresh: an unknown tenant (404), or a cluster (its statuses move on their own). The
+    tenant's own spec is stat'ed every time; `fresh` reads the workspace-wide facts now too."""
     if ws.cluster is not None:
         return None
     spec = ws.read.spec_file(tenant_id)
     if spec is None:
         return None
+    read_version, ref_key = _workspace_version(ws, fresh)
     return (
         spec.etag,
-        ws.read.version(),  # the index (so the manifest), the spec folder, presets, git dates
-        ws.ledger.ref_key(),  # the latest deployment (and the dates outside git)
+        read_version,  # the index (so the manifest), the spec folder, presets, git dates
+        ref_key,  # the latest deployment (and the dates outside git)
         tenant_id in ws.in_flight,
         tenant_id in ws.deleting,
         tenant_id in ws.failed,
