@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from compiler.catalogue import Catalogue, load_catalogue
 from compiler.errors import (
     PreconditionFailed,
     SlaUnachievable,
@@ -46,6 +47,15 @@ TENANT = "shop-chat-lite"
 
 
 _WORKSPACES: list[Workspace] = []
+_CATALOGUES: dict[Path, Catalogue] = {}
+
+
+def catalogue_of(ws: Workspace) -> Catalogue:
+    """The catalogue `prepare` judges against (the compile worker loads the same presets/)."""
+    presets = ws.settings.presets_dir
+    if presets not in _CATALOGUES:
+        _CATALOGUES[presets] = load_catalogue(presets)
+    return _CATALOGUES[presets]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +84,7 @@ def spec_bytes(ws: Workspace) -> bytes:
 
 def write(ws: Workspace, action: str, if_match: str | None, **change: object) -> PreparedChange:
     intent = WriteIntent(action=action, tenant_id=TENANT, change=change, if_match=if_match)  # type: ignore[arg-type]
-    return prepare(ws, intent, current_spec(ws, TENANT))
+    return prepare(catalogue_of(ws), intent, current_spec(ws, TENANT))
 
 
 @pytest.mark.parametrize(
@@ -161,7 +171,7 @@ def test_a_write_of_a_missing_tenant_is_not_found_whatever_the_if_match(
 ) -> None:
     intent = WriteIntent(action=action, tenant_id="nobody", if_match="*")  # type: ignore[arg-type]
     with pytest.raises(TenantNotFound) as missing:
-        prepare(ws, intent, None)
+        prepare(catalogue_of(ws), intent, None)
     assert missing.value.details == {"tenant_id": "nobody"}
     assert missing.value.message == "tenant nobody does not exist"
 
@@ -174,12 +184,16 @@ def test_a_create_of_a_taken_id_conflicts_and_a_new_one_is_prepared(ws: Workspac
         "sla_target": {"availability": "99.5%", "response_time": "300ms"},
     }
     with pytest.raises(TenantAlreadyExists) as taken:
-        prepare(ws, WriteIntent(action="create", tenant_id=TENANT, change=body), spec_bytes(ws))
+        prepare(
+            catalogue_of(ws),
+            WriteIntent(action="create", tenant_id=TENANT, change=body),
+            spec_bytes(ws),
+        )
     assert taken.value.details == {"tenant_id": TENANT}
     assert taken.value.message == f"tenant {TENANT} already exists"
     fresh = {**body, "tenant_id": "fresh-one"}
     intent = WriteIntent(action="create", tenant_id="fresh-one", change=fresh)
-    change = prepare(ws, intent, None)
+    change = prepare(catalogue_of(ws), intent, None)
     assert change.intent is intent and change.tenant_id == "fresh-one"
     assert change.old is None
     assert change.new is not None and "tenant_id: fresh-one" in change.new
@@ -196,7 +210,11 @@ def test_a_create_that_can_never_be_sized_is_refused_before_the_id_is_judged(
         "sla_target": {"availability": "99.5%", "response_time": "1ms"},
     }
     with pytest.raises(SlaUnachievable):
-        prepare(ws, WriteIntent(action="create", tenant_id=TENANT, change=body), spec_bytes(ws))
+        prepare(
+            catalogue_of(ws),
+            WriteIntent(action="create", tenant_id=TENANT, change=body),
+            spec_bytes(ws),
+        )
 
 
 def test_an_update_is_checked_by_sizing_before_it_is_prepared(ws: Workspace) -> None:

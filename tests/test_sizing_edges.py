@@ -257,15 +257,20 @@ def test_a_pod_costs_its_requests_at_the_hourly_prices() -> None:
     assert unknown.total == unknown.gpu
 
 
-def test_wait_allowances_are_a_share_of_each_paths_slack_the_least_over_paths() -> None:
+def test_wait_allowances_are_the_least_stage_share_over_the_paths_through_a_service() -> None:
     catalogue = shipped()
     paths = tenant_paths({"callbot": 10, "advisor": 5, "stt": 0}, catalogue)
     assert [p.name for p in paths] == ["callbot-turn", "advisor-suggestion"]
     assert [p.rate_per_s for p in paths] == pytest.approx([10 * 0.2, 5 * 0.4])
-    floors = {"callbot-turn": 240.0, "advisor-suggestion": 200.0}
-    got = wait_allowances(floors, paths, 300.0, 0.25)
-    # callbot-turn: 0.25 x 60 / 3 = 5 per stage; advisor: 0.25 x 100 / 2 = 12.5
-    assert got == {"stt": 5.0, "callbot": 5.0, "tts": 5.0, "advisor": 12.5}
+    # Per path, per stage shares (0.25 x slack / stages, worked by hand): stt sits on both
+    # paths and gets the smaller of its two shares; the others keep their only one.
+    shares = {
+        "callbot-turn": {"stt": 5.0, "callbot": 5.0, "tts": 5.0},
+        "advisor-suggestion": {"stt": 12.5, "advisor": 12.5},
+    }
+    assert wait_allowances(shares) == {"stt": 5.0, "callbot": 5.0, "tts": 5.0, "advisor": 12.5}
+    reversed_order = {k: shares[k] for k in reversed(list(shares))}
+    assert wait_allowances(reversed_order)["stt"] == 5.0
     assert check_percentile(95) == 97.5 and check_percentile(99.9) == pytest.approx(99.95)
 
 
