@@ -272,11 +272,13 @@ def _idle(responses: tuple[tuple[float, float], ...], level: float) -> float:
 def plan_by_hand(
     channels: dict[str, int], availability: float, sla_ms: float, percentile: float = 95
 ) -> dict[str, Any]:
-    """The cheapest choice of runs whose every path's idle time at (100 + p) / 2 fits the SLA;
-    per service: serving pods from its wait allowance (a quarter of each path's slack on that
-    hardware, split over the path's stages, the least over its paths) and tail (1 - p) / (2 x its
-    longest path), then replicas until k-of-n with rollouts meets target^(1 / longest path), at
-    least 2 from 99.9 %. Session-path spares are not modelled: callers check the paths."""
+    """The cheapest choice of runs whose every path's idle time at (100 + p) / 2 fits the SLA; per
+    service: serving pods from its wait allowance (a quarter of each path's slack with its own
+    run and the fastest runs elsewhere, split over the path's stages, the least over its paths;
+    a choice is feasible when each path's floor plus its stages' allowances fits) and tail (1 -
+    p) / (2 x its longest path), then replicas until k-of-n with rollouts meets target^(1 /
+    longest path), at least 2 from 99.9 %. Session-path spares are not modelled: callers check
+    the paths."""
     paths = [
         (name, p, channels[p["entry"]] * p["requests_per_channel_per_s"])
         for name, p in preset("paths.yaml")["paths"].items()
@@ -299,11 +301,33 @@ def plan_by_hand(
         }
         if any(f > sla_ms for f in floors.values()):
             continue
+        # A stage's share of a path's slack is judged on its own run with the fastest run of
+        # every other stage (so another stage's hardware never lends it slack); the run is
+        # feasible when each path's floor plus its stages' shares fits the SLA.
         allowance: dict[str, float] = {}
+        fits = True
         for name, p, _ in paths:
-            each = 0.25 * (sla_ms - floors[name]) / len(stages(p))
+            shares = {}
             for s in stages(p):
+                own = min(
+                    _idle(
+                        tuple(
+                            (o["response_ms"], o["response_cv"])
+                            for o in (
+                                other if t != s else chosen[s]
+                                for t, other in zip(stages(p), alternative, strict=True)
+                            )
+                        ),
+                        level,
+                    )
+                    for alternative in itertools.product(*(runs(t) for t in stages(p)))
+                )
+                shares[s] = 0.25 * (sla_ms - own) / len(stages(p))
+            fits = fits and floors[name] + sum(shares.values()) <= sla_ms + 1e-9
+            for s, each in shares.items():
                 allowance[s] = min(allowance.get(s, each), each)
+        if not fits:
+            continue
         plan: dict[str, Any] = {}
         cost = 0.0
         for n in names:
