@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from validating_support import (
+    C0,
+    DEPLOYMENT,
+    HPA,
+    NAMESPACE,
+    PDB,
+    SERVICE,
+    VALIDATOR,
+    Docs,
+    clean,
+)
 
 from compiler.errors import ValidationFailed
 from compiler.quantity import format_bytes, format_cpu, parse_bytes, parse_cpu
@@ -18,24 +27,10 @@ from compiler.settings import ClusterCapacity, Settings
 from compiler.validating import ManifestValidator, PolicyContext, resource_summary
 from compiler.validating.policy import RULES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "validating"
-CLEAN = list(yaml.safe_load_all((FIXTURES / "differential_valid.yaml").read_text(encoding="utf-8")))
-DEPLOYMENT, SERVICE, NAMESPACE, PDB, HPA = 0, 1, 3, 7, 8
-Docs = list[dict[str, Any]]
-
-
-# One per process, its schemas compiled on first use: the forks of a mutation run (make mutation)
-# inherit them instead of compiling them again for every mutant. Only validate() is called on it.
-VALIDATOR = ManifestValidator("1.33")
-
 
 @pytest.fixture(scope="module")
 def validator() -> ManifestValidator:
     return VALIDATOR
-
-
-def clean() -> Docs:
-    return copy.deepcopy(CLEAN)
 
 
 def container(docs: Docs) -> dict[str, Any]:
@@ -57,9 +52,6 @@ def test_every_rule_has_a_unique_kube_linter_style_id() -> None:
     ids = [rule.id for rule in RULES]
     assert len(ids) == len(set(ids)) >= 15
     assert all(rule.id == rule.id.lower() and " " not in rule.id for rule in RULES)
-
-
-C0 = "spec.template.spec.containers[0]"
 
 
 def _set(path: str, value: Any, doc: int = DEPLOYMENT) -> Callable[[Docs], None]:

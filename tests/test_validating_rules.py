@@ -9,33 +9,17 @@ docs/reference (kube-linter's ids), not from the rule's own code.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from validating_support import C0, DEPLOYMENT, HPA, NAMESPACE, PDB, VALIDATOR, Docs, clean
 
 from compiler.validating import ManifestValidator, PolicyContext
-
-FIXTURES = Path(__file__).parent / "fixtures" / "validating"
-CLEAN = list(yaml.safe_load_all((FIXTURES / "differential_valid.yaml").read_text(encoding="utf-8")))
-DEPLOYMENT, NAMESPACE, PDB, HPA = 0, 3, 7, 8
-C0 = "spec.template.spec.containers[0]"
-Docs = list[dict[str, Any]]
-
-
-# One per process, its schemas compiled on first use: the forks of a mutation run (make mutation)
-# inherit them instead of compiling them again for every mutant. Only validate() is called on it.
-VALIDATOR = ManifestValidator("1.33")
 
 
 @pytest.fixture(scope="module")
 def validator() -> ManifestValidator:
     return VALIDATOR
-
-
-def clean() -> Docs:
-    return copy.deepcopy(CLEAN)
 
 
 def pod(docs: Docs) -> dict[str, Any]:

@@ -140,6 +140,23 @@ def stage_share(
     return found
 
 
+def stage_shares(
+    path: TenantPath,
+    chosen: Mapping[str, ServiceOption],
+    options: Mapping[str, Sequence[ServiceOption]],
+    runs: Mapping[str, tuple[str, str | None]],
+    sla_ms: float,
+    percentile: float,
+    catalogue: Catalogue,
+) -> dict[str, float]:
+    """stage_share of each stage of `path` that `chosen` names, with its chosen option."""
+    return {
+        s: stage_share(path, s, chosen[s], options, runs, sla_ms, percentile, catalogue)
+        for s in path.services
+        if s in chosen
+    }
+
+
 def wait_allowances(shares: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     """Each service's wait allowance: the least of its shares over the paths through it
     (`shares`: per path, per stage, stage_share), in the paths' order."""

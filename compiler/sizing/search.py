@@ -18,7 +18,7 @@ from typing import Any
 from compiler.errors import InsufficientResources, SlaUnachievable
 from compiler.sizing.cost import service_cost
 from compiler.sizing.options import ServiceOption
-from compiler.sizing.paths import TenantPath, path_fits, stage_share, wait_allowances
+from compiler.sizing.paths import TenantPath, path_fits, stage_shares, wait_allowances
 from compiler.sizing.sizer import Sizer
 
 Combo = tuple[ServiceOption, ...]
@@ -96,19 +96,9 @@ class Shape:
         return found
 
     def _shares(self, path: TenantPath, chosen: dict[str, ServiceOption]) -> dict[str, float]:
-        return {
-            s: stage_share(
-                path,
-                s,
-                chosen[s],
-                self.options,
-                self.runs,
-                self.sla_ms,
-                self.percentile,
-                self.catalogue,
-            )
-            for s in path.services
-        }
+        return stage_shares(
+            path, chosen, self.options, self.runs, self.sla_ms, self.percentile, self.catalogue
+        )
 
 
 def shape_of(sizer: Sizer, group: tuple[str, ...]) -> Shape:

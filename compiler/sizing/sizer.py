@@ -21,7 +21,7 @@ from compiler.sizing.paths import (
     budget,
     check_floor,
     path_fits,
-    stage_share,
+    stage_shares,
     tenant_paths,
     wait_allowances,
 )
@@ -113,20 +113,9 @@ class Sizer:
     def shares(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> dict[str, float]:
         """Per stage of `path` in `chosen`, its allowance on it with its chosen option
         (paths.stage_share: its own hardware and the fastest of the tenant's options elsewhere)."""
-        return {
-            s: stage_share(
-                path,
-                s,
-                chosen[s],
-                self.options,
-                self.runs,
-                self.sla_ms,
-                self.percentile,
-                self.catalogue,
-            )
-            for s in path.services
-            if s in chosen
-        }
+        return stage_shares(
+            path, chosen, self.options, self.runs, self.sla_ms, self.percentile, self.catalogue
+        )
 
     def path_feasible(self, path: TenantPath, chosen: Mapping[str, ServiceOption]) -> bool:
         """Whether the path's floor on the chosen hardware plus its stages' allowances on it
