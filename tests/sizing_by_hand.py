@@ -277,8 +277,9 @@ def plan_by_hand(
     run and the fastest runs elsewhere, split over the path's stages, the least over its paths;
     a choice is feasible when each path's floor plus its stages' allowances fits) and tail (1 -
     p) / (2 x its longest path), then replicas until k-of-n with rollouts meets target^(1 /
-    longest path), at least 2 from 99.9 %. Session-path spares are not modelled: callers check
-    the paths."""
+    longest path), at least 2 from 99.9 %. Session-path spares are not modelled (the model
+    prices them into its search, Sizer.with_spares; no shipped tenant's choice of runs moves
+    with them): callers check the paths."""
     paths = [
         (name, p, channels[p["entry"]] * p["requests_per_channel_per_s"])
         for name, p in preset("paths.yaml")["paths"].items()

@@ -1,11 +1,12 @@
 """Choose the hardware per service and the tier: the cheapest plan whose every path meets the SLA.
 
 A service's pods depend only on its own option, load and budget (paths.py), so a plan's cost
-is a sum over services and its feasibility a rule per path over the options of the path's
-stages. Services linked by paths are searched together (search.py: every combination of their
-options); unlinked groups independently. Tiers are quota envelopes: the recommended tier is the
-smallest that holds the cheapest plan; an explicit preset (or the largest tier) restricts the
-search to plans that fit it. Sizer (sizer.py) and Demand (demand.py) are re-exported here.
+is a sum over services (with the spares a session path needs beside the store, search.py) and
+its feasibility a rule per path over the options of the path's stages. Services linked by paths
+are searched together (search.py: every combination of their options); unlinked groups
+independently. Tiers are quota envelopes: the recommended tier is the smallest that holds the
+cheapest plan; an explicit preset (or the largest tier) restricts the search to plans that fit
+it. Sizer (sizer.py) and Demand (demand.py) are re-exported here.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ class Demand:
     gpu_type: str | None
     engines: Mapping[str, str]
     images: Mapping[str, str]
+    # the tenant's session store's availability (redis.py sets it; 1: none counted): in series
+    # on every session path, so the search prices each combination with the spares those
+    # paths then need (Sizer.with_spares), as the answer adds them
+    session_availability: float = 1.0
 
 
 def demand_of(spec: TenantSpec | CalculateRequest) -> Demand:

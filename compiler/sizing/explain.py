@@ -103,7 +103,9 @@ def _service_lines(
         paths = [p for p in sizer.paths if name in p.services]
         for option in sizer.options[name]:
             swapped = {**chosen, name: option}  # the plan with this option instead
-            trial = sizer.service(option, sizer.allowances(swapped)[name])
+            # with its session paths' spares, as the search priced it (Sizer.with_spares)
+            spared = sizer.with_spares(sizer.plans_of(list(swapped.values())))
+            trial = next(p for p in spared if p.name == name)
             floor = idle_percentile([option], sizer.percentile, catalogue)
             ok = all(sizer.path_feasible(p, swapped) for p in paths)
             lines.append(

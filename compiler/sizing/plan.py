@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compiler.catalogue import Catalogue, Tier
-from compiler.sizing.availability import replicas_for_target, with_rollouts
+from compiler.sizing.availability import TOLERANCE, replicas_for_target, with_rollouts
 from compiler.sizing.distribution import Stage, percentile_with_waits
 from compiler.sizing.memo import load_memo
 from compiler.sizing.models import PathPlan, ServicePlan, Totals
@@ -25,6 +25,7 @@ from compiler.sizing.queueing import QueueState, queue_state, serving_pods
 # 99.9 % target is never met by a single replica through a node drain or a rollout.
 HA_THRESHOLD = 0.999
 HA_MIN_REPLICAS = 2
+MAX_SPARES = 24  # spare service replicas tried before a session path is declared unreachable
 
 
 def stage_of(option: ServiceOption, queue: QueueState) -> Stage:
@@ -207,6 +208,38 @@ def with_pods(plan: ServicePlan, serving: int, replicas: int, catalogue: Catalog
         storage_gb=round(storage, 3),
         image=plan.image,
     )
+
+
+def session_spares(
+    services: Mapping[str, ServicePlan],
+    session_paths: Sequence[tuple[str, ...]],
+    store: float,
+    target: float,
+    catalogue: Catalogue,
+) -> dict[str, ServicePlan] | None:
+    """The services with spare replicas, one at a time, on the stage of the weakest session path
+    (the store's availability `store` in series) whose spare raises that path the most, until
+    every session path meets `target`; None when MAX_SPARES spares do not get there. The search
+    costs a combination with these (search.py) and the answer adds the same (redis.py)."""
+    out = dict(services)
+    for _ in range(MAX_SPARES):
+        worst: tuple[str, ...] | None = None
+        least = math.inf
+        for stages in session_paths:
+            value = math.prod(out[s].achieved_availability for s in stages) * store
+            if value < least:
+                worst, least = stages, value
+        if worst is None or least + TOLERANCE >= target:
+            return out
+        grown = {
+            n: with_pods(out[n], out[n].replicas_for_capacity, out[n].replicas + 1, catalogue)
+            for n in worst
+        }
+        best = max(
+            worst, key=lambda n: grown[n].achieved_availability / out[n].achieved_availability
+        )
+        out[best] = grown[best]
+    return None
 
 
 def misfits(totals: Totals, tier: Tier) -> list[str]:

@@ -25,10 +25,9 @@ from compiler.sizing.choose import Demand, Sizer, choose, demand_of
 from compiler.sizing.cost import monthly_cost, plan_cost
 from compiler.sizing.models import Alternative, Cost, PathPlan, ResourcePlan, ServicePlan, Totals
 from compiler.sizing.paths import tenant_paths
-from compiler.sizing.plan import HA_THRESHOLD, misfits, totals_of, with_pods
+from compiler.sizing.plan import HA_THRESHOLD, misfits, session_spares, totals_of
 from compiler.spec.models import PRESETS, TenantSpec
 
-MAX_SPARES = 24  # spare service replicas tried before a session path is declared unreachable
 SPARE_ROUNDS = 3  # re-choices in a tier the session paths' spares overflowed
 
 
@@ -182,6 +181,10 @@ def plan_with_store(demand: Demand, catalogue: Catalogue) -> StorePlan:
     )
     replicas = _replicas_for(catalogue, demand.sla.availability_fraction, stages)
     beside = _beside_store(catalogue, replicas)
+    # the services' replicas are searched with the store in series on the session paths, so a
+    # plan is costed with the spares those paths need (issue 8: else a cheaper run that needs
+    # no spare loses to one that looked cheaper until add_store gave it one)
+    demand = replace(demand, session_availability=_availability_of(catalogue, replicas))
     try:
         plan, sizer = choose(demand, beside)
     except InsufficientResources as e:
@@ -379,30 +382,18 @@ def _paths_with_store(
 def _meet_session_paths(
     plan: ResourcePlan, store: SessionStore, catalogue: Catalogue
 ) -> tuple[ServicePlan, ...]:
-    """Spare replicas, one at a time, on the stage of the weakest session path whose spare
-    raises that path the most, until every session path meets the target."""
+    """Spare replicas until every session path meets the target (plan.session_spares; the
+    search costed the plan's hardware with the same spares, so they never surprise it)."""
     target = plan.availability_target
-    services = {s.name: s for s in plan.services}
     session = [p for p in plan.paths if _needs_store(p, catalogue)]
     if session and store.availability + TOLERANCE < target:
         raise _store_too_weak(store, target, session[0].name)
-    for _ in range(MAX_SPARES):
-        paths = _paths_with_store(tuple(session), tuple(services.values()), store, catalogue)
-        worst = min(paths, key=lambda p: p.availability, default=None)
-        if worst is None or worst.availability + TOLERANCE >= target:
-            return tuple(services.values())
-        grown = {
-            n: with_pods(
-                services[n], services[n].replicas_for_capacity, services[n].replicas + 1, catalogue
-            )
-            for n in worst.stages
-        }
-        best = max(
-            worst.stages,
-            key=lambda n: grown[n].achieved_availability / services[n].achieved_availability,
-        )
-        services[best] = grown[best]
-    raise _store_too_weak(store, target, session[0].name)
+    services = {s.name: s for s in plan.services}
+    stages = [p.stages for p in session]
+    found = session_spares(services, stages, store.availability, target, catalogue)
+    if found is None:
+        raise _store_too_weak(store, target, session[0].name)
+    return tuple(found.values())
 
 
 def _store_too_weak(store: SessionStore, target: float, path: str) -> SlaUnachievable:

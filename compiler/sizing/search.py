@@ -4,7 +4,9 @@ Input: a Sizer and a group. Output: the group's feasible combinations of options
 first. What a combination may be (every path's floor within the SLA) and the wait allowances it
 gives depend on the hardware, the SLA and the percentile alone, never on load: they are worked
 out once per such shape (`Shape`, in the catalogue's memo) and shared by every tenant with it.
-Per tenant only the cost bounds and the plans of the few combinations tried are computed.
+Per tenant only the cost bounds and the plans of the few combinations tried are computed; a
+combination is priced with the spares its session paths need beside the tenant's session store
+(Sizer.with_spares), as the answer adds them, so a run never wins on a price it does not keep.
 """
 
 from __future__ import annotations
@@ -152,8 +154,14 @@ def _group_key(sizer: Sizer, group: tuple[str, ...], every: bool) -> tuple[Any, 
         )
         for s in group
     )
-    paths = tuple((p.name, p.rate_per_s) for p in sizer.paths if p.services[0] in group)
-    return ("group", every, sizer.sla_ms, sizer.percentile, sizer.availability, services, paths)
+    through = [p for p in sizer.paths if p.services[0] in group]
+    paths = tuple((p.name, p.rate_per_s) for p in through)
+    # the store's availability prices a session path's spares (Sizer.with_spares); without
+    # one in the group it reads nothing, so such groups stay shared across store sizes
+    session = any(p.definition.session_state for p in through)
+    store = sizer.demand.session_availability if session else None
+    targets = (sizer.sla_ms, sizer.percentile, sizer.availability, store)
+    return ("group", every, *targets, services, paths)
 
 
 def _group_plans(sizer: Sizer, group: tuple[str, ...], every: bool) -> list[tuple[float, Combo]]:
@@ -194,15 +202,27 @@ def _cost_within(
     bounds: list[list[float]],
     limit: float,
 ) -> float | None:
-    """The combination's monthly cost (rounded to cents), or None as soon as the services
-    planned so far plus the others' lower bounds cost more than `limit`."""
+    """The combination's monthly cost (rounded to cents) with the spares its session paths
+    need (Sizer.with_spares: they are in the answer, so they are in the price), or None as soon
+    as the services planned so far plus the others' lower bounds cost more than `limit`."""
     allowance = shape.allowances(choice)
     lists = shape.lists
     rest = sum(bounds[k][j] for k, j in enumerate(choice))
     total = 0.0
+    plans = []
     for k, j in enumerate(choice):
         rest -= bounds[k][j]
-        total += service_cost(sizer.service(lists[k][j], allowance[k]), sizer.catalogue)
+        plan = sizer.service(lists[k][j], allowance[k])
+        plans.append(plan)
+        total += service_cost(plan, sizer.catalogue)
         if total + rest > limit:
+            return None
+    planned = tuple(plans)
+    spared = sizer.with_spares(planned)
+    if spared is not planned:  # spares only add: the bounds stay lower bounds
+        total = 0.0
+        for plan in spared:
+            total += service_cost(plan, sizer.catalogue)
+        if total > limit:
             return None
     return round(total, 2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from compiler.catalogue import Catalogue
+from compiler.sizing.availability import TOLERANCE
 from compiler.sizing.demand import Demand
 from compiler.sizing.memo import load_memo
 from compiler.sizing.models import ServicePlan
@@ -25,7 +26,7 @@ from compiler.sizing.paths import (
     tenant_paths,
     wait_allowances,
 )
-from compiler.sizing.plan import plan_service, replica_rule, replicas_under
+from compiler.sizing.plan import plan_service, replica_rule, replicas_under, session_spares
 from compiler.sizing.queueing import pods_under_cap
 from compiler.spec.models import SERVICES
 
@@ -70,6 +71,7 @@ class Sizer:
         self._plans: dict[tuple[str, str, float], ServicePlan] = {}
         self._allowances: dict[tuple[tuple[str, str], ...], dict[str, float]] = {}
         self.availability = demand.sla.availability_fraction
+        self.session_paths = [p.services for p in self.paths if p.definition.session_state]
 
     def service(self, option: ServiceOption, allowance_ms: float) -> ServicePlan:
         """The option's plan for this tenant at a wait allowance (allowances(): per hardware)."""
@@ -138,6 +140,21 @@ class Sizer:
         chosen = {o.service: o for o in combo}
         allowance = self.allowances(chosen)
         return tuple(self.service(o, allowance[o.service]) for o in combo)
+
+    def with_spares(self, plans: tuple[ServicePlan, ...]) -> tuple[ServicePlan, ...]:
+        """`plans` (whole groups) with the spares their session paths need with the session
+        store in series (plan.session_spares), as the answer adds them (redis.py), so the search
+        costs a combination as it will be answered; unchanged without a store, or with one that
+        cannot carry the target (redis.py refuses that plan by name)."""
+        store, target = self.demand.session_availability, self.availability
+        if store >= 1.0 or store + TOLERANCE < target:
+            return plans
+        by_name = {p.name: p for p in plans}
+        paths = [stages for stages in self.session_paths if stages[0] in by_name]
+        if not paths:
+            return plans
+        found = session_spares(by_name, paths, store, target, self.catalogue)
+        return plans if found is None else tuple(found[p.name] for p in plans)
 
     def bounds(self, name: str) -> list[float]:
         """Per option of `name`, a cost no plan on it can undercut, cheap to compute (the
