@@ -23,7 +23,7 @@ from browser_support import axe_violations, browser, many_tenants_workspace, scr
 from compiler.access.tokens import TokenStore
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Route
 
 __all__ = ["browser"]  # the fixture, imported for pytest
 
@@ -385,6 +385,33 @@ def test_demo_mode_is_visibly_separate_and_lists_the_sandbox(
     assert visible_tenants(page) == sorted(t["tenant_id"] for t in sandbox["tenants"])[:50]
     assert "my-ai-service" not in visible_tenants(page)  # the real tenants stay out of the sandbox
     screenshot(page, "overview-demo")
+
+
+def test_a_page_left_while_loading_never_draws_over_the_next_one(
+    page: Page, server: LiveServer
+) -> None:
+    # Switching mode re-renders twice (once at once, once when the role probe answers): the
+    # first overview, still waiting for its list, must not add a second table when it lands.
+    open_signed_in(page, server)
+    held: list[Route] = []
+    page.route("**/api/v1/tenants/?*", lambda route: held.append(route))  # wait for release
+    for _ in range(2):  # two renders of the overview, both waiting for their list
+        page.evaluate("() => window.dispatchEvent(new HashChangeEvent('hashchange'))")
+    page.wait_for_function("() => !document.querySelector('#tenant-table')")
+    deadline = 50
+    while len(held) < 2 and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    assert len(held) == 2
+    for route in held:  # the stale render's list first, then the current one's
+        route.continue_()
+    page.unroute("**/api/v1/tenants/?*")
+    page.wait_for_selector("#tenant-table tbody tr[data-tenant]")
+    page.wait_for_timeout(500)
+    listed = httpx.get(f"{server.api}/tenants/", headers=REAL).json()["tenants"]
+    assert page.locator("#tenant-table").count() == 1
+    assert page.locator("#count").count() == 1
+    assert visible_tenants(page) == sorted(t["tenant_id"] for t in listed)
 
 
 @pytest.mark.parametrize(

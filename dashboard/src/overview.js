@@ -104,6 +104,7 @@ export async function renderOverview(main, { session }) {
   const body = h('tbody', {});
   const head = h('thead', {});
   const pager = h('div', { class: 'pager' });
+  const count = h('p', { id: 'count', role: 'status', 'aria-live': 'polite' });
   const hasLabels = tenants.some((tenant) => tenant.labels);
 
   const options = (key) => [...new Set(tenants.map((tenant) => tenant[key]).filter(Boolean))].sort();
@@ -132,7 +133,7 @@ export async function renderOverview(main, { session }) {
       select('preset-filter', 'preset', t('preset')),
       select('status-filter', 'status', t('status')),
       h('label', {}, t('label'), labelInput)),
-    h('p', { id: 'count', role: 'status', 'aria-live': 'polite' }),
+    count,
     table,
     pager,
   );
@@ -147,7 +148,7 @@ export async function renderOverview(main, { session }) {
     const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
     state.page = Math.min(state.page, pages - 1);
     const rows = shown.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
-    document.getElementById('count').textContent = t('shown', { shown: shown.length, total: tenants.length });
+    count.textContent = t('shown', { shown: shown.length, total: tenants.length });
     clear(head, h('tr', {},
       COLUMNS.map(([key, label]) => h('th', { scope: 'col', 'aria-sort': state.sort === key ? (state.direction > 0 ? 'ascending' : 'descending') : undefined },
         h('button', { type: 'button', class: 'sort', 'data-sort': key, 'aria-label': t('sort_by', { col: t(label) }),
