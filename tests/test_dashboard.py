@@ -199,6 +199,34 @@ def test_tenant_page_shows_plan_manifest_and_a_chart_that_moves_on_a_post(
     assert ranges == [[400, 1030], [4400, 5000], [0, 10000]]
 
 
+def test_tenant_page_lays_out_the_sizing_explanation_with_its_cost_lines(
+    page: Page, server: LiveServer
+) -> None:
+    open_signed_in(page, server, "#/tenant/my-ai-service")
+    page.wait_for_selector("#explain li", state="attached")
+    tenant = httpx.get(f"{server.api}/tenants/my-ai-service", headers=REAL).json()
+    request = {
+        "service_requirements": tenant["service_requirements"],
+        "sla_target": tenant["sla_target"],
+    }
+    answer = httpx.post(
+        f"{server.api}/tenants/calculate-resources",
+        headers={**REAL, "X-Debug": "true"},
+        json=request,
+        timeout=60,
+    ).json()
+    lines = answer["debug"]["explanation"]
+    shown = page.eval_on_selector_all("#explain li", "items => items.map(i => i.textContent)")
+    assert shown == lines  # the --explain account, line for line
+    cost = [line for line in shown if line.startswith("cost: ")]
+    assert len(cost) == 1 and " + memory $" in cost[0] and " + GPU $" in cost[0]
+    products = [line for line in shown if line.startswith("path ") and " x " in line]
+    assert products  # each multi-stage path's availability product, factor by factor
+    page.click("#explain summary")
+    assert page.is_visible("#explain li.key")
+    screenshot(page, "tenant-explain")
+
+
 def test_calculator_recalculates_as_you_type_and_hands_over_to_the_form(
     page: Page, server: LiveServer
 ) -> None:
