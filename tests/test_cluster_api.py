@@ -157,6 +157,47 @@ def test_the_follower_streams_from_watches_and_relists_after_410(
     assert all("watch=true" not in r or "resourceVersion=" in r for r in cluster.requests)
 
 
+def test_a_bookmark_moves_the_watch_on_without_a_relist_or_a_report(
+    api: tuple[Cluster, str], tmp_path: Path
+) -> None:
+    cluster, url = api
+    cluster.put(fixture("deployment-progressing", namespace=NS, name="chatbot"))
+    reader = reader_for(tmp_path, url)
+    seen: list[dict[str, Any]] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=follow_rollout,
+        args=(reader, NS, judge_replicas, seen.append, stop),
+        kwargs={"seconds": 1},  # watches end each second: the next starts where the last left
+        daemon=True,
+    )
+    thread.start()
+    try:
+        wait_for(lambda: len(seen) == 1)
+        # Changes elsewhere move the cluster's version; this namespace's watches see only
+        # bookmarks carrying it.
+        elsewhere = [
+            cluster.put(fixture("pod-running", namespace="elsewhere", name=f"p{i}"))
+            for i in range(3)
+        ]
+        moved_to = int(elsewhere[-1]["metadata"]["resourceVersion"])
+
+        def watched_from(kind: str) -> list[int]:
+            return [
+                int(r.split("resourceVersion=")[1].split("&")[0])
+                for r in cluster.requests
+                if "watch=true" in r and f"/namespaces/{NS}/{kind}" in r
+            ]
+
+        wait_for(lambda: all(max(watched_from(k)) >= moved_to for k in ("deployments", "pods")))
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    lists = [r for r in cluster.requests if "watch" not in r and f"/namespaces/{NS}/" in r]
+    assert len(lists) == 2  # one list per kind, at the start: no re-list
+    assert seen == [{"available": 1, "pods": 0}]  # a bookmark is not a change
+
+
 def wait_for(condition: Any, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
