@@ -18,7 +18,7 @@ import httpx
 import pytest
 from api_server import AUTH
 from conftest import run_ecp
-from kube_standin import Cluster, fixture, kubeconfig, standin
+from kube_standin import TOKEN, Cluster, fixture, kubeconfig, self_signed, standin
 from test_monitoring_support import LiveServer, live_server, make_workspace
 from websockets.sync.client import connect
 
@@ -93,6 +93,33 @@ class socket_closed:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+
+def test_in_cluster_reads_with_the_service_account_token_over_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubernetes.config import incluster_config
+
+    cert, key = self_signed(tmp_path)
+    token = tmp_path / "token"
+    token.write_text(TOKEN, encoding="utf-8")
+    # What the kubelet gives a pod: the service's address in the environment, the service
+    # account's token and the cluster CA in files (here in tmp_path, not /var/run/secrets).
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(cert))
+    with pytest.raises(KubernetesError):  # outside a pod: said at start, not at the first read
+        open_cluster(ClusterCapacity(in_cluster=True))
+    with standin(tls=(cert, key)) as (cluster, url):
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", url.rsplit(":", 1)[1])
+        cluster.put(fixture("namespace", name=NS))
+        reader = open_cluster(ClusterCapacity(in_cluster=True, timeout_s=5))
+        assert reader is not None
+        try:
+            assert reader.namespace(NS) is not None  # 401 without the token: KubernetesError
+        finally:
+            reader.close()
+    assert cluster.requests == [f"/api/v1/namespaces/{NS}"]
 
 
 def test_an_unknown_context_is_reported_at_start(api: tuple[Cluster, str], tmp_path: Path) -> None:
