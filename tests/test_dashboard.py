@@ -153,6 +153,20 @@ def test_overview_lists_filters_searches_and_sorts(page: Page, server: LiveServe
     page.fill("#search", "AI 서비스")  # the Korean name of my-ai-service
     assert visible_tenants(page) == ["my-ai-service"]
     page.fill("#search", "")
+    # The label filter: key=value, or a key alone, against each tenant's labels in the list.
+    labelled = sorted(t["tenant_id"] for t in listed if "cost-center" in t["labels"])
+    retail = sorted(
+        t["tenant_id"] for t in listed if t["labels"].get("cost-center") == "retail-web"
+    )
+    assert "shop-chat-lite" in retail
+    assert page.is_enabled("#label-filter")
+    page.fill("#label-filter", "cost-center=retail-web")
+    assert visible_tenants(page) == retail
+    page.fill("#label-filter", "cost-center")
+    assert visible_tenants(page) == labelled
+    page.fill("#label-filter", "cost-center=nobody")
+    assert visible_tenants(page) == []
+    page.fill("#label-filter", "")
     page.click("button[data-sort=tenant_id]")  # second click on the sorted column: descending
     assert visible_tenants(page) == ids[::-1]
     assert page.get_attribute("th[aria-sort]", "aria-sort") == "descending"

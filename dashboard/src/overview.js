@@ -105,7 +105,7 @@ export async function renderOverview(main, { session }) {
   const head = h('thead', {});
   const pager = h('div', { class: 'pager' });
   const count = h('p', { id: 'count', role: 'status', 'aria-live': 'polite' });
-  const hasLabels = tenants.some((tenant) => tenant.labels);
+  const hasLabels = tenants.some((tenant) => Object.keys(tenant.labels ?? {}).length > 0);
 
   const options = (key) => [...new Set(tenants.map((tenant) => tenant[key]).filter(Boolean))].sort();
   const select = (id, key, label) => {
