@@ -11,13 +11,15 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import api_server
 import httpx
 import pytest
-from api_server import LiveServer, git, make_workspace, running_server
+from api_server import REPO, LiveServer, git, make_workspace, running_server
 from browser_support import axe_violations, browser, many_tenants_workspace, screenshot
 
 from compiler.access.tokens import TokenStore
@@ -211,6 +213,36 @@ def test_tenant_page_shows_plan_manifest_and_a_chart_that_moves_on_a_post(
         }"""
     )
     assert ranges == [[400, 1030], [4400, 5000], [0, 10000]]
+
+
+def test_an_alert_a_post_raises_shows_on_the_tenant_page_and_in_the_overview(
+    page: Page, server: LiveServer
+) -> None:
+    open_signed_in(page, server, "#/tenant/shop-chat-lite")
+    page.wait_for_selector("#stream-state[data-state=open]")
+    page.wait_for_selector("#alert-list li")  # the 24 h list has loaded (maybe "No alerts.")
+    now = datetime.now(UTC)
+    batch = [  # 97 % held past the rule's `for: 2m`: one critical alert
+        {
+            "timestamp": (now - timedelta(minutes=3 - i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "metrics": {"cpu_usage": 97},
+        }
+        for i in range(4)
+    ]
+    posted = httpx.post(
+        f"{server.api}/tenants/shop-chat-lite/monitoring", headers=REAL, json=batch, timeout=30
+    )
+    assert posted.status_code in (200, 201, 202), posted.text
+    fired = posted.json()["alerts"]
+    assert [a["severity"] for a in fired] == ["critical"]
+    shown = "#alert-list li.alert.sev-critical"
+    page.wait_for_selector(shown)  # pushed by the alerts stream, no reload
+    assert fired[0]["message"] in (page.text_content(shown) or "")
+    listed = httpx.get(f"{server.api}/tenants/shop-chat-lite/alerts", headers=REAL).json()
+    page.goto(f"{server.url}/dashboard/#/")
+    cell = "tr[data-tenant='shop-chat-lite'] [data-cell=alerts]"
+    page.wait_for_function(f"() => document.querySelector(\"{cell}\")?.textContent !== '…'")
+    assert page.text_content(cell) == str(len(listed["alerts"]))
 
 
 def test_tenant_page_lays_out_the_sizing_explanation_with_its_cost_lines(
@@ -479,6 +511,36 @@ def test_pages_have_no_serious_or_critical_axe_violations(
     page.wait_for_timeout(300)
     found = axe_violations(page)
     assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
+
+
+def test_every_page_loads_from_the_server_alone(page: Page, server: LiveServer) -> None:
+    # Offline: no CDN, no web font, no third-party script; every request and stream goes to
+    # `ecp serve` itself, and the libraries come from the npm lock file, not the repository.
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.on("websocket", lambda socket: asked.append(socket.url))
+    open_signed_in(page, server)
+    for fragment, ready in (
+        ("#/tenant/my-ai-service", "#stream-state[data-state=open]"),
+        ("#/calc", "#calc-result #estimated-cost"),
+        ("#/new", "#tenant-form"),
+    ):
+        page.goto(f"{server.url}/dashboard/{fragment}")
+        page.wait_for_selector(ready)
+    here = urlsplit(server.url).netloc
+    foreign = [
+        u
+        for u in asked
+        if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != here
+    ]
+    assert foreign == []
+    assert any("/node_modules/uplot/" in u for u in asked)
+    assert any(u.startswith("ws://") for u in asked)  # the live charts' stream, same origin
+    lock = json.loads((REPO / "dashboard" / "package-lock.json").read_text("utf-8"))["packages"]
+    for package in ("uplot", "axe-core"):
+        assert lock[f"node_modules/{package}"]["integrity"].startswith("sha512-"), package
+    tracked = git(REPO, "ls-files", "dashboard/node_modules", "dashboard/vendor")
+    assert tracked == ""  # installed by `npm ci` (make, .ci/run), never committed
 
 
 def test_keyboard_reaches_a_tenant_from_the_skip_link(page: Page, server: LiveServer) -> None:
