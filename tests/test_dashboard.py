@@ -458,6 +458,8 @@ def test_demo_mode_is_visibly_separate_and_lists_the_sandbox(
     sandbox = httpx.get(f"{server.api}/tenants/", headers=demo).json()
     assert visible_tenants(page) == sorted(t["tenant_id"] for t in sandbox["tenants"])[:50]
     assert "my-ai-service" not in visible_tenants(page)  # the real tenants stay out of the sandbox
+    cost = "tr[data-tenant='demo-shop'] [data-cell=cost]"
+    page.wait_for_function(f"() => document.querySelector(\"{cost}\").textContent !== '…'")
     screenshot(page, "overview-demo")
 
 
