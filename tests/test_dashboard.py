@@ -146,6 +146,11 @@ def test_overview_lists_filters_searches_and_sorts(page: Page, server: LiveServe
     assert page.text_content(f"{row} [data-cell=cost]") == detail["estimated_cost"]
     replicas = sum(s["replicas"] for s in detail["services"])
     assert page.text_content(f"{row} [data-cell=replicas]") == str(replicas)
+    deployed = page.text_content(f"{row} [data-cell=deployed]")
+    if detail["deployment_id"]:  # the last publish and when; a tenant never published has none
+        assert deployed == f"{detail['updated_at']} · {detail['deployment_id']}"
+    else:
+        assert deployed == "—"
     screenshot(page, "overview")
 
     page.select_option("#preset-filter", "micro")
@@ -362,6 +367,13 @@ def test_create_form_shows_field_errors_then_creates_and_publishes(
     assert shown[0]["cost"] == f"{entry['estimated_cost']} (+${entry['monthly_cost_usd']:,.2f})"
     replicas = sum(entry["replicas"].values())
     assert shown[0]["replicas"] == f"{replicas} (+{replicas})"
+    # Published: the overview's last-deployment cell names the publish and its time.
+    detail = httpx.get(f"{server.api}/tenants/browser-made", headers=REAL).json()
+    assert detail["deployment_id"].startswith("dep-")
+    page.goto(f"{server.url}/dashboard/#/")
+    cell = "tr[data-tenant='browser-made'] [data-cell=deployed]"
+    page.wait_for_function(f"() => document.querySelector(\"{cell}\")?.textContent !== '…'")
+    assert page.text_content(cell) == f"{detail['updated_at']} · {detail['deployment_id']}"
 
 
 def test_edit_after_someone_else_changed_the_tenant_explains_the_412(

@@ -194,7 +194,8 @@ export async function renderOverview(main, { session }) {
     set('replicas', String((tenant.services ?? []).reduce((sum, s) => sum + (s.replicas ?? 0), 0)));
     set('cost', tenant.estimated_cost ?? '—');
     set('alerts', alerts ? String(alerts.alerts.length) : '—');
-    set('deployed', tenant.deployment_id ? `${tenant.updated_at ?? ''}` : (tenant.updated_at ?? '—'));
+    // The last publish (dep-<commit>) and when the tenant last changed; never published: —.
+    set('deployed', tenant.deployment_id ? `${tenant.updated_at ?? ''} · ${tenant.deployment_id}` : '—');
   }
 
   draw();
