@@ -5,7 +5,8 @@ Not a kube-apiserver (none runs on these machines): GET of objects and collectio
 (limit + continue, one consistent snapshot); watch streams (?watch=true) of ADDED / MODIFIED /
 DELETED events after a resourceVersion, BOOKMARK events when allowWatchBookmarks is set, and an
 ERROR event with a 410 Status for an expired resourceVersion; bearer-token auth (401 Status
-otherwise). Objects come from tests/fixtures/kubernetes. Loopback only; stopped by the test.
+otherwise); HTTPS with a self-signed certificate for the in-cluster path. Objects come from
+tests/fixtures/kubernetes. Loopback only; stopped by the test.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -156,7 +158,10 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         self.cluster.requests.append(self.path)
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+        # The scheme is case-insensitive (RFC 7235; the apiserver lower-cases it): the in-cluster
+        # loader of the kubernetes client sends "bearer <token>".
+        scheme, _, credential = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or credential != TOKEN:
             self._send_json(401, _status(401, "Unauthorized", "Unauthorized"))
             return
         route = _route(url.path)
@@ -265,19 +270,65 @@ class Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def standin() -> Iterator[tuple[Cluster, str]]:
-    """(the cluster's state, its URL) while the server runs."""
+def standin(tls: tuple[Path, Path] | None = None) -> Iterator[tuple[Cluster, str]]:
+    """(the cluster's state, its URL) while the server runs; over HTTPS with `tls` (a
+    certificate and its key), as an in-cluster client expects."""
     cluster = Cluster()
     handler = type("BoundHandler", (Handler,), {"cluster": cluster})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    scheme = "https" if tls is not None else "http"
     try:
-        yield cluster, f"http://127.0.0.1:{server.server_address[1]}"
+        yield cluster, f"{scheme}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key: the stand-in's own cluster CA."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-standin")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "ca.crt", directory / "tls.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
 
 
 def kubeconfig(path: Path, url: str, token: str = TOKEN) -> Path:

@@ -187,6 +187,13 @@ def test_the_list_has_the_reference_shape_and_counts(client: ECPClient) -> None:
     assert row["created_at"].endswith("Z")
 
 
+def test_the_list_carries_each_tenants_labels(server: LiveServer, client: ECPClient) -> None:
+    spec = yaml.safe_load((server.root / "tenants" / "shop-chat-lite.yaml").read_text("utf-8"))
+    rows = {t["tenant_id"]: t for t in client.get_tenants()["tenants"]}
+    assert spec["labels"] and rows["shop-chat-lite"]["labels"] == spec["labels"]  # compiled
+    assert rows["commented"]["labels"] == {}  # a spec without labels
+
+
 def test_the_list_pages_and_filters(client: ECPClient) -> None:
     everything = client.get_tenants()["total_count"]
     first = client.get_tenants(skip=0, limit=1)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from api_server import AUTH
 from conftest import run_ecp
-from kube_standin import Cluster, fixture, kubeconfig, standin
+from kube_standin import TOKEN, Cluster, fixture, kubeconfig, self_signed, standin
 from test_monitoring_support import LiveServer, live_server, make_workspace
 from websockets.sync.client import connect
 
@@ -95,6 +95,33 @@ class socket_closed:
         pass
 
 
+def test_in_cluster_reads_with_the_service_account_token_over_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubernetes.config import incluster_config
+
+    cert, key = self_signed(tmp_path)
+    token = tmp_path / "token"
+    token.write_text(TOKEN, encoding="utf-8")
+    # What the kubelet gives a pod: the service's address in the environment, the service
+    # account's token and the cluster CA in files (here in tmp_path, not /var/run/secrets).
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(cert))
+    with pytest.raises(KubernetesError):  # outside a pod: said at start, not at the first read
+        open_cluster(ClusterCapacity(in_cluster=True))
+    with standin(tls=(cert, key)) as (cluster, url):
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", url.rsplit(":", 1)[1])
+        cluster.put(fixture("namespace", name=NS))
+        reader = open_cluster(ClusterCapacity(in_cluster=True, timeout_s=5))
+        assert reader is not None
+        try:
+            assert reader.namespace(NS) is not None  # 401 without the token: KubernetesError
+        finally:
+            reader.close()
+    assert cluster.requests == [f"/api/v1/namespaces/{NS}"]
+
+
 def test_an_unknown_context_is_reported_at_start(api: tuple[Cluster, str], tmp_path: Path) -> None:
     _, url = api
     path = kubeconfig(tmp_path / "kubeconfig", url)
@@ -155,6 +182,47 @@ def test_the_follower_streams_from_watches_and_relists_after_410(
     assert seen[-1]["available"] == 3
     assert any("allowWatchBookmarks=true" in r for r in cluster.requests)
     assert all("watch=true" not in r or "resourceVersion=" in r for r in cluster.requests)
+
+
+def test_a_bookmark_moves_the_watch_on_without_a_relist_or_a_report(
+    api: tuple[Cluster, str], tmp_path: Path
+) -> None:
+    cluster, url = api
+    cluster.put(fixture("deployment-progressing", namespace=NS, name="chatbot"))
+    reader = reader_for(tmp_path, url)
+    seen: list[dict[str, Any]] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=follow_rollout,
+        args=(reader, NS, judge_replicas, seen.append, stop),
+        kwargs={"seconds": 1},  # watches end each second: the next starts where the last left
+        daemon=True,
+    )
+    thread.start()
+    try:
+        wait_for(lambda: len(seen) == 1)
+        # Changes elsewhere move the cluster's version; this namespace's watches see only
+        # bookmarks carrying it.
+        elsewhere = [
+            cluster.put(fixture("pod-running", namespace="elsewhere", name=f"p{i}"))
+            for i in range(3)
+        ]
+        moved_to = int(elsewhere[-1]["metadata"]["resourceVersion"])
+
+        def watched_from(kind: str) -> list[int]:
+            return [
+                int(r.split("resourceVersion=")[1].split("&")[0])
+                for r in cluster.requests
+                if "watch=true" in r and f"/namespaces/{NS}/{kind}" in r
+            ]
+
+        wait_for(lambda: all(max(watched_from(k)) >= moved_to for k in ("deployments", "pods")))
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    lists = [r for r in cluster.requests if "watch" not in r and f"/namespaces/{NS}/" in r]
+    assert len(lists) == 2  # one list per kind, at the start: no re-list
+    assert seen == [{"available": 1, "pods": 0}]  # a bookmark is not a change
 
 
 def wait_for(condition: Any, seconds: float = 15) -> None:

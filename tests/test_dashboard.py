@@ -11,19 +11,21 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import api_server
 import httpx
 import pytest
-from api_server import LiveServer, git, make_workspace, running_server
+from api_server import REPO, LiveServer, git, make_workspace, running_server
 from browser_support import axe_violations, browser, many_tenants_workspace, screenshot
 
 from compiler.access.tokens import TokenStore
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Route
 
 __all__ = ["browser"]  # the fixture, imported for pytest
 
@@ -144,6 +146,11 @@ def test_overview_lists_filters_searches_and_sorts(page: Page, server: LiveServe
     assert page.text_content(f"{row} [data-cell=cost]") == detail["estimated_cost"]
     replicas = sum(s["replicas"] for s in detail["services"])
     assert page.text_content(f"{row} [data-cell=replicas]") == str(replicas)
+    deployed = page.text_content(f"{row} [data-cell=deployed]")
+    if detail["deployment_id"]:  # the last publish and when; a tenant never published has none
+        assert deployed == f"{detail['updated_at']} · {detail['deployment_id']}"
+    else:
+        assert deployed == "—"
     screenshot(page, "overview")
 
     page.select_option("#preset-filter", "micro")
@@ -153,6 +160,20 @@ def test_overview_lists_filters_searches_and_sorts(page: Page, server: LiveServe
     page.fill("#search", "AI 서비스")  # the Korean name of my-ai-service
     assert visible_tenants(page) == ["my-ai-service"]
     page.fill("#search", "")
+    # The label filter: key=value, or a key alone, against each tenant's labels in the list.
+    labelled = sorted(t["tenant_id"] for t in listed if "cost-center" in t["labels"])
+    retail = sorted(
+        t["tenant_id"] for t in listed if t["labels"].get("cost-center") == "retail-web"
+    )
+    assert "shop-chat-lite" in retail
+    assert page.is_enabled("#label-filter")
+    page.fill("#label-filter", "cost-center=retail-web")
+    assert visible_tenants(page) == retail
+    page.fill("#label-filter", "cost-center")
+    assert visible_tenants(page) == labelled
+    page.fill("#label-filter", "cost-center=nobody")
+    assert visible_tenants(page) == []
+    page.fill("#label-filter", "")
     page.click("button[data-sort=tenant_id]")  # second click on the sorted column: descending
     assert visible_tenants(page) == ids[::-1]
     assert page.get_attribute("th[aria-sort]", "aria-sort") == "descending"
@@ -197,6 +218,64 @@ def test_tenant_page_shows_plan_manifest_and_a_chart_that_moves_on_a_post(
         }"""
     )
     assert ranges == [[400, 1030], [4400, 5000], [0, 10000]]
+
+
+def test_an_alert_a_post_raises_shows_on_the_tenant_page_and_in_the_overview(
+    page: Page, server: LiveServer
+) -> None:
+    open_signed_in(page, server, "#/tenant/shop-chat-lite")
+    page.wait_for_selector("#stream-state[data-state=open]")
+    page.wait_for_selector("#alert-list li")  # the 24 h list has loaded (maybe "No alerts.")
+    now = datetime.now(UTC)
+    batch = [  # 97 % held past the rule's `for: 2m`: one critical alert
+        {
+            "timestamp": (now - timedelta(minutes=3 - i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "metrics": {"cpu_usage": 97},
+        }
+        for i in range(4)
+    ]
+    posted = httpx.post(
+        f"{server.api}/tenants/shop-chat-lite/monitoring", headers=REAL, json=batch, timeout=30
+    )
+    assert posted.status_code in (200, 201, 202), posted.text
+    fired = posted.json()["alerts"]
+    assert [a["severity"] for a in fired] == ["critical"]
+    shown = "#alert-list li.alert.sev-critical"
+    page.wait_for_selector(shown)  # pushed by the alerts stream, no reload
+    assert fired[0]["message"] in (page.text_content(shown) or "")
+    listed = httpx.get(f"{server.api}/tenants/shop-chat-lite/alerts", headers=REAL).json()
+    page.goto(f"{server.url}/dashboard/#/")
+    cell = "tr[data-tenant='shop-chat-lite'] [data-cell=alerts]"
+    page.wait_for_function(f"() => document.querySelector(\"{cell}\")?.textContent !== '…'")
+    assert page.text_content(cell) == str(len(listed["alerts"]))
+
+
+def test_tenant_page_lays_out_the_sizing_explanation_with_its_cost_lines(
+    page: Page, server: LiveServer
+) -> None:
+    open_signed_in(page, server, "#/tenant/my-ai-service")
+    page.wait_for_selector("#explain li", state="attached")
+    tenant = httpx.get(f"{server.api}/tenants/my-ai-service", headers=REAL).json()
+    request = {
+        "service_requirements": tenant["service_requirements"],
+        "sla_target": tenant["sla_target"],
+    }
+    answer = httpx.post(
+        f"{server.api}/tenants/calculate-resources",
+        headers={**REAL, "X-Debug": "true"},
+        json=request,
+        timeout=60,
+    ).json()
+    lines = answer["debug"]["explanation"]
+    shown = page.eval_on_selector_all("#explain li", "items => items.map(i => i.textContent)")
+    assert shown == lines  # the --explain account, line for line
+    cost = [line for line in shown if line.startswith("cost: ")]
+    assert len(cost) == 1 and " + memory $" in cost[0] and " + GPU $" in cost[0]
+    products = [line for line in shown if line.startswith("path ") and " x " in line]
+    assert products  # each multi-stage path's availability product, factor by factor
+    page.click("#explain summary")
+    assert page.is_visible("#explain li.key")
+    screenshot(page, "tenant-explain")
 
 
 def test_calculator_recalculates_as_you_type_and_hands_over_to_the_form(
@@ -288,6 +367,13 @@ def test_create_form_shows_field_errors_then_creates_and_publishes(
     assert shown[0]["cost"] == f"{entry['estimated_cost']} (+${entry['monthly_cost_usd']:,.2f})"
     replicas = sum(entry["replicas"].values())
     assert shown[0]["replicas"] == f"{replicas} (+{replicas})"
+    # Published: the overview's last-deployment cell names the publish and its time.
+    detail = httpx.get(f"{server.api}/tenants/browser-made", headers=REAL).json()
+    assert detail["deployment_id"].startswith("dep-")
+    page.goto(f"{server.url}/dashboard/#/")
+    cell = "tr[data-tenant='browser-made'] [data-cell=deployed]"
+    page.wait_for_function(f"() => document.querySelector(\"{cell}\")?.textContent !== '…'")
+    assert page.text_content(cell) == f"{detail['updated_at']} · {detail['deployment_id']}"
 
 
 def test_edit_after_someone_else_changed_the_tenant_explains_the_412(
@@ -384,7 +470,36 @@ def test_demo_mode_is_visibly_separate_and_lists_the_sandbox(
     sandbox = httpx.get(f"{server.api}/tenants/", headers=demo).json()
     assert visible_tenants(page) == sorted(t["tenant_id"] for t in sandbox["tenants"])[:50]
     assert "my-ai-service" not in visible_tenants(page)  # the real tenants stay out of the sandbox
+    cost = "tr[data-tenant='demo-shop'] [data-cell=cost]"
+    page.wait_for_function(f"() => document.querySelector(\"{cost}\").textContent !== '…'")
     screenshot(page, "overview-demo")
+
+
+def test_a_page_left_while_loading_never_draws_over_the_next_one(
+    page: Page, server: LiveServer
+) -> None:
+    # Switching mode re-renders twice (once at once, once when the role probe answers): the
+    # first overview, still waiting for its list, must not add a second table when it lands.
+    open_signed_in(page, server)
+    held: list[Route] = []
+    page.route("**/api/v1/tenants/?*", lambda route: held.append(route))  # wait for release
+    for _ in range(2):  # two renders of the overview, both waiting for their list
+        page.evaluate("() => window.dispatchEvent(new HashChangeEvent('hashchange'))")
+    page.wait_for_function("() => !document.querySelector('#tenant-table')")
+    deadline = 50
+    while len(held) < 2 and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    assert len(held) == 2
+    for route in held:  # the stale render's list first, then the current one's
+        route.continue_()
+    page.unroute("**/api/v1/tenants/?*")
+    page.wait_for_selector("#tenant-table tbody tr[data-tenant]")
+    page.wait_for_timeout(500)
+    listed = httpx.get(f"{server.api}/tenants/", headers=REAL).json()["tenants"]
+    assert page.locator("#tenant-table").count() == 1
+    assert page.locator("#count").count() == 1
+    assert visible_tenants(page) == sorted(t["tenant_id"] for t in listed)
 
 
 @pytest.mark.parametrize(
@@ -410,6 +525,36 @@ def test_pages_have_no_serious_or_critical_axe_violations(
     page.wait_for_timeout(300)
     found = axe_violations(page)
     assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
+
+
+def test_every_page_loads_from_the_server_alone(page: Page, server: LiveServer) -> None:
+    # Offline: no CDN, no web font, no third-party script; every request and stream goes to
+    # `ecp serve` itself, and the libraries come from the npm lock file, not the repository.
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.on("websocket", lambda socket: asked.append(socket.url))
+    open_signed_in(page, server)
+    for fragment, ready in (
+        ("#/tenant/my-ai-service", "#stream-state[data-state=open]"),
+        ("#/calc", "#calc-result #estimated-cost"),
+        ("#/new", "#tenant-form"),
+    ):
+        page.goto(f"{server.url}/dashboard/{fragment}")
+        page.wait_for_selector(ready)
+    here = urlsplit(server.url).netloc
+    foreign = [
+        u
+        for u in asked
+        if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != here
+    ]
+    assert foreign == []
+    assert any("/node_modules/uplot/" in u for u in asked)
+    assert any(u.startswith("ws://") for u in asked)  # the live charts' stream, same origin
+    lock = json.loads((REPO / "dashboard" / "package-lock.json").read_text("utf-8"))["packages"]
+    for package in ("uplot", "axe-core"):
+        assert lock[f"node_modules/{package}"]["integrity"].startswith("sha512-"), package
+    tracked = git(REPO, "ls-files", "dashboard/node_modules", "dashboard/vendor")
+    assert tracked == ""  # installed by `npm ci` (make, .ci/run), never committed
 
 
 def test_keyboard_reaches_a_tenant_from_the_skip_link(page: Page, server: LiveServer) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import REPO, shipped_tenants
 
 from compiler.output import INDEX_FILE, KUSTOMIZATION, tenant_folders, write_outputs
@@ -179,7 +180,10 @@ def test_the_index_lists_every_tenant_with_the_contract_keys(compiled: Settings)
     assert isinstance(tenants, dict)
     assert list(tenants) == shipped_tenants()
     for tenant_id, entry in tenants.items():
-        assert set(entry) == INDEX_ENTRY_KEYS, tenant_id
+        spec = yaml.safe_load((compiled.tenants_dir / f"{tenant_id}.yaml").read_text("utf-8"))
+        labelled = {"labels"} if spec.get("labels") else set()  # only a spec with labels
+        assert set(entry) == INDEX_ENTRY_KEYS | labelled, tenant_id
+        assert entry.get("labels", {}) == (spec.get("labels") or {})
         assert entry["namespace"] == namespace_for(tenant_id)
         manifest = (compiled.output_dir / tenant_id / "manifest.yaml").read_bytes()
         assert entry["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()

@@ -38,6 +38,8 @@ QUOTA_CORES, QUOTA_BYTES = 4, 8 * 1024**3
 WORKING_SET = 2 * 1024**3  # -> 25 % of the quota
 GPU_UTILS = (70.0, 90.0)  # two GPUs -> 80 % average
 CPU_CORES_USED = 2.0  # counter rising 2 core-seconds per second -> 50 % of the quota
+VOLUMES = (3e9, 1e9)  # two PVCs' kubelet_volume_stats_used_bytes -> 4 GB used
+RECEIVE_RATE, TRANSMIT_RATE = 1000.0, 500.0  # cAdvisor's network byte counters, bytes/s
 T0 = time.time()
 
 
@@ -59,6 +61,17 @@ class Exporter(BaseHTTPRequestHandler):
                 f'DCGM_FI_DEV_GPU_UTIL{{{ns},pod="stt-0",gpu="{i}",modelName="L4"}} {u}'
                 for i, u in enumerate(GPU_UTILS)
             ),
+            "# TYPE kubelet_volume_stats_used_bytes gauge",
+            *(
+                f'kubelet_volume_stats_used_bytes{{{ns},persistentvolumeclaim="data-{i}"}} {b}'
+                for i, b in enumerate(VOLUMES)
+            ),
+            "# TYPE container_network_receive_bytes_total counter",
+            f'container_network_receive_bytes_total{{{ns},pod="stt-0",interface="eth0"}} '
+            f"{RECEIVE_RATE * (time.time() - T0)}",
+            "# TYPE container_network_transmit_bytes_total counter",
+            f'container_network_transmit_bytes_total{{{ns},pod="stt-0",interface="eth0"}} '
+            f"{TRANSMIT_RATE * (time.time() - T0)}",
         ]
         body = ("\n".join(lines) + "\n").encode()
         self.send_response(200)
@@ -229,7 +242,7 @@ def test_cluster_series_answer_against_the_tenants_quota(
         finally:
             service.close()
         # irate() needs two scrapes, the summary's subquery a scrape before a 15 s mark.
-        ready = all(answer["metrics"][m] for m in ("cpu", "memory", "gpu"))
+        ready = all(answer["metrics"][m] for m in ("cpu", "memory", "gpu", "storage", "network_in"))
         if ready and live["metrics"]["cpu"] and answer["summary"]["max_gpu"] is not None:
             break
         assert time.monotonic() < deadline, (answer, prometheus.log()[-1500:])
@@ -242,6 +255,10 @@ def test_cluster_series_answer_against_the_tenants_quota(
     assert live["metrics"]["gpu"] == pytest.approx(80.0)
     assert live["metrics"]["cpu"] == pytest.approx(100 * CPU_CORES_USED / QUOTA_CORES, rel=0.05)
     assert answer["summary"]["max_gpu"] == pytest.approx(80.0)
+    # kubelet volume stats summed over the namespace's PVCs; cAdvisor's network counters as rates.
+    assert answer["metrics"]["storage"][-1]["value"] == pytest.approx(sum(VOLUMES))
+    assert answer["metrics"]["network_in"][-1]["value"] == pytest.approx(RECEIVE_RATE, rel=0.05)
+    assert answer["metrics"]["network_out"][-1]["value"] == pytest.approx(TRANSMIT_RATE, rel=0.05)
 
 
 def test_alerts_come_from_prometheus_evaluating_the_rendered_rules(

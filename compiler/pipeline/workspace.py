@@ -168,6 +168,9 @@ def index_entry(
     return {
         "name": spec.name,
         "description": spec.description,
+        # Only when the spec has some (the list's label filter reads them): entries without
+        # labels stay as they were.
+        **({"labels": dict(sorted(spec.labels.items()))} if spec.labels else {}),
         "namespace": namespace_for(spec.tenant_id),
         "preset": tier,
         "preset_source": plan.tier_source,

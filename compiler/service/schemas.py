@@ -82,6 +82,9 @@ class TenantSummary(_Response):
     sla_response_time: str
     created_at: str | None
     description: str
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="The spec's extra labels (on every object)."
+    )
 
 
 class Pagination(_Response):

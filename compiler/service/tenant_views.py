@@ -67,6 +67,7 @@ def _fallback_entry(ws: Workspace, tenant_id: str) -> dict[str, Any]:
     return {
         "name": spec.name,
         "description": spec.description,
+        "labels": dict(spec.labels),
         "preset": spec.preset,
         "gpu_type": spec.gpu_type,
         "service_requirements": spec.service_requirements.given(),
@@ -117,6 +118,7 @@ def _summary(
             "sla_response_time": str(sla.get("response_time", "")),
             "created_at": created_at,
             "description": entry.get("description", ""),
+            "labels": entry.get("labels") or {},
         }
     )
 

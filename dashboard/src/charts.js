@@ -37,7 +37,8 @@ export class MetricChart {
       {
         width, height: 160,
         series: [{}, { label: this.metric, stroke: '#1b5fb3', width: 2, fill: 'rgba(27,95,179,0.08)' }],
-        axes: [{ stroke: '#333' }, { stroke: '#333' }],
+        // x ticks at least 80 px apart: an empty chart's one-minute ticks ran into each other
+        axes: [{ stroke: '#333', space: 80 }, { stroke: '#333' }],
         legend: { show: false },
         scales: { x: { time: true, range: (u) => timeRange(u.data[0]) } },
       },

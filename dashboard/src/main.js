@@ -81,24 +81,33 @@ function renderHeader() {
   banner.textContent = session.demo ? t('demo_banner') : '';
 }
 
+let shown = 0; // which route() call owns the page
+
+/** Each render gets a view of its own inside <main>. A page left while it was still loading
+ * (a mode switch renders twice: at once, and again when the role probe answers) then finishes
+ * into a detached view, never beside its successor, and its cleanup runs as soon as it exists. */
 function route() {
   if (cleanup) cleanup();
   cleanup = null;
+  shown += 1;
+  const mine = shown;
   renderHeader();
-  const main = document.getElementById('main');
-  clear(main);
+  const view = h('div', { class: 'view' });
+  clear(document.getElementById('main'), view);
   const ctx = { session, navigate, refresh };
   for (const [pattern, page] of ROUTES) {
     const match = location.hash.match(pattern) || (location.hash === '' && pattern.test('#/') && ['']);
     if (match) {
-      const done = page(main, ctx, ...match.slice(1));
+      const done = page(view, ctx, ...match.slice(1));
       Promise.resolve(done).then((fn) => {
-        if (typeof fn === 'function') cleanup = fn;
+        if (typeof fn !== 'function') return;
+        if (mine === shown) cleanup = fn;
+        else fn(); // superseded before it finished: stop its calls and streams now
       });
       return;
     }
   }
-  main.append(h('p', {}, t('not_found')));
+  view.append(h('p', {}, t('not_found')));
 }
 
 /** Re-renders after a mode, language or access change (the access probe may hide writes). */

@@ -104,7 +104,8 @@ export async function renderOverview(main, { session }) {
   const body = h('tbody', {});
   const head = h('thead', {});
   const pager = h('div', { class: 'pager' });
-  const hasLabels = tenants.some((tenant) => tenant.labels);
+  const count = h('p', { id: 'count', role: 'status', 'aria-live': 'polite' });
+  const hasLabels = tenants.some((tenant) => Object.keys(tenant.labels ?? {}).length > 0);
 
   const options = (key) => [...new Set(tenants.map((tenant) => tenant[key]).filter(Boolean))].sort();
   const select = (id, key, label) => {
@@ -132,7 +133,7 @@ export async function renderOverview(main, { session }) {
       select('preset-filter', 'preset', t('preset')),
       select('status-filter', 'status', t('status')),
       h('label', {}, t('label'), labelInput)),
-    h('p', { id: 'count', role: 'status', 'aria-live': 'polite' }),
+    count,
     table,
     pager,
   );
@@ -147,7 +148,7 @@ export async function renderOverview(main, { session }) {
     const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
     state.page = Math.min(state.page, pages - 1);
     const rows = shown.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
-    document.getElementById('count').textContent = t('shown', { shown: shown.length, total: tenants.length });
+    count.textContent = t('shown', { shown: shown.length, total: tenants.length });
     clear(head, h('tr', {},
       COLUMNS.map(([key, label]) => h('th', { scope: 'col', 'aria-sort': state.sort === key ? (state.direction > 0 ? 'ascending' : 'descending') : undefined },
         h('button', { type: 'button', class: 'sort', 'data-sort': key, 'aria-label': t('sort_by', { col: t(label) }),
@@ -193,7 +194,8 @@ export async function renderOverview(main, { session }) {
     set('replicas', String((tenant.services ?? []).reduce((sum, s) => sum + (s.replicas ?? 0), 0)));
     set('cost', tenant.estimated_cost ?? '—');
     set('alerts', alerts ? String(alerts.alerts.length) : '—');
-    set('deployed', tenant.deployment_id ? `${tenant.updated_at ?? ''}` : (tenant.updated_at ?? '—'));
+    // The last publish (dep-<commit>) and when the tenant last changed; never published: —.
+    set('deployed', tenant.deployment_id ? `${tenant.updated_at ?? ''} · ${tenant.deployment_id}` : '—');
   }
 
   draw();

@@ -68,12 +68,23 @@ export function alternativesTable(alternatives) {
       h('td', {}, a.performance_impact))));
 }
 
+/** The sizing's own account (an X-Debug answer's `debug.explanation`, as `ecp calc --explain`
+ * prints it): each path's convolution and availability product, the tiers tried, the cost lines. */
+export function explanationBlock(answer) {
+  const lines = answer.debug?.explanation;
+  if (!Array.isArray(lines) || lines.length === 0) return null;
+  return h('details', { id: 'explain', class: 'explain' },
+    h('summary', {}, t('explain')),
+    h('ol', {}, lines.map((line) => h('li', { class: /^(cost|path \S+ p|totals|tier )/.test(line) ? 'key' : undefined }, line))));
+}
+
 export function planView(answer) {
   return h('div', { class: 'plan', id: 'plan' },
     costBlock(answer),
     pathsTable(answer.paths),
     servicesTable(answer.services),
-    alternativesTable(answer.alternatives));
+    alternativesTable(answer.alternatives),
+    explanationBlock(answer));
 }
 
 /** The tenant's services as deployed: replicas and each pod's requests and limits. */

@@ -71,12 +71,15 @@ export class Session {
     this.storage.setItem(`ecp.access.${this.demo}`, 'read');
   }
 
-  client() {
+  /** `debug`: X-Debug on every call, so answers carry their explanation (calculate-resources:
+   * the `ecp calc --explain` lines). */
+  client({ debug = false } = {}) {
     return new ECPClient({
       baseUrl: `${location.origin}/api/v1`,
       isDemo: this.demo,
       token: this.token || undefined,
       timeout: 120_000,
+      debug,
     });
   }
 

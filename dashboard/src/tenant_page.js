@@ -56,7 +56,8 @@ export async function renderTenant(main, { session, navigate }, tenantId) {
     section('history-section', t('history'), historySlot),
     section('manifest-section', t('manifest'), manifestSlot));
 
-  client.calculateResources({ service_requirements: tenant.service_requirements, sla_target: tenant.sla_target })
+  session.client({ debug: true })
+    .calculateResources({ service_requirements: tenant.service_requirements, sla_target: tenant.sla_target })
     .then((answer) => clear(planSlot, planView(answer)))
     .catch((error) => clear(planSlot, errorBox(error, session)));
 

@@ -82,21 +82,22 @@ type Tenant struct {
 
 // TenantSummary is one entry of GET /tenants/.
 type TenantSummary struct {
-	TenantID        string `json:"tenant_id"`
-	Name            string `json:"name"`
-	Preset          string `json:"preset"`
-	IsDemo          bool   `json:"is_demo"`
-	Status          string `json:"status"`
-	ServicesCount   int    `json:"services_count"`
-	CPULimit        string `json:"cpu_limit"`
-	MemoryLimit     string `json:"memory_limit"`
-	GPULimit        int    `json:"gpu_limit"`
-	StorageLimit    string `json:"storage_limit"`
-	GPUType         string `json:"gpu_type"`
-	SLAAvailability string `json:"sla_availability"`
-	SLAResponseTime string `json:"sla_response_time"`
-	CreatedAt       string `json:"created_at"`
-	Description     string `json:"description"`
+	TenantID        string            `json:"tenant_id"`
+	Name            string            `json:"name"`
+	Preset          string            `json:"preset"`
+	IsDemo          bool              `json:"is_demo"`
+	Status          string            `json:"status"`
+	ServicesCount   int               `json:"services_count"`
+	CPULimit        string            `json:"cpu_limit"`
+	MemoryLimit     string            `json:"memory_limit"`
+	GPULimit        int               `json:"gpu_limit"`
+	StorageLimit    string            `json:"storage_limit"`
+	GPUType         string            `json:"gpu_type"`
+	SLAAvailability string            `json:"sla_availability"`
+	SLAResponseTime string            `json:"sla_response_time"`
+	CreatedAt       string            `json:"created_at"`
+	Description     string            `json:"description"`
+	Labels          map[string]string `json:"labels,omitempty"`
 }
 
 // TenantList is the answer of GET /tenants/.

@@ -69,6 +69,7 @@ export interface TenantSummary {
   memory_limit: Quantity;
   gpu_limit: number;
   storage_limit: Quantity;
+  labels?: Record<string, string>;
   [key: string]: unknown;
 }
 
