@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -462,3 +463,32 @@ def test_diff_says_output_is_stale_for_edited_specs_not_yet_compiled(
     run = ecp("diff", "--base", "HEAD")
     assert "stale" not in run.stderr
     assert "1 changed" in run.stdout
+
+
+def test_version_loads_neither_pydantic_nor_a_command_module() -> None:
+    """`ecp --version` is the shell alone: settings (pydantic) are imported when a command asks
+    for them, command modules when that command runs (`--help` lists them all, so loads them)."""
+    probe = (
+        "import sys\n"
+        "from compiler.cli import main\n"
+        "sys.argv = ['ecp', sys.argv[1]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('pydantic', 'compiler.settings', 'compiler.cli.calc_cmd', "
+        "'compiler.sizing') if m in sys.modules]\n"
+        "print(','.join(loaded), file=sys.stderr)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe, "--version"], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.startswith("ecp, version")
+    assert run.stderr.strip() == ""
+    calc = subprocess.run(
+        [sys.executable, "-c", probe.replace("sys.argv[1]]", "'calc', '--help']"), "x"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "compiler.cli.calc_cmd" in calc.stderr  # the probe sees a command module load

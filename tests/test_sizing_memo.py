@@ -4,8 +4,10 @@ gets alone."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,11 @@ from compiler.settings import Settings
 from compiler.sizing import calculate
 from compiler.sizing.choose import demand_of
 from compiler.sizing.options import options_for
+from compiler.sizing.paths import tenant_paths
 from compiler.sizing.plan import plan_service, with_pods
 from compiler.sizing.redis import plan_with_store, planned_with_store
+from compiler.sizing.search import shape_of
+from compiler.sizing.sizer import Sizer
 from compiler.spec.models import CalculateRequest, TenantSpec
 
 NAMES = ("callbot", "chatbot", "advisor", "stt", "tts", "ta", "qa")
@@ -158,3 +163,73 @@ def test_a_tenant_planned_twice_gets_the_remembered_plan_and_another_catalogue_p
         {"tenant_id": "memo-a", "name": "a", "service_requirements": {"chatbot": 70}}
     )
     assert planned_with_store(demand_of(more), catalogue)[0] != first
+
+
+def _sizer(catalogue: Catalogue, channels: dict[str, int], availability: str) -> Sizer:
+    body = {"service_requirements": channels, "sla_target": {"availability": availability}}
+    return Sizer(demand_of(CalculateRequest.model_validate(body)), catalogue)
+
+
+@pytest.mark.parametrize(
+    ("channels", "availability"),
+    [({"callbot": 40}, "99.9%"), ({"callbot": 41}, "99.9%"), ({"callbot": 40}, "99.99%")],
+    ids=["base", "more-channels", "higher-availability"],
+)
+def test_cost_bounds_and_paths_read_from_the_memo_are_the_ones_computed_afresh(
+    channels: dict[str, int], availability: str
+) -> None:
+    """Sizer.bounds and tenant_paths are memoised on their inputs: after other tenants on the
+    same catalogue they are what a fresh catalogue computes, and another input changes them."""
+    warm = shipped()
+    for other in ({"callbot": 40}, {"callbot": 41}, {"callbot": 7, "stt": 3}):
+        for target in ("99.9%", "99.99%"):
+            sizer = _sizer(warm, other, target)
+            for name in sizer.names:
+                sizer.bounds(name)
+    fresh, again = _sizer(shipped(), channels, availability), _sizer(warm, channels, availability)
+    assert again.paths == fresh.paths
+    assert [p.rate_per_s for p in again.paths] == [p.rate_per_s for p in fresh.paths]
+    for name in fresh.names:
+        assert again.bounds(name) == fresh.bounds(name), name
+    base = _sizer(shipped(), {"callbot": 40}, "99.9%")
+    if (channels, availability) != ({"callbot": 40}, "99.9%"):  # the input matters
+        assert any(fresh.bounds(n) != base.bounds(n) for n in fresh.names)
+
+
+def test_a_tenant_path_carries_its_definitions_name_and_stages() -> None:
+    catalogue = shipped()
+    for path in tenant_paths({"callbot": 3, "qa": 2}, catalogue):
+        assert path.name == path.definition.name
+        assert path.services == tuple(s.service for s in path.definition.stages)
+
+
+def test_a_plan_with_other_resources_keeps_every_other_field() -> None:
+    plan = calculate(
+        CalculateRequest.model_validate({"service_requirements": {"callbot": 12}}),
+        shipped(),
+        explain=True,
+    ).plan
+    other = calculate(
+        CalculateRequest.model_validate({"service_requirements": {"chatbot": 30}}), shipped()
+    ).plan
+    moved = plan.with_resources(other.services, other.paths, other.totals, other.cost)
+    expected = replace(
+        plan, services=other.services, paths=other.paths, totals=other.totals, cost=other.cost
+    )
+    assert moved == expected
+    assert moved.explanation == plan.explanation != ()  # compare=False: checked on its own
+
+
+@pytest.mark.parametrize(
+    "channels",
+    [{"callbot": 30}, {"advisor": 10, "stt": 20}, {"chatbot": 5, "tts": 8}],
+    ids=["callbot", "advisor-stt", "chatbot-tts"],
+)
+def test_a_shapes_feasible_combinations_are_in_flat_index_order(channels: dict[str, int]) -> None:
+    """search._group_plans orders ties by flat index with a stable sort by bound alone: that
+    holds only while a Shape lists its combinations in the full product's order."""
+    sizer = _sizer(shipped(), channels, "99.9%")
+    for group in sizer.groups():
+        indices = shape_of(sizer, group).indices
+        assert indices, group
+        assert all(a < b for a, b in itertools.pairwise(indices)), group

@@ -10,12 +10,15 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from compiler import __version__
 from compiler.errors import OrchestratorError
-from compiler.settings import Settings
+
+if TYPE_CHECKING:  # imported by settings_from: `ecp --version` and `--help` load no pydantic
+    from compiler.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): CI can tell a crash from a finding
@@ -64,6 +67,8 @@ def cli(ctx: click.Context, root: Path) -> None:
 
 def settings_from(ctx: click.Context, **overrides: object) -> Settings:
     """The one Settings object a command hands to the stages (never the click context)."""
+    from compiler.settings import Settings
+
     root = ctx.find_root().obj
     assert isinstance(root, Path)
     return Settings.load(root, **overrides)

@@ -26,13 +26,14 @@ def plan_cost(services: Sequence[ServicePlan], catalogue: Catalogue) -> Cost:
     services; the float sums are sum() over the same terms in the same order as ever)."""
     prices = catalogue.prices
     hours = prices.hours_per_month
+    gpu_hour, gpu_default = prices.gpu_hour, prices.gpu_hour_default  # Catalogue.gpu_price's
     gpu_terms: list[float] = []
     storages: list[float] = []
     cpu_m = memory = 0
     for s in services:
         option, n = s.option, s.replicas
         if option.gpu_type:
-            gpu_terms.append(n * option.gpus_per_pod * catalogue.gpu_price(option.gpu_type))
+            gpu_terms.append(n * option.gpus_per_pod * gpu_hour.get(option.gpu_type, gpu_default))
         cpu_m += n * option.cpu_request_m
         memory += n * option.memory_mib
         storages.append(s.storage_gb)

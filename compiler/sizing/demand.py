@@ -37,7 +37,8 @@ def demand_of(spec: TenantSpec | CalculateRequest) -> Demand:
         preset=spec.preset,
         gpu_type=spec.gpu_type,
         engines={str(k): str(v) for k, v in spec.engines.items()},
-        images=getattr(spec, "images", {}),
+        # a calculate body names no images (and a missed attribute costs pydantic a lookup)
+        images={str(k): v for k, v in spec.images.items()} if isinstance(spec, TenantSpec) else {},
     )
 
 

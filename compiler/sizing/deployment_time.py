@@ -31,7 +31,7 @@ def deployment_time(plan: ResourcePlan, catalogue: Catalogue) -> str:
     rollout = catalogue.rollout
     if rollout is None or not plan.services:
         return nominal_deployment_time(plan.tier, catalogue.tiers[plan.tier].deployment_time)
-    starts = [service_start(s, catalogue, rollout) for s in plan.services]
+    starts = [_start_of(s, catalogue, rollout) for s in plan.services]
     low = rollout.sync_delay_s[0] + max(s.cached_s for s in starts)
     high = rollout.sync_delay_s[1] + max(s.cold_s for s in starts)
     low_minutes = max(1, math.floor(low / 60))
@@ -42,6 +42,17 @@ def nominal_deployment_time(tier: str, figure: str) -> str:
     """A tier's nominal figure (presets/tiers.yaml), said to be one: for answers that have no
     plan to derive the time from (a foreign manifest, an index entry from an older compiler)."""
     return f"{figure} (nominal for the {tier} tier, not derived from this plan)"
+
+
+def _start_of(service: ServicePlan, catalogue: Catalogue, rollout: RolloutPreset) -> ServiceStart:
+    """service_start, memoised on the catalogue: the service and its engine decide it (as for
+    options_for, the presets are the memo's catalogue's: copies that share it differ in tiers)."""
+    key = ("service start", service.name, service.option.engine)
+    found: ServiceStart | None = catalogue.memo.get(key)
+    if found is None:
+        found = service_start(service, catalogue, rollout)
+        catalogue.memo[key] = found
+    return found
 
 
 def service_start(

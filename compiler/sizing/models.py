@@ -161,6 +161,30 @@ class ResourcePlan:
     def pods(self) -> int:
         return sum(s.replicas for s in self.services)
 
+    def with_resources(
+        self,
+        services: tuple[ServicePlan, ...],
+        paths: tuple[PathPlan, ...],
+        totals: Totals,
+        cost: Cost,
+    ) -> ResourcePlan:
+        """The same decision over other services, paths, totals and cost (dataclasses.replace
+        without its per-field introspection: the session store and the alternative set these
+        on every plan)."""
+        return ResourcePlan(
+            services,
+            paths,
+            totals,
+            self.tier,
+            self.tier_source,
+            cost,
+            self.availability_target,
+            self.response_target_ms,
+            self.percentile,
+            self.warnings,
+            self.explanation,
+        )
+
     @property
     def gpu_type(self) -> str | None:
         """The GPU type carrying most of the plan's GPUs (ties: alphabetical); None without

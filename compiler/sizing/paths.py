@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from compiler.catalogue import Catalogue, PathDef
 from compiler.errors import SlaUnachievable
 from compiler.sizing.distribution import IdleDistribution, idle_distribution
+from compiler.sizing.memo import load_memo
 from compiler.sizing.options import ServiceOption
 
 
@@ -30,22 +31,29 @@ from compiler.sizing.options import ServiceOption
 class TenantPath:
     definition: PathDef
     rate_per_s: float
+    # the definition's, copied in: sizing reads them tens of times per tenant
+    name: str = field(init=False, compare=False)
+    services: tuple[str, ...] = field(init=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        return self.definition.name
-
-    @property
-    def services(self) -> tuple[str, ...]:
-        return self.definition.services
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.definition.name)
+        object.__setattr__(self, "services", self.definition.services)
 
 
 def tenant_paths(channels: Mapping[str, int], catalogue: Catalogue) -> tuple[TenantPath, ...]:
-    return tuple(
-        TenantPath(path, channels[path.entry] * path.requests_per_channel_per_s)
-        for path in catalogue.paths.values()
-        if channels.get(path.entry, 0) > 0
-    )
+    """The paths whose entry has channels, with their rates (memoised on the channels: a
+    tenant's sizing asks twice, and tenants with the same channels share them)."""
+    memo = load_memo(catalogue)
+    key = ("tenant paths", tuple(channels.items()))
+    found: tuple[TenantPath, ...] | None = memo.get(key)
+    if found is None:
+        found = tuple(
+            TenantPath(path, channels[path.entry] * path.requests_per_channel_per_s)
+            for path in catalogue.paths.values()
+            if channels.get(path.entry, 0) > 0
+        )
+        memo[key] = found
+    return found
 
 
 def idle_of(options: Sequence[ServiceOption], catalogue: Catalogue) -> IdleDistribution:

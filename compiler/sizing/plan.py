@@ -45,10 +45,17 @@ def service_target(availability_target: float, longest_path: int) -> float:
 def replica_rule(
     availability_target: float, longest_path: int, catalogue: Catalogue
 ) -> tuple[float, float, int]:
-    """(the service's share of the target, the rollout share of the month, the HA floor)."""
-    floor = HA_MIN_REPLICAS if availability_target >= HA_THRESHOLD else 1
-    rollout = catalogue.sizing_policy.rollout_hours_per_month / catalogue.prices.hours_per_month
-    return service_target(availability_target, longest_path), rollout, floor
+    """(the service's share of the target, the rollout share of the month, the HA floor),
+    memoised on the catalogue (a pure function of these and its policy)."""
+    key = ("replica rule", availability_target, longest_path)
+    rule: tuple[float, float, int] | None = catalogue.memo.get(key)
+    if rule is None:
+        floor = HA_MIN_REPLICAS if availability_target >= HA_THRESHOLD else 1
+        policy = catalogue.sizing_policy
+        rollout = policy.rollout_hours_per_month / catalogue.prices.hours_per_month
+        rule = (service_target(availability_target, longest_path), rollout, floor)
+        catalogue.memo[key] = rule
+    return rule
 
 
 def replicas_under(
@@ -141,7 +148,7 @@ def predict_paths(
             "path percentile",
             path.services,
             percentile,
-            *((s.option.key, s.queue.p_wait, s.queue.wait_mean_ms) for s in stages),
+            *[(s.option.key, s.queue.p_wait, s.queue.wait_mean_ms) for s in stages],
         )
         found: tuple[float, float] | None = memo.get(key)
         if found is None:
@@ -156,7 +163,7 @@ def predict_paths(
                 percentile=percentile,
                 predicted_ms=predicted,
                 sla_ms=sla_ms,
-                availability=math.prod(s.achieved_availability for s in stages),
+                availability=math.prod([s.achieved_availability for s in stages]),
                 arrival_rate_per_s=path.rate_per_s,
                 idle_floor_ms=idle_floor,
             )
@@ -175,12 +182,14 @@ def _path_percentile(
 
 def totals_of(services: Sequence[ServicePlan]) -> Totals:
     cpu = memory = gpu = 0
+    storages = []
     for s in services:  # one pass: the alternatives' squeeze totals a plan at every step
         option, n = s.option, s.replicas
         cpu += n * option.cpu_request_m
         memory += n * option.memory_mib
         gpu += n * option.gpus_per_pod
-    return Totals(cpu, memory, gpu, round(sum(s.storage_gb for s in services), 3))
+        storages.append(s.storage_gb)
+    return Totals(cpu, memory, gpu, round(sum(storages), 3))  # the same terms, in order
 
 
 def with_pods(plan: ServicePlan, serving: int, replicas: int, catalogue: Catalogue) -> ServicePlan:

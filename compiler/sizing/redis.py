@@ -225,14 +225,24 @@ def alternative_with_store(planned: StorePlan, catalogue: Catalogue) -> Alternat
     """The services' alternative squeezed into what the smaller tier holds beside its store,
     with that store counted as in the plan (its paths' availability, totals and cost)."""
     plan, store = planned.plan, planned.store
-    services_only = replace(plan, cost=plan_cost(plan.services, catalogue))
+    services_only = plan.with_resources(
+        plan.services, plan.paths, plan.totals, plan_cost(plan.services, catalogue)
+    )
     alt = alternative(services_only, planned.sizer, planned.beside)
     if alt is None or store is None or catalogue.redis is None:
         return alt
-    smaller = replace(store, size=catalogue.redis.sizes[alt.tier])
+    smaller = SessionStore(
+        catalogue.redis.sizes[alt.tier],
+        store.replicas,
+        store.sentinels,
+        store.sentinel_cpu_m,
+        store.sentinel_memory_mib,
+        store.availability,
+    )
     t, extra = alt.totals, smaller.totals
-    return replace(
-        alt,
+    return Alternative(
+        tier=alt.tier,
+        services=alt.services,
         paths=_paths_with_store(alt.paths, alt.services, smaller, catalogue),
         totals=Totals(
             t.cpu_millicores + extra.cpu_millicores,
@@ -241,6 +251,7 @@ def alternative_with_store(planned: StorePlan, catalogue: Catalogue) -> Alternat
             round(t.storage_gb + extra.storage_gb, 3),
         ),
         cost=_cost_with_store(alt.services, extra, catalogue),
+        baseline=alt.baseline,
     )
 
 
@@ -345,7 +356,7 @@ def add_store(plan: ResourcePlan, store: SessionStore, catalogue: Catalogue) -> 
         storage_gb=round(t.storage_gb + extra_t.storage_gb, 3),
     )
     cost = _cost_with_store(services, extra_t, catalogue)
-    return replace(plan, services=services, paths=paths, totals=totals, cost=cost)
+    return plan.with_resources(services, paths, totals, cost)
 
 
 def store_json(store: SessionStore, plan: ResourcePlan, catalogue: Catalogue) -> dict[str, Any]:
@@ -372,7 +383,7 @@ def _paths_with_store(
     by_name = {s.name: s for s in services}
     return tuple(
         p.with_availability(
-            math.prod(by_name[s].achieved_availability for s in p.stages)
+            math.prod([by_name[s].achieved_availability for s in p.stages])
             * (store.availability if _needs_store(p, catalogue) else 1.0)
         )
         for p in paths

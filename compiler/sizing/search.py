@@ -172,10 +172,14 @@ def _group_plans(sizer: Sizer, group: tuple[str, ...], every: bool) -> list[tupl
     sums: Iterable[float] = map(bounds[0].__getitem__, shape.columns[0])
     for k in range(1, len(group)):
         sums = map(operator.add, sums, map(bounds[k].__getitem__, shape.columns[k]))
-    # by bound, then flat index (unique): the order of the full product on ties
-    bounded = sorted(zip(sums, shape.indices, shape.choices, strict=True))
+    bound_of = list(sums)
+    indices, choices = shape.indices, shape.choices
+    # by bound, then flat index (unique): the order of the full product on ties. The feasible
+    # combinations are in flat-index order, so a stable sort by bound alone gives it, without
+    # comparing (bound, index, choice) tuples
     found: list[tuple[float, int, Combo]] = []
-    for bound, index, choice in bounded:
+    for at in sorted(range(len(bound_of)), key=bound_of.__getitem__):
+        bound, index, choice = bound_of[at], indices[at], choices[at]
         limit = found[0][0] + 0.01 if found and not every else math.inf
         if bound > limit:
             break  # every later combination costs at least its bound: more than found[0]
@@ -199,7 +203,7 @@ def _cost_within(
     sizer: Sizer,
     shape: Shape,
     choice: tuple[int, ...],
-    bounds: list[list[float]],
+    bounds: list[tuple[float, ...]],
     limit: float,
 ) -> float | None:
     """The combination's monthly cost (rounded to cents) with the spares its session paths

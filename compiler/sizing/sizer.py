@@ -156,17 +156,25 @@ class Sizer:
         found = session_spares(by_name, paths, store, target, self.catalogue)
         return plans if found is None else tuple(found[p.name] for p in plans)
 
-    def bounds(self, name: str) -> list[float]:
+    def bounds(self, name: str) -> tuple[float, ...]:
         """Per option of `name`, a cost no plan on it can undercut, cheap to compute (the
         service_cost of the fewest replicas any plan has): serving pods are at least the
         utilisation cap's, replicas at least what those need for the availability
         (replicas_under: never fewer for more serving pods); storage grows with replicas (less
         half a rounding step)."""
+        rate, reach, longest = self.rate[name], self.reach[name], self.longest[name]
+        key = ("bounds", name, self.runs[name], rate, reach, longest, self.availability)
+        found: tuple[float, ...] | None = self.memo.get(key)
+        if found is None:  # a pure function of the key: tenants with the same load share it
+            found = self._bounds(name, rate, reach, longest)
+            self.memo[key] = found
+        return found
+
+    def _bounds(self, name: str, rate: float, reach: float, longest: int) -> tuple[float, ...]:
         catalogue = self.catalogue
         prices = catalogue.prices
-        rate = self.rate[name]
-        rule = replica_rule(self.availability, self.longest[name], catalogue)
-        channels_gb = self.reach[name] * catalogue.services[name].storage_gb_per_channel
+        rule = replica_rule(self.availability, longest, catalogue)
+        channels_gb = reach * catalogue.services[name].storage_gb_per_channel
         out = []
         for option in self.options[name]:
             pods = replicas_under(
@@ -177,7 +185,7 @@ class Sizer:
                 pods * option.hourly_price(catalogue) * prices.hours_per_month
                 + max(0.0, storage - 0.0005) * prices.storage_gb_month
             )
-        return out
+        return tuple(out)
 
     def groups(self) -> list[tuple[str, ...]]:
         """Services linked by a path, as connected groups in catalogue order (memoised on the
