@@ -163,6 +163,7 @@ class TenantReadModel:
         self._catalogue: tuple[tuple[_FileKey, ...], Catalogue] | None = None
         self._forgotten = 0  # bumped by every forget(): dates and cached specs changed
         self._head: _HeadWatch | None = None
+        self.primed = threading.Event()  # prime() has run (tests and the start-up hook wait)
         # Every read stats these: built once as strings (pathlib costs more than the stat).
         self._preset_paths = [str(settings.presets_dir / name) for name in PRESET_FILES]
         self._index_path = str(settings.output_dir / "index.json")
@@ -314,6 +315,37 @@ class TenantReadModel:
         commits = self._head_key() if repo is not None and self._held is None else ()
         # The presets' file stats, not id(catalogue): a reloaded catalogue may reuse a freed id.
         return (self._index_key, self._dir_key, presets, self._forgotten, commits)
+
+    def prime(
+        self,
+        stop: threading.Event | None = None,
+        every: int = 50,
+        progress: Callable[[], object] | None = None,
+    ) -> int:
+        """Read everything a detail answer needs ahead of the first request: the index, the
+        spec folder, presets, the git dates and every compiled manifest's documents. Run in a
+        worker thread at start-up (app.py): a manifest parsed on the event loop holds every
+        other request for 10-50 ms (bench/bench_api.py), a thread only for a switch interval
+        at a time. `progress` is called after every `every` manifests (app.py freezes the heap
+        there). Returns how many manifests it parsed; `primed` is set when it is done (or when
+        `stop` is set: the server is shutting down)."""
+        parsed = 0
+        try:
+            self.version()
+            if self._repo() is not None:
+                self.dates("")
+            for tenant_id, entry in list(self.index().items()):
+                if stop is not None and stop.is_set():
+                    break
+                sha = str(entry.get("manifest_sha256", ""))
+                if not self.parsed(tenant_id, sha):
+                    self.objects(tenant_id, sha)
+                    parsed += 1
+                    if progress is not None and parsed % every == 0:
+                        progress()
+        finally:
+            self.primed.set()
+        return parsed
 
     # --- the writer's side ---------------------------------------------------------------------
 
