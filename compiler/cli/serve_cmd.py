@@ -73,4 +73,4 @@ def serve_command(ctx: click.Context, host: str, port: int, log_level: str) -> N
     """Serve the API (tenants, manifests, deployment status, monitoring) over HTTP."""
     settings = settings_from(ctx)
     check_auth(settings, host)
-    serve(create_app(settings), settings, host, port, log_level)
+    serve(create_app(settings, freeze_heap=True), settings, host, port, log_level)

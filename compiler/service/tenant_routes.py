@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -126,6 +127,11 @@ async def get_tenant(request: Request) -> Response:
     ws = workspace_for(request)
     debug = debug_enabled(request)
     key = ("detail", tenant_id)
+    entry = ws.read.index().get(tenant_id)
+    sha = str(entry.get("manifest_sha256", "")) if entry is not None else ""
+    if entry is not None and not ws.read.parsed(tenant_id, sha):
+        # A first read parses the manifest in a worker thread, not on the event loop.
+        await run_in_threadpool(ws.read.warm, tenant_id, sha)
     with timed(request, "detail"), ws.read.snapshot():
         # Real-mode answers are kept per data version (demo statuses move with the clock;
         # X-Debug answers carry this request's timings).
