@@ -16,7 +16,7 @@ import pytest
 
 from compiler.errors import OrchestratorError
 from compiler.pipeline import compile_workspace
-from compiler.publishing import StateMemo, publish, unpublished
+from compiler.publishing import StateMemo, deploy_repo, publish, unpublished
 from compiler.publishing import state as state_module
 from compiler.service.state import Workspace
 from compiler.service.tenant_writes import WriteIntent
@@ -169,3 +169,28 @@ def test_the_writers_start_reads_the_deployment_history_before_any_write(ws: Wor
         time.sleep(0.05)
     ws.writer.stop()
     assert ws.ledger.is_fresh()  # the first write's batch finds the records read
+
+
+def test_the_start_check_runs_no_whole_tree_status_and_leaves_edits_elsewhere_alone(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 10,000 tenants a whole-tree `git status` costs seconds on a cold cache, and the first
+    write waited for it; what is published is HEAD's, which the published state names."""
+    api, other = _tenants(ws)[:2]
+    deploy = ws.settings.deploy_repo_path
+    assert deploy is not None
+    edited = deploy / "tenants" / other / "manifest.yaml"
+    edited.write_bytes(edited.read_bytes() + b"# a person's edit, not committed\n")
+    real = deploy_repo.dirty_paths
+
+    def named_only(locked: deploy_repo.LockedRepo, paths: object = None) -> list[str]:
+        assert paths is not None, "the start check ran a whole-tree git status"
+        return real(locked, paths)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deploy_repo, "dirty_paths", named_only)
+        ws.writer.publish_all = unpublished(ws.settings, StateMemo())  # as the writer's start
+    assert ws.writer.publish_all is False
+    assert isinstance(_write(ws, api, 53), WriteOutcome)  # publishes its own tenant's paths
+    assert _published_in_head(ws) == {api}
+    assert edited.read_bytes().endswith(b"# a person's edit, not committed\n")

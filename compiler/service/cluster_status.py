@@ -27,7 +27,7 @@ from compiler.cluster.rollout import deployment_state
 from compiler.publishing import find_deployment
 from compiler.publishing.consumers import ARGOCD_NAMESPACE, FLUX_NAMESPACE, MANAGED_BY
 from compiler.publishing.records import DeploymentRecord, deployment_id_for
-from compiler.service.read_model import ObjectView
+from compiler.service.object_views import ObjectView
 from compiler.service.schemas import DeploymentStatus, LogEntry, ResourceState
 from compiler.service.state import Workspace
 from compiler.spec.ids import namespace_for

@@ -16,7 +16,7 @@ from compiler.monitoring.deployments import LiveSource
 from compiler.publishing import find_deployment
 from compiler.publishing.records import DeploymentRecord
 from compiler.service.cluster_status import cluster_status, list_status, live_follower
-from compiler.service.read_model import ObjectView
+from compiler.service.object_views import ObjectView
 from compiler.service.schemas import DeploymentStatus, LogEntry, ResourceState
 from compiler.service.state import AppState, Workspace
 

@@ -15,13 +15,14 @@ import json
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from compiler.catalogue import PRESET_FILES, Catalogue, load_catalogue
+from compiler.service.object_views import ObjectView, object_views
 from compiler.service.workspace_git import SpecDates, git_dir, git_spec_dates
 from compiler.settings import Settings
 from compiler.spec.ids import tenant_id_problem
@@ -29,7 +30,6 @@ from compiler.spec.ids import tenant_id_problem
 # Every read checks a dozen files' stats: os.stat and open on strings built once, since
 # building pathlib objects per call cost more than the stat calls themselves (bench_api).
 # ruff: noqa: PTH116, PTH118, PTH123
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FileKey = tuple[int, int]  # (mtime_ns, size)
 
 
@@ -38,19 +38,6 @@ class SpecFile:
     text: str
     etag: str  # quoted sha256 of the bytes, as an HTTP ETag
     key: _FileKey
-
-
-@dataclass(frozen=True)
-class ObjectView:
-    """One document of a compiled manifest, as the detail and deployment-status answers show it."""
-
-    kind: str
-    name: str
-    service: str | None = None  # for Deployments/StatefulSets: the ecp.ai/service label
-    replicas: int | None = None
-    image: str | None = None
-    requests: Mapping[str, Any] = field(default_factory=dict)
-    limits: Mapping[str, Any] = field(default_factory=dict)
 
 
 def etag_of(data: bytes) -> str:
@@ -94,35 +81,6 @@ class _HeadWatch:
         if self._ref is not None:
             keys.append(_stat_key(self._ref))
         return tuple(keys)
-
-
-def _object_views(manifest_text: str) -> list[ObjectView]:
-    out = []
-    for doc in yaml.load_all(manifest_text, Loader=_Loader):
-        if not isinstance(doc, dict):
-            continue
-        meta = doc.get("metadata") or {}
-        kind, name = str(doc.get("kind", "")), str(meta.get("name", ""))
-        if kind not in ("Deployment", "StatefulSet"):
-            out.append(ObjectView(kind=kind, name=name))
-            continue
-        spec = doc.get("spec") or {}
-        containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}]
-        first = containers[0] if isinstance(containers[0], dict) else {}
-        resources = first.get("resources") or {}
-        labels = meta.get("labels") or {}
-        out.append(
-            ObjectView(
-                kind=kind,
-                name=name,
-                service=str(labels.get("ecp.ai/service") or name),
-                replicas=int(spec.get("replicas", 1) or 0),
-                image=first.get("image"),
-                requests=resources.get("requests") or {},
-                limits=resources.get("limits") or {},
-            )
-        )
-    return out
 
 
 @dataclass(frozen=True)
@@ -217,7 +175,7 @@ class TenantReadModel:
         try:
             # While its batch runs, the manifest as it was when the batch began.
             text = held_text if held_text is not None else path.read_text(encoding="utf-8")
-            views = _object_views(text)
+            views = object_views(text)
         except (OSError, yaml.YAMLError):
             return []
         self._objects[tenant_id] = (manifest_sha256, views)

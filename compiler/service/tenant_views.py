@@ -16,7 +16,7 @@ from compiler.errors import OrchestratorError, TenantNotFound
 from compiler.service.answer_cache import CachedAnswer
 from compiler.service.cluster_status import status_epoch
 from compiler.service.deployments import tenant_status
-from compiler.service.read_model import ObjectView
+from compiler.service.object_views import ObjectView
 from compiler.service.replies import json_bytes
 from compiler.service.schemas import (
     Pagination,
