@@ -18,7 +18,8 @@ import pytest
 from api_server import AUTH, make_workspace
 
 from compiler.service.app import create_app
-from compiler.service.read_model import ObjectView, TenantReadModel, _object_views
+from compiler.service.object_views import ObjectView, object_views
+from compiler.service.read_model import TenantReadModel
 from compiler.settings import Settings
 
 
@@ -38,7 +39,7 @@ def unfrozen() -> Iterator[None]:
 
 def _views_on_disk(settings: Settings, tenant_id: str) -> list[ObjectView]:
     path = settings.output_dir / tenant_id / "manifest.yaml"
-    return _object_views(path.read_text(encoding="utf-8"))
+    return object_views(path.read_text(encoding="utf-8"))
 
 
 def test_warm_caches_what_a_read_would_parse(root: Path) -> None:

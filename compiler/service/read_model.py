@@ -288,7 +288,7 @@ class TenantReadModel:
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() != manifest_sha256:
                 return False
-            views = _object_views(data.decode("utf-8"))
+            views = object_views(data.decode("utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             return False
         self._objects[tenant_id] = (manifest_sha256, views)
