@@ -4,6 +4,7 @@ finding keeps the line of its field in files the fast YAML path read."""
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,39 @@ def test_two_processes_report_exactly_what_one_reports(tmp_path: Path) -> None:
     shared = check_files(files, validator, policy, workers=2, parallel_from_bytes=0)
     assert rendered(shared) == rendered(alone)
     assert sum(r.errors for r in alone) == 6  # apps 0, 7, ..., 35
+
+
+class RecordingCollector(ManifestValidator):
+    """Notes the cyclic collector's settings while the files are checked."""
+
+    def __init__(self) -> None:
+        super().__init__("1.33")
+        self.seen: list[tuple[int, int, int]] = []
+
+    def validate(self, *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(gc.get_threshold())
+        return super().validate(*args, **kwargs)
+
+
+def test_checking_files_tunes_the_collector_and_restores_it(tmp_path: Path) -> None:
+    files = write_apps(tmp_path / "apps", 3)
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        validator = RecordingCollector()
+        reports = check_files(files, validator, PolicyContext(), workers=1)
+        assert [r.file for r in reports] == [str(f) for f in files]
+        assert validator.seen == [(20_000, 10, 10)] * len(files)
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_reports_keep_only_what_the_reports_read(tmp_path: Path) -> None:
+    files = write_apps(tmp_path / "apps", 2)
+    for report in check_files(files, ManifestValidator("1.33"), PolicyContext(), workers=1):
+        assert report.summary is not None
+        assert all(set(doc) <= {"kind", "metadata"} for doc in report.documents)
 
 
 class FailingInChildren(ManifestValidator):

@@ -3,6 +3,7 @@ text, JSON, SARIF or JUnit on stdout (errors, warnings and the summary on one st
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def validate_command(
         settings.kubernetes_version, cache_dir=settings.cache_dir / "schemas"
     )
     policy = PolicyContext.from_settings(settings)
+    # This process ends after the report: what is alive now (modules, settings) is frozen out of
+    # the collector's full walks, during the run and at exit, and forked workers share it.
+    gc.freeze()
     reports = check_files(manifest_files(paths), validator, policy, workers=jobs)
     if fmt == "json":
         print_json(json_report(reports, settings.kubernetes_version))

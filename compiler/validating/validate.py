@@ -98,6 +98,8 @@ class ManifestValidator:
             return [
                 Finding(unknown_kind, "unknown-kind", message, doc_index, kind, name_of(obj), "")
             ]
+        if not errors:
+            return []
         name = name_of(obj)
         return [
             Finding("error", "schema", e.message, doc_index, kind, name, e.path) for e in errors
@@ -120,10 +122,12 @@ def apiserver_findings(
             findings.append(Finding("warning", "apiserver", message, doc_index,
                                     obj.get("kind"), name_of(obj), ""))  # fmt: skip
             continue
-        kind, name = obj.get("kind"), name_of(obj)
-        findings.extend(
-            Finding("error", "apiserver", e.message, doc_index, kind, name, e.path) for e in errors
-        )
+        if errors:
+            kind, name = obj.get("kind"), name_of(obj)
+            findings.extend(
+                Finding("error", "apiserver", e.message, doc_index, kind, name, e.path)
+                for e in errors
+            )
     return findings
 
 

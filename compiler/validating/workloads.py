@@ -29,12 +29,12 @@ REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "Replic
 def dig(obj: Any, *keys: str | int) -> Any:
     """obj[k1][k2]... or None as soon as a step is missing or of the wrong type."""
     for key in keys:
-        if isinstance(key, int):
+        if isinstance(obj, dict) and key.__class__ is str:  # nearly always: one check a step
+            obj = obj.get(key)
+        elif isinstance(key, int):
             if not isinstance(obj, list) or key >= len(obj):
                 return None
             obj = obj[key]
-        elif isinstance(obj, dict):  # nearly always: a dict before the abc check
-            obj = obj.get(key)
         elif obj is None or not isinstance(obj, Mapping):
             return None
         else:
@@ -48,13 +48,18 @@ def kind_of(obj: Mapping[str, Any]) -> str | None:
 
 
 def name_of(obj: Mapping[str, Any]) -> str | None:
-    name = dig(obj, "metadata", "name")
-    return name if isinstance(name, str) else None
+    return _metadata_str(obj, "name")
 
 
 def namespace_of(obj: Mapping[str, Any]) -> str | None:
-    namespace = dig(obj, "metadata", "namespace")
-    return namespace if isinstance(namespace, str) else None
+    return _metadata_str(obj, "namespace")
+
+
+def _metadata_str(obj: Mapping[str, Any], key: str) -> str | None:
+    """dig(obj, "metadata", key) when it is a string: the rules ask this of every object."""
+    metadata = obj.get("metadata") if isinstance(obj, dict) else dig(obj, "metadata")
+    value = metadata.get(key) if isinstance(metadata, dict) else dig(metadata, key)
+    return value if isinstance(value, str) else None
 
 
 def pod_spec(obj: Mapping[str, Any]) -> tuple[PathParts, Mapping[str, Any]] | None:
