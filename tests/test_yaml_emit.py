@@ -391,3 +391,35 @@ def test_a_stream_is_its_documents_joined_and_reads_back_as_the_same_list(
 def test_equal_inputs_give_byte_identical_output(doc: dict[str, Any]) -> None:
     first = dump_document(doc).encode("utf-8", "surrogatepass")
     assert dump_document(copy.deepcopy(doc)).encode("utf-8", "surrogatepass") == first
+
+
+def test_the_scalar_memo_shared_across_calls_never_changes_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A string first met as a literal-block value, then as a key (which must be quoted), and the
+    # other way round; with memo texts from earlier calls the bytes equal a fresh emitter's.
+    first = {"data": {"a": "line one\nline two\n"}, "plain": "ok", "yes": "no"}
+    second = {"data": {"line one\nline two\n": "a"}, "ok": "plain", "no": "yes"}
+    fresh = []
+    for doc in (first, second):
+        monkeypatch.setattr("compiler.output.yaml_emit._MEMO", {})
+        fresh.append(dump_document(doc))
+    monkeypatch.setattr("compiler.output.yaml_emit._MEMO", {})
+    assert [dump_document(first), dump_document(second)] == fresh
+    assert [dump_document(second), dump_document(first)] == fresh[::-1]
+    assert yaml.safe_load(fresh[1]) == second
+
+
+def test_the_scalar_memo_is_emptied_once_it_passes_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import compiler.output.yaml_emit as emit
+
+    memo: dict[str, str] = {}
+    monkeypatch.setattr(emit, "_MEMO", memo)
+    monkeypatch.setattr(emit, "_MEMO_LIMIT", 50)
+    for i in range(40):
+        dump_document({f"key-{i}": f"value-{i}"})
+        assert len(memo) <= 50 + 2  # at most one call's strings beyond the limit
+    assert "key-0" not in memo  # emptied on the way
+    assert dump_document({"key-0": "value-0"}) == "key-0: value-0\n"

@@ -58,6 +58,9 @@ _NAMED_ESCAPES = {
 }
 # PyYAML forgets a possible implicit key after 1024 characters; longer keys use the '? ' form.
 _MAX_IMPLICIT_KEY = 1000
+# dump_documents' scalar texts, by string (see there); bounded so a long-lived server's stays small.
+_MEMO: dict[str, str] = {}
+_MEMO_LIMIT = 20_000
 
 
 class _BadValue(Exception):
@@ -79,9 +82,13 @@ def dump_documents(objs: Iterable[Mapping[str, Any]]) -> str:
     """A '---'-separated stream of documents (no leading '---'); equal inputs give equal bytes."""
     parts: list[str] = []
     out = parts.append
-    # Scalar text per distinct string, shared by the whole stream: manifests repeat the same keys
-    # and label values thousands of times. Local to this call, so no state outlives it.
-    memo: dict[str, str] = {}
+    # Scalar text per distinct string: manifests repeat the same keys and label values thousands
+    # of times, within one tenant's stream and across the tenants of a run, so the memo outlives
+    # the call. A string's text depends on that string alone, so sharing cannot change bytes
+    # (threads at worst compute one twice); it is emptied once it holds _MEMO_LIMIT strings.
+    memo = _MEMO
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
     for index, obj in enumerate(objs):
         if index:
             out("---\n")
