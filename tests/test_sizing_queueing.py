@@ -116,6 +116,7 @@ def test_the_chance_to_wait_longer_falls_exponentially_with_the_wait_scale() -> 
 def test_a_saturated_queue_always_waits(rate: float) -> None:
     state = queue_state(option(slots=4, hold_ms=200), rate_per_s=rate, pods=1)
     assert state.p_wait == 1.0 and state.wait_mean_ms == math.inf
+    assert state.pods == 1 and state.load == pytest.approx(rate * 0.2)
     assert state.p_wait_longer(10_000.0) == 1.0
     assert state.utilisation == pytest.approx(rate * 0.2 / 4)
 
@@ -155,3 +156,17 @@ def test_a_tail_no_pod_count_can_meet_is_refused_past_the_guard() -> None:
     with pytest.raises(InsufficientResources) as refused:
         serving_pods(served, 1000.0, allowance_ms=0.0, tail=0.0)
     assert refused.value.message == f"tts needs more than {MAX_PODS} pods"
+
+
+def test_a_zero_tail_is_met_by_a_queue_that_never_waits() -> None:
+    state = serving_pods(option(), 0.0, allowance_ms=0.0, tail=0.0)
+    assert state.pods == 1 and state.p_wait == 0.0
+
+
+def test_a_need_just_under_the_guard_is_still_met() -> None:
+    """625 one-slot pods at the cap, allowance 0: P(W > 0) = 625 / pods on each M/M/1 pod, so a
+    tail of 0.2 needs 3125 pods; the search reaches 5000 (= MAX_PODS) on its way and must try it."""
+    served = option(slots=1, hold_ms=1000, cap=1.0)
+    assert pods_under_cap(served, 625.0) == 625 and MAX_PODS == 5000
+    state = serving_pods(served, 625.0, allowance_ms=0.0, tail=0.2)
+    assert state.pods == 3125

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -563,13 +564,49 @@ def test_a_start_that_finds_output_unpublished_plans_every_tenant_first(ws: Work
     assert compiler_of(ws).published_only == [None, [LITE]]
 
 
-def test_a_start_that_cannot_tell_plans_every_tenant_first(ws: Workspace) -> None:
+def test_a_start_that_cannot_tell_plans_every_tenant_first(
+    ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
     compiler = compiler_of(ws)
 
     def broken(settings: Settings) -> bool:
         raise OrchestratorError("the deploy repo cannot be read")
 
     compiler.unpublished = broken  # type: ignore[method-assign]
-    ws.writer.warm()
-    submit(ws, update(LITE, 41))
+    with caplog.at_level(logging.WARNING, logger="compiler.service.writer"):
+        ws.writer.warm()
+        submit(ws, update(LITE, 41))
     assert compiler.published_only == [None]
+    (record,) = caplog.records  # the operator is told why the first publish plans everything
+    assert record.getMessage() == "could not compare output/ with the deploy repo"
+    assert record.exc_info is not None and "cannot be read" in str(record.exc_info[1])
+
+
+def test_a_start_that_cannot_read_the_deployment_history_says_so_and_still_writes(
+    ws: Workspace, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh = ws.ledger.refresh
+    calls: list[None] = []
+
+    def unreadable_once() -> None:  # at the start only; the batch's own read then works
+        if not calls:
+            calls.append(None)
+            raise OrchestratorError("git log failed")
+        refresh()
+
+    monkeypatch.setattr(ws.ledger, "refresh", unreadable_once)
+    with caplog.at_level(logging.WARNING, logger="compiler.service.writer"):
+        ws.writer.warm()
+        assert isinstance(submit(ws, update(LITE, 41)), WriteOutcome)
+    (record,) = caplog.records
+    assert record.getMessage() == "could not read the deployment history"
+    assert record.exc_info is not None and "git log failed" in str(record.exc_info[1])
+
+
+def test_a_start_that_reads_everything_logs_no_warning(
+    ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="compiler.service.writer"):
+        ws.writer.warm()
+        submit(ws, update(LITE, 41))
+    assert caplog.records == []
