@@ -30,6 +30,7 @@ from compiler.pipeline import CompileReport, compile_workspace
 from compiler.publishing import CommitAuthor, PublishResult, publish
 from compiler.service import compile_worker
 from compiler.service.read_model import etag_of
+from compiler.service.recovery import _clear_leftovers as clear_leftovers
 from compiler.service.recovery import recover
 from compiler.service.state import Workspace
 from compiler.service.tenant_writes import Prepared, WriteIntent
@@ -410,6 +411,9 @@ def test_the_writer_refuses_a_write_when_one_of_the_same_tenant_is_queued(
     assert isinstance(first, WriteOutcome)
     assert isinstance(second, Conflict)
     assert second.details == {"tenant_id": LITE, "existing_status": "pending"}
+    assert second.message == (
+        f"tenant {LITE} has a publish in progress; retry, or delete with force=true"
+    )
     assert chatbots(ws, LITE) == 41
     other = submit(ws, update(LITE, 43), refuse_if_busy=True)
     assert isinstance(other, WriteOutcome)  # nothing queued any more: it applies
@@ -610,3 +614,14 @@ def test_a_start_that_reads_everything_logs_no_warning(
         ws.writer.warm()
         submit(ws, update(LITE, 41))
     assert caplog.records == []
+
+
+def test_recovery_clears_a_dead_process_s_staging_but_never_this_process_s_own(
+    ws: Workspace,
+) -> None:
+    output = ws.settings.output_dir
+    theirs, mine = output / ".staging-1", output / f".staging-{os.getpid()}"
+    theirs.mkdir()
+    mine.mkdir()  # a compile of this process may be writing it right now
+    clear_leftovers(ws.settings, [LITE])
+    assert not theirs.exists() and mine.is_dir()
