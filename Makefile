@@ -67,7 +67,8 @@ bench: $(STAMP)
 
 ## make mutation [PKG=publishing]: mutmut over the core packages (or one), each against its own
 ## focused tests; prints killed/total and the survivors, writes bench/MUTATION.md (slow: minutes
-## per package; the scheduled workflow runs it weekly). PKG: validating publishing service output sizing
+## per package; the scheduled workflow runs it weekly). PKG: validating publishing service writes output
+## sizing, or one sizing module: sizing-queueing sizing-distribution sizing-choose sizing-explain sizing-redis
 MUTATION_CHILDREN ?= 1
 mutation: $(STAMP)
 	$(BIN)/python bench/mutation.py $(PKG) --max-children $(MUTATION_CHILDREN) --write-report

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from compiler.catalogue import Catalogue, load_catalogue
 from compiler.errors import (
@@ -38,6 +39,7 @@ from compiler.service.tenant_writes import (
     current_spec,
     matches_if_match,
     prepare,
+    prepare_all,
 )
 from compiler.settings import Settings
 from compiler.spec.edit import apply_update
@@ -337,3 +339,146 @@ def test_a_preview_before_the_first_compile_diffs_from_nothing(ws: Workspace) ->
     target.unlink()
     gone = preview_update(fresh, TENANT, {}, None).manifest_diff.splitlines()
     assert gone[2] == f"@@ -0,0 +1,{len(manifest.splitlines())} @@"
+
+
+def test_a_refused_preview_says_why_as_the_write_does(ws: Workspace) -> None:
+    with pytest.raises(PreconditionFailed) as refused:
+        preview_update(ws, TENANT, {"description": "x"}, '"stale"')
+    assert refused.value.message == (
+        f"{TENANT} changed since the ETag given in If-Match; GET it again"
+    )
+    with pytest.raises(TenantNotFound) as missing:
+        preview_update(ws, "nobody", {}, None)
+    assert missing.value.message == "tenant nobody does not exist"
+    assert missing.value.details == {"tenant_id": "nobody"}
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [{"tenant_id": "renamed"}, {"labels": {"bad key!": "x"}}],
+    ids=["refused-by-the-merge", "refused-by-the-spec-check"],
+)
+def test_a_preview_of_an_invalid_edit_names_the_spec_file_only(
+    ws: Workspace, patch: dict[str, Any]
+) -> None:
+    with pytest.raises(SpecInvalid) as invalid:
+        preview_update(ws, TENANT, patch, None)
+    assert invalid.value.details["file"] == f"{TENANT}.yaml"
+
+
+def test_a_preview_carries_the_edits_policy_warnings(ws: Workspace) -> None:
+    image = "registry.local/chatbot:latest"
+    preview = preview_update(ws, TENANT, {"images": {"chatbot": image}}, None)
+    (warning,) = preview.warnings
+    assert warning.startswith("doc ") and "Deployment/chatbot" in warning
+    assert warning.endswith(f"image '{image}' uses the :latest tag")
+
+
+def test_a_long_manifest_diff_is_cut_at_the_limit_and_says_so(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = preview_update(ws, TENANT, PATCH, None)
+    lines = whole.manifest_diff.splitlines(keepends=True)
+    assert whole.diff_truncated is False and len(lines) > 10
+    monkeypatch.setattr("compiler.service.tenant_preview.MAX_DIFF_LINES", len(lines))
+    exact = preview_update(ws, TENANT, PATCH, None)
+    assert exact.diff_truncated is False and exact.manifest_diff == whole.manifest_diff
+    monkeypatch.setattr("compiler.service.tenant_preview.MAX_DIFF_LINES", len(lines) - 1)
+    cut = preview_update(ws, TENANT, PATCH, None)
+    assert cut.diff_truncated is True
+    assert cut.manifest_diff == "".join(lines[:-1])
+
+
+def test_an_update_is_prepared_for_its_own_intent(ws: Workspace) -> None:
+    intent = WriteIntent(action="update", tenant_id=TENANT, change={"description": "mine"})
+    change = prepare(catalogue_of(ws), intent, spec_bytes(ws))
+    assert change.intent is intent and change.tenant_id == TENANT
+
+
+def update_intent(chatbots: int, if_match: str | None = None) -> WriteIntent:
+    return WriteIntent(
+        action="update",
+        tenant_id=TENANT,
+        change={"service_requirements": {"chatbot": chatbots}},
+        if_match=if_match,
+    )
+
+
+def test_a_batchs_later_writes_of_a_tenant_are_prepared_on_top_of_its_first(
+    ws: Workspace,
+) -> None:
+    now = spec_bytes(ws)
+    original = etag_of(now)
+    first, stale, behind, other = prepare_all(
+        catalogue_of(ws),
+        [
+            update_intent(41),
+            update_intent(42, if_match=original),
+            update_intent(43),
+            WriteIntent(action="update", tenant_id="my-ai-service", change={"description": "b"}),
+        ],
+        {TENANT: now, "my-ai-service": current_spec(ws, "my-ai-service")},
+    )
+    assert isinstance(first, PreparedChange) and first.old == now
+    assert first.new is not None and "chatbot: 41" in first.new
+    assert isinstance(stale, PreconditionFailed)  # the ETag it holds is the one before `first`
+    assert stale.details["current_etag"] == first.etag
+    assert isinstance(behind, PreparedChange) and first.new is not None
+    assert behind.old == first.new.encode("utf-8") and behind.intent.change == {
+        "service_requirements": {"chatbot": 43}
+    }
+    assert isinstance(other, PreparedChange) and other.old == current_spec(ws, "my-ai-service")
+
+
+def test_an_unchanged_or_failed_first_write_is_not_what_the_next_is_prepared_on(
+    ws: Workspace,
+) -> None:
+    now = spec_bytes(ws)
+    same = yaml_chatbots(now)
+    failed, unchanged, applied = prepare_all(
+        catalogue_of(ws),
+        [update_intent(-5), update_intent(same), update_intent(41, if_match=etag_of(now))],
+        {TENANT: now},
+    )
+    assert isinstance(failed, SpecInvalid)
+    assert isinstance(unchanged, PreparedChange) and unchanged.unchanged
+    assert isinstance(applied, PreparedChange) and applied.old == now
+
+
+def test_after_a_delete_in_the_batch_the_tenant_is_gone_for_its_later_writes(
+    ws: Workspace,
+) -> None:
+    now = spec_bytes(ws)
+    deleted, after = prepare_all(
+        catalogue_of(ws),
+        [WriteIntent(action="delete", tenant_id=TENANT), update_intent(41)],
+        {TENANT: now},
+    )
+    assert isinstance(deleted, PreparedChange) and deleted.new is None
+    assert isinstance(after, TenantNotFound)
+
+
+def yaml_chatbots(text: bytes) -> int:
+    return int(yaml.safe_load(text)["service_requirements"]["chatbot"])
+
+
+def test_every_later_write_of_a_tenant_is_judged_against_the_first_not_the_one_before(
+    ws: Workspace,
+) -> None:
+    """The batch applies a tenant's first write only, so the third is prepared on the first's
+    result: an If-Match with the first's ETag holds, though the second changed the spec too."""
+    first, second, third = prepare_all(
+        catalogue_of(ws),
+        [update_intent(41), update_intent(42), update_intent(43, if_match=etag_of(b"?"))],
+        {TENANT: spec_bytes(ws)},
+    )
+    assert isinstance(first, PreparedChange) and first.etag is not None
+    assert isinstance(second, PreparedChange) and isinstance(third, PreconditionFailed)
+    assert third.details["current_etag"] == first.etag
+    *_, guarded = prepare_all(
+        catalogue_of(ws),
+        [update_intent(41), update_intent(42), update_intent(43, if_match=first.etag)],
+        {TENANT: spec_bytes(ws)},
+    )
+    assert isinstance(guarded, PreparedChange)
+    assert guarded.old == second.old
