@@ -435,9 +435,12 @@ def test_a_batch_that_breaks_fails_each_of_its_writes_with_the_error(ws: Workspa
     assert isinstance(submit(ws, update(LITE, 42)), WriteOutcome)
 
 
-def interrupted(ws: Workspace, phase: Phase, count: int) -> JournalEntry:
+def interrupted(
+    ws: Workspace, phase: Phase, count: int, author: CommitAuthor | None = None
+) -> JournalEntry:
     """A batch a crash stopped at `phase`: LITE's spec edited to `count` chatbots and
-    compiled, the journal's entry for it written as the killed process left it."""
+    compiled (asked for by `author`), the journal's entry for it written as the killed process
+    left it."""
     settings = ws.settings
     path = settings.tenants_dir / f"{LITE}.yaml"
     old = path.read_text("utf-8")
@@ -445,7 +448,14 @@ def interrupted(ws: Workspace, phase: Phase, count: int) -> JournalEntry:
     path.write_text(new, encoding="utf-8")
     compile_workspace(settings, [LITE])
     change = JournalChange(
-        tenant_id=LITE, action="update", old=old, new=new, request_id="req-crash"
+        tenant_id=LITE,
+        action="update",
+        old=old,
+        new=new,
+        request_id="req-crash",
+        author_name=None if author is None else author.name,
+        author_email=None if author is None else author.email,
+        author_principal=None if author is None else author.principal,
     )
     entry = JournalEntry(
         batch_id="batch-00000000000000aa",
@@ -525,6 +535,99 @@ def test_a_batch_interrupted_after_its_commit_is_published_by_recovery(ws: Works
     published = (deploy / "tenants" / LITE / "manifest.yaml").read_bytes()
     assert published == (ws.settings.output_dir / LITE / "manifest.yaml").read_bytes()
     assert ws.writer.journal.pending() is None
+
+
+def committed(ws: Workspace, count: int, author: CommitAuthor | None = None) -> JournalEntry:
+    """A batch a crash stopped after its workspace commit was recorded, before its publish."""
+    root = ws.settings.root
+    entry = interrupted(ws, "intent", count, author)
+    git(root, "add", "--all", "--", "tenants", "output")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "the batch")
+    head = git(root, "rev-parse", "HEAD").strip()
+    return ws.writer.journal.advance(entry, "committed", commit=head)
+
+
+def test_a_recovered_publish_is_authored_by_the_principal_who_asked_for_the_write(
+    ws: Workspace,
+) -> None:
+    deploy = deploy_repo(ws)
+    committed(ws, 41, ANA)
+    assert recover(ws, ws.writer.journal) == "completed"
+    assert git(deploy, "log", "-1", "--format=%an <%ae>") == "Ana <ana@example.com>\n"
+    assert "Ecp-Principal: ana" in head_message(deploy)
+
+
+def test_a_recovered_publish_of_the_orchestrator_s_own_write_is_not_authored_by_a_person(
+    ws: Workspace,
+) -> None:
+    deploy = deploy_repo(ws)
+    committed(ws, 41)
+    assert recover(ws, ws.writer.journal) == "completed"
+    assert git(deploy, "log", "-1", "--format=%an <%ae>") != "Ana <ana@example.com>\n"
+    assert "Ecp-Principal:" not in head_message(deploy)
+
+
+def test_a_recovery_that_cannot_publish_warns_why_and_still_finishes_the_batch(
+    ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    root, deploy = ws.settings.root, deploy_repo(ws)
+    entry = committed(ws, 41)
+    head, deploy_head = git(root, "rev-parse", "HEAD"), git(deploy, "rev-parse", "HEAD")
+    (deploy / "by-hand.txt").write_text("an edit nobody committed\n", encoding="utf-8")
+    with pytest.raises(OrchestratorError) as refused:  # what the deploy repo answers a publish
+        publish(ws.settings)
+    with caplog.at_level(logging.WARNING, logger="compiler.service.recovery"):
+        assert recover(ws, ws.writer.journal) == "completed"
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        f"recovery could not publish batch {entry.batch_id}: {refused.value}"
+    )
+    assert git(root, "rev-parse", "HEAD") == head  # committed: the next publish carries it
+    assert git(deploy, "rev-parse", "HEAD") == deploy_head
+    assert ws.writer.journal.pending() is None
+
+
+@pytest.mark.parametrize(
+    ("phase", "outcome"),
+    [("spec-written", "rolled back"), ("published", "completed")],
+    ids=["rolled-back", "completed"],
+)
+def test_a_recovery_logs_which_batch_it_recovered_and_how(
+    ws: Workspace, caplog: pytest.LogCaptureFixture, phase: Phase, outcome: str
+) -> None:
+    entry = interrupted(ws, phase, 41)
+    with caplog.at_level(logging.INFO, logger="compiler.service.recovery"):
+        assert recover(ws, ws.writer.journal) == outcome
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO
+    assert record.getMessage() == f"recovered interrupted batch {entry.batch_id}: {outcome}"
+
+
+def test_readers_see_the_publish_recovery_made_even_when_the_ledger_was_held(
+    ws: Workspace,
+) -> None:
+    deploy = deploy_repo(ws)
+    before = ws.ledger.latest(LITE)
+    assert before is not None
+    committed(ws, 41)
+    ws.ledger.hold()  # as the killed batch left it: answering from the state before it
+    assert recover(ws, ws.writer.journal) == "completed"
+    after = ws.ledger.latest(LITE)
+    assert after is not None and after.commit != before.commit
+    assert after.commit == git(deploy, "rev-parse", "HEAD").strip()
+
+
+def test_readers_see_the_publish_recovery_made_after_the_ledger_was_read(
+    ws: Workspace,
+) -> None:
+    deploy = deploy_repo(ws)
+    committed(ws, 41)
+    ws.ledger.refresh()  # read before recovery: fresh, then the recovered publish moves it
+    assert recover(ws, ws.writer.journal) == "completed"
+    after = ws.ledger.latest(LITE)
+    assert after is not None
+    assert after.commit == git(deploy, "rev-parse", "HEAD").strip()
 
 
 def test_a_batch_interrupted_after_its_publish_is_only_finished(ws: Workspace) -> None:
