@@ -108,6 +108,13 @@ def expected_history(history: dict[str, object]) -> list[dict[str, str]]:
     return rows
 
 
+def cell_filled_js(selector: str) -> str:
+    """A wait_for_function body true once the cell exists and holds more than the '…' placeholder
+    (a missing cell is not filled: `?.textContent !== '…'` was true before the row was drawn)."""
+    found = f'document.querySelector("{selector}")'
+    return f"() => {{ const c = {found}; return !!c && c.textContent !== '…'; }}"
+
+
 def test_root_redirects_to_the_dashboard_and_its_modules_are_served(server: LiveServer) -> None:
     answer = httpx.get(f"{server.url}/", follow_redirects=False)
     assert answer.status_code in (302, 307)
@@ -140,9 +147,7 @@ def test_overview_lists_filters_searches_and_sorts(page: Page, server: LiveServe
     # The lazily fetched columns show the tenant's own answer.
     detail = httpx.get(f"{server.api}/tenants/shop-chat-lite", headers=REAL).json()
     row = "tr[data-tenant='shop-chat-lite']"
-    page.wait_for_function(
-        f"() => document.querySelector(\"{row} [data-cell=cost]\").textContent !== '…'"
-    )
+    page.wait_for_function(cell_filled_js(f"{row} [data-cell=cost]"))
     assert page.text_content(f"{row} [data-cell=cost]") == detail["estimated_cost"]
     replicas = sum(s["replicas"] for s in detail["services"])
     assert page.text_content(f"{row} [data-cell=replicas]") == str(replicas)
@@ -246,7 +251,7 @@ def test_an_alert_a_post_raises_shows_on_the_tenant_page_and_in_the_overview(
     listed = httpx.get(f"{server.api}/tenants/shop-chat-lite/alerts", headers=REAL).json()
     page.goto(f"{server.url}/dashboard/#/")
     cell = "tr[data-tenant='shop-chat-lite'] [data-cell=alerts]"
-    page.wait_for_function(f"() => document.querySelector(\"{cell}\")?.textContent !== '…'")
+    page.wait_for_function(cell_filled_js(cell))
     assert page.text_content(cell) == str(len(listed["alerts"]))
 
 
@@ -372,7 +377,7 @@ def test_create_form_shows_field_errors_then_creates_and_publishes(
     assert detail["deployment_id"].startswith("dep-")
     page.goto(f"{server.url}/dashboard/#/")
     cell = "tr[data-tenant='browser-made'] [data-cell=deployed]"
-    page.wait_for_function(f"() => document.querySelector(\"{cell}\")?.textContent !== '…'")
+    page.wait_for_function(cell_filled_js(cell))
     assert page.text_content(cell) == f"{detail['updated_at']} · {detail['deployment_id']}"
 
 
@@ -471,7 +476,7 @@ def test_demo_mode_is_visibly_separate_and_lists_the_sandbox(
     assert visible_tenants(page) == sorted(t["tenant_id"] for t in sandbox["tenants"])[:50]
     assert "my-ai-service" not in visible_tenants(page)  # the real tenants stay out of the sandbox
     cost = "tr[data-tenant='demo-shop'] [data-cell=cost]"
-    page.wait_for_function(f"() => document.querySelector(\"{cost}\").textContent !== '…'")
+    page.wait_for_function(cell_filled_js(cost))
     screenshot(page, "overview-demo")
 
 
