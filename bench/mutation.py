@@ -108,7 +108,11 @@ PACKAGES: dict[str, Package] = {
     ),
     "sizing-explain": Package(
         sources=("compiler/sizing/explain.py",),
-        tests=("tests/test_sizing_alternatives.py", "tests/test_sizing_memo.py"),
+        tests=(
+            "tests/test_sizing_explain.py",
+            "tests/test_sizing_alternatives.py",
+            "tests/test_sizing_memo.py",
+        ),
     ),
     "sizing-redis": Package(
         sources=("compiler/sizing/redis.py",),
