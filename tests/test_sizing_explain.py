@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import pytest
 from sizing_support import request, shipped
@@ -38,9 +39,20 @@ def _planned(
 
 
 @pytest.fixture(scope="module")
-def callbot(catalogue: Catalogue) -> tuple[ResourcePlan, Sizer, list[str]]:
+def callbot_plan(catalogue: Catalogue) -> tuple[ResourcePlan, Sizer]:
     """A three-stage voice path and a chat path, each with its session in the store."""
-    return _planned(request({"callbot": 20, "chatbot": 100}), catalogue, store=True)
+    planned = plan_with_store(demand_of(request({"callbot": 20, "chatbot": 100})), catalogue)
+    return planned.plan, planned.sizer
+
+
+@pytest.fixture
+def callbot(
+    callbot_plan: tuple[ResourcePlan, Sizer], catalogue: Catalogue
+) -> tuple[ResourcePlan, Sizer, list[str]]:
+    # explained inside each test (not once per module), so that mutmut, which runs only the
+    # tests it saw call a function, runs every one of these against explain's mutants
+    plan, sizer = callbot_plan
+    return plan, sizer, explain(plan, sizer, catalogue)
 
 
 def _match(pattern: str, line: str) -> re.Match[str]:
@@ -369,3 +381,28 @@ def test_each_warning_of_the_plan_closes_the_account(catalogue: Catalogue) -> No
     assert len(plan.warnings) == 1
     assert lines[-1] == f"warning: {plan.warnings[0]}"
     assert lines[-2].startswith("cost: ")
+
+
+def test_a_pinned_gpu_type_leaves_its_two_runs_and_both_are_compared(
+    catalogue: Catalogue,
+) -> None:
+    plan, sizer, lines = _planned(request({"callbot": 20}, gpu_type="l4"), catalogue, store=False)
+    assert [o.key for o in sizer.options["stt"]] == ["l4 low-latency", "l4 balanced"]
+    runs = _service_block(lines, "stt")[3:]
+    assert [line.split(":")[0] for line in runs] == [
+        "  option l4 low-latency",
+        "  option l4 balanced",
+    ]
+    assert sum(line.endswith(" <- chosen") for line in runs) == 1
+    assert plan.service("stt").option.gpu_type == "l4"
+
+
+def test_a_path_over_its_sla_is_written_as_over_it(catalogue: Catalogue) -> None:
+    plan, sizer = choose(demand_of(request({"chatbot": 30})), catalogue)
+    (path,) = plan.paths
+    # the account reports the plan it is given: one whose path is past a tighter SLA
+    tight = replace(path, sla_ms=math.floor(path.predicted_ms) - 1)
+    assert not tight.meets_sla
+    over = plan.with_resources(plan.services, (tight,), plan.totals, plan.cost)
+    (m,) = _path_lines(explain(over, sizer, catalogue), over)
+    assert (m[5], _f(m[6])) == (">", tight.sla_ms)
