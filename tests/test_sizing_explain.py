@@ -329,6 +329,11 @@ def test_tiers_are_judged_smallest_first_with_the_recommended_plan_up_to_the_fir
         # every resource that does not fit, each named once
         said = m[6].removeprefix("does not fit: ").split("; ")
         assert [phrase.split(" ")[0] for phrase in said] == over
+        shown = {"CPU": tier.cpu, "memory": tier.memory, "GPU": str(tier.gpu)}
+        shown["storage"] = tier.storage
+        for phrase in said:  # "<resource> <need><unit> > <the tier's room, as it is written>"
+            need = _match(r"(CPU|memory|GPU|storage) [\d.]+(m|Mi|GB)? > (\S+)", phrase)
+            assert need[3] == shown[need[1]]
     assert (tiers[-1][1], tiers[-1][6], tiers[-1][7]) == (plan.tier, "fits", " -> recommended")
     m = _match(
         r"totals: CPU (\d+)m, memory (\d+)Mi, GPU (\d+), storage ([\d.]+)GB",
