@@ -104,11 +104,19 @@ PACKAGES: dict[str, Package] = {
     ),
     "sizing-choose": Package(
         sources=("compiler/sizing/choose.py",),
-        tests=("tests/test_sizing_plan.py", "tests/test_sizing_alternatives.py"),
+        tests=(
+            "tests/test_sizing_choose.py",
+            "tests/test_sizing_plan.py",
+            "tests/test_sizing_alternatives.py",
+        ),
     ),
     "sizing-explain": Package(
         sources=("compiler/sizing/explain.py",),
-        tests=("tests/test_sizing_alternatives.py", "tests/test_sizing_memo.py"),
+        tests=(
+            "tests/test_sizing_explain.py",
+            "tests/test_sizing_alternatives.py",
+            "tests/test_sizing_memo.py",
+        ),
     ),
     "sizing-redis": Package(
         sources=("compiler/sizing/redis.py",),
