@@ -216,7 +216,11 @@ def test_a_bookmark_moves_the_watch_on_without_a_relist_or_a_report(
                 if "watch=true" in r and f"/namespaces/{NS}/{kind}" in r
             ]
 
-        wait_for(lambda: all(max(watched_from(k)) >= moved_to for k in ("deployments", "pods")))
+        wait_for(
+            lambda: all(
+                max(watched_from(k), default=0) >= moved_to for k in ("deployments", "pods")
+            )
+        )
     finally:
         stop.set()
         thread.join(timeout=15)
