@@ -151,16 +151,7 @@ def test_the_follower_streams_from_watches_and_relists_after_410(
     cluster, url = api
     progressing = fixture("deployment-progressing", namespace=NS, name="chatbot")
     cluster.put(progressing)
-    reader = reader_for(tmp_path, url)
-    seen: list[dict[str, Any]] = []
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=follow_rollout,
-        args=(reader, NS, judge_replicas, seen.append, stop),
-        kwargs={"seconds": 2},
-        daemon=True,
-    )
-    thread.start()
+    seen, _stop, thread = start_follower(reader_for(tmp_path, url), seconds=2)
     wait_for(lambda: seen == [{"available": 1, "pods": 0}])
     cluster.put(fixture("pod-running", namespace=NS))  # a watch event: one more pod
     wait_for(lambda: seen[-1] == {"available": 1, "pods": 1})
@@ -189,16 +180,8 @@ def test_a_bookmark_moves_the_watch_on_without_a_relist_or_a_report(
 ) -> None:
     cluster, url = api
     cluster.put(fixture("deployment-progressing", namespace=NS, name="chatbot"))
-    reader = reader_for(tmp_path, url)
-    seen: list[dict[str, Any]] = []
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=follow_rollout,
-        args=(reader, NS, judge_replicas, seen.append, stop),
-        kwargs={"seconds": 1},  # watches end each second: the next starts where the last left
-        daemon=True,
-    )
-    thread.start()
+    # Watches end each second: the next starts where the last left.
+    seen, stop, thread = start_follower(reader_for(tmp_path, url), seconds=1)
     try:
         wait_for(lambda: len(seen) == 1)
         # Changes elsewhere move the cluster's version; this namespace's watches see only
@@ -227,6 +210,23 @@ def test_a_bookmark_moves_the_watch_on_without_a_relist_or_a_report(
     lists = [r for r in cluster.requests if "watch" not in r and f"/namespaces/{NS}/" in r]
     assert len(lists) == 2  # one list per kind, at the start: no re-list
     assert seen == [{"available": 1, "pods": 0}]  # a bookmark is not a change
+
+
+def start_follower(
+    reader: ClusterReader, seconds: float
+) -> tuple[list[dict[str, Any]], threading.Event, threading.Thread]:
+    """follow_rollout of NS's chatbot in a daemon thread, each watch ending after `seconds`:
+    the reports it makes, the event that stops it, and the thread."""
+    seen: list[dict[str, Any]] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=follow_rollout,
+        args=(reader, NS, judge_replicas, seen.append, stop),
+        kwargs={"seconds": seconds},
+        daemon=True,
+    )
+    thread.start()
+    return seen, stop, thread
 
 
 def wait_for(condition: Any, seconds: float = 15) -> None:
