@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import sizing_by_hand as by_hand
 
 from compiler.sizing.distribution import (
     IdleDistribution,
@@ -61,12 +62,9 @@ def test_the_shortcut_over_the_idle_distribution_is_never_below_sampling(
     assert exact * 0.995 <= percentile_with_waits(idle, stages, percentile) <= exact * 1.05
 
 
-def test_a_constant_stage_is_its_own_percentile() -> None:
-    assert path_percentile([Stage(120, 0.0)], 95) == pytest.approx(120, rel=0.01)
-
-
 # Closed forms, written here independently of the module: the Erlang CDF by its series, an
-# exponential wait's survival, Erlang C for M/M/c. Tolerances are a few grid cells.
+# exponential wait's survival; Erlang C for M/M/c is tests/sizing_by_hand's closed form.
+# Tolerances are a few grid cells.
 
 
 def erlang_cdf(k: int, scale: float, t: float) -> float:
@@ -86,13 +84,6 @@ def invert(cdf: Callable[[float], float], level: float, hi: float) -> float:
         else:
             hi = mid
     return hi
-
-
-def erlang_c(servers: int, arrival: float, service_rate: float) -> float:
-    a = arrival / service_rate
-    rho = a / servers
-    top = a**servers / math.factorial(servers) / (1 - rho)
-    return top / (math.fsum(a**k / math.factorial(k) for k in range(servers)) + top)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +143,7 @@ def test_a_constant_plus_an_exponential_wait_has_its_closed_form_quantiles() -> 
 def test_mmc_response_time_percentiles_match_erlang_c() -> None:
     # M/M/2 with service mean 100 ms and 15 arrivals/s: P(W > t) = C e^{-(c mu - lambda) t}
     mu, lam, c = 0.01, 0.015, 2
-    wait_c = erlang_c(c, lam, mu)
+    wait_c = by_hand.erlang_c(c, lam / mu)
     theta = c * mu - lam
     assert wait_c == pytest.approx(0.6428571428571429)
 
