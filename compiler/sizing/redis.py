@@ -23,6 +23,7 @@ from compiler.sizing.alternative import alternative
 from compiler.sizing.availability import TOLERANCE, at_least_k_up
 from compiler.sizing.choose import Demand, Sizer, choose, demand_of
 from compiler.sizing.cost import monthly_cost, plan_cost
+from compiler.sizing.frozen import quick_init
 from compiler.sizing.models import Alternative, Cost, PathPlan, ResourcePlan, ServicePlan, Totals
 from compiler.sizing.paths import tenant_paths
 from compiler.sizing.plan import HA_THRESHOLD, misfits, session_spares, totals_of
@@ -31,6 +32,7 @@ from compiler.spec.models import PRESETS, TenantSpec
 SPARE_ROUNDS = 3  # re-choices in a tier the session paths' spares overflowed
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SessionStore:
     """The planned store: `replicas` data pods (one primary, the rest replicas) and, when
