@@ -252,7 +252,7 @@ def alternative_with_store(planned: StorePlan, catalogue: Catalogue) -> Alternat
             t.gpu,
             round(t.storage_gb + extra.storage_gb, 3),
         ),
-        cost=_cost_with_store(alt.services, extra, catalogue),
+        cost=_cost_with_store(alt.cost, extra, catalogue),
         baseline=alt.baseline,
     )
 
@@ -357,7 +357,7 @@ def add_store(plan: ResourcePlan, store: SessionStore, catalogue: Catalogue) -> 
         gpu=t.gpu,
         storage_gb=round(t.storage_gb + extra_t.storage_gb, 3),
     )
-    cost = _cost_with_store(services, extra_t, catalogue)
+    cost = _cost_with_store(plan_cost(services, catalogue), extra_t, catalogue)
     return plan.with_resources(services, paths, totals, cost)
 
 
@@ -424,12 +424,10 @@ def _store_too_weak(store: SessionStore, target: float, path: str) -> SlaUnachie
     )
 
 
-def _cost_with_store(
-    services: tuple[ServicePlan, ...], store: Totals, catalogue: Catalogue
-) -> Cost:
-    """The services' cost (spares included, GPUs of each service's type) plus the store's pods
-    (no GPU)."""
-    base, extra = plan_cost(services, catalogue), monthly_cost(store, None, catalogue)
+def _cost_with_store(base: Cost, store: Totals, catalogue: Catalogue) -> Cost:
+    """The services' cost `base` (plan_cost: spares included, GPUs of each service's type) plus
+    the store's pods (no GPU)."""
+    extra = monthly_cost(store, None, catalogue)
     return Cost(
         cpu=round(base.cpu + extra.cpu, 2),
         memory=round(base.memory + extra.memory, 2),
