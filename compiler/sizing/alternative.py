@@ -13,7 +13,14 @@ from compiler.catalogue import Catalogue
 from compiler.sizing.choose import Sizer
 from compiler.sizing.cost import plan_cost
 from compiler.sizing.models import Alternative, PathPlan, ResourcePlan, ServicePlan
-from compiler.sizing.plan import achieved_with, misfits, predict_paths, totals_of, with_pods
+from compiler.sizing.plan import (
+    achieved_with,
+    misfits,
+    predict_paths,
+    predicted_ms,
+    totals_of,
+    with_pods,
+)
 from compiler.sizing.queueing import pods_under_cap
 from compiler.spec.models import PRESETS
 
@@ -31,8 +38,11 @@ def _uses(service: ServicePlan, need: set[str]) -> bool:
     )
 
 
-def _worst_ratio(paths: tuple[PathPlan, ...]) -> float:
-    return max(p.predicted_ms / p.sla_ms for p in paths)
+def _worst_ratio(services: Services, sizer: Sizer, catalogue: Catalogue) -> float:
+    """The worst path's predicted percentile over the SLA (every path has the tenant's SLA)."""
+    by_name = {s.name: s for s in services}
+    predicted = predicted_ms(sizer.paths, by_name, sizer.percentile, catalogue)
+    return max(p / sizer.sla_ms for p in predicted)
 
 
 def _step(
@@ -60,7 +70,7 @@ def _step(
         s = services[i]
         smaller = with_pods(s, s.replicas - 1, s.replicas - 1, catalogue)
         trial = (*services[:i], smaller, *services[i + 1 :])
-        ratio = _worst_ratio(_paths(trial, sizer, catalogue))
+        ratio = _worst_ratio(trial, sizer, catalogue)
         options.append((ratio, i, trial))
     if not options:
         return None
@@ -78,7 +88,7 @@ def alternative(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> Alter
         return None
     tier = catalogue.tiers[PRESETS[index - 1]]
     services: Services | None = plan.services
-    while services is not None and (problems := misfits(totals_of(services), tier)):
+    while services is not None and (problems := misfits(totals := totals_of(services), tier)):
         services = _step(services, problems, sizer, catalogue)
     if services is None:
         return None
@@ -89,7 +99,7 @@ def alternative(plan: ResourcePlan, sizer: Sizer, catalogue: Catalogue) -> Alter
         tier=tier.name,
         services=services,
         paths=_paths(services, sizer, catalogue),
-        totals=totals_of(services),
+        totals=totals,
         cost=cost,
         baseline=plan.paths,
     )

@@ -70,7 +70,7 @@ def choose(demand: Demand, catalogue: Catalogue) -> tuple[ResourcePlan, Sizer]:
         tier=tier.name,
         tier_source="explicit" if demand.preset else "recommended",
         cost=plan_cost(services, catalogue),
-        availability_target=demand.sla.availability_fraction,
+        availability_target=sizer.availability,
         response_target_ms=sizer.sla_ms,
         percentile=sizer.percentile,
         warnings=tuple(demand_warnings(demand)),

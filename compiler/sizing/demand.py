@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from compiler.sizing.frozen import quick_init
 from compiler.spec.models import CalculateRequest, SlaTarget, TenantSpec
 
 USER_FACING = ("callbot", "chatbot", "advisor")  # services whose every channel has a person
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class Demand:
     """What sizing needs to know, whichever shell it came from."""
 

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from compiler.sizing.frozen import quick_init
+
 GRID_POINTS = 512
 SPREAD = 10.0  # a stage's service time is taken to end within mean + SPREAD standard deviations
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Stage:
     response_ms: float

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.quantity import format_cpu, format_memory, format_storage
+from compiler.sizing.frozen import quick_init
 from compiler.sizing.options import ServiceOption
 from compiler.sizing.queueing import QueueState
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Totals:
     cpu_millicores: int
@@ -30,6 +32,7 @@ class Totals:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ServicePlan:
     name: str
@@ -82,6 +85,7 @@ class ServicePlan:
         return self.queue.p_wait
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PathPlan:
     name: str
@@ -114,6 +118,7 @@ class PathPlan:
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Cost:
     cpu: float
@@ -129,6 +134,7 @@ class Cost:
         return f"${self.total:,.0f}/month"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ResourcePlan:
     """What a tenant needs, and the tier that holds it."""
@@ -198,6 +204,7 @@ class ResourcePlan:
         return min(counts, key=lambda t: (-counts[t], t))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Alternative:
     tier: str

@@ -142,19 +142,7 @@ def predict_paths(
     memo = load_memo(catalogue)
     for path in paths:
         stages = [services[s] for s in path.services]
-        # the stages' hardware and waits decide the percentile; their availability only the
-        # product (so a squeeze that drops a spare reuses the convolution)
-        key = (
-            "path percentile",
-            path.services,
-            percentile,
-            *[(s.option.key, s.queue.p_wait, s.queue.wait_mean_ms) for s in stages],
-        )
-        found: tuple[float, float] | None = memo.get(key)
-        if found is None:
-            found = _path_percentile(stages, percentile, catalogue)
-            memo[key] = found
-        predicted, idle_floor = found
+        predicted, idle_floor = _prediction(path, stages, percentile, catalogue, memo)
         plans.append(
             PathPlan(
                 name=path.name,
@@ -169,6 +157,43 @@ def predict_paths(
             )
         )
     return tuple(plans)
+
+
+def predicted_ms(
+    paths: Sequence[TenantPath],
+    services: Mapping[str, ServicePlan],
+    percentile: float,
+    catalogue: Catalogue,
+) -> list[float]:
+    """predict_paths' predicted_ms alone, per path (the alternatives' squeeze compares trials
+    by these, and builds the paths of the one it keeps)."""
+    memo = load_memo(catalogue)
+    return [
+        _prediction(path, [services[s] for s in path.services], percentile, catalogue, memo)[0]
+        for path in paths
+    ]
+
+
+def _prediction(
+    path: TenantPath,
+    stages: Sequence[ServicePlan],
+    percentile: float,
+    catalogue: Catalogue,
+    memo: dict[Any, Any],
+) -> tuple[float, float]:
+    """_path_percentile, memoised: the stages' hardware and waits decide the percentile; their
+    availability only the product (so a squeeze that drops a spare reuses the convolution)."""
+    key = (
+        "path percentile",
+        path.services,
+        percentile,
+        *[(s.option.key, s.queue.p_wait, s.queue.wait_mean_ms) for s in stages],
+    )
+    found: tuple[float, float] | None = memo.get(key)
+    if found is None:
+        found = _path_percentile(stages, percentile, catalogue)
+        memo[key] = found
+    return found
 
 
 def _path_percentile(

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 from compiler.errors import InsufficientResources
 from compiler.sizing.erlang import erlang_c
+from compiler.sizing.frozen import quick_init
 from compiler.sizing.options import ServiceOption
 
 MAX_PODS = 5000  # a guard against runaway searches; far above any namespace's pod budget
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class QueueState:
     pods: int

@@ -23,6 +23,7 @@ from compiler.sizing.alternative import alternative
 from compiler.sizing.availability import TOLERANCE, at_least_k_up
 from compiler.sizing.choose import Demand, Sizer, choose, demand_of
 from compiler.sizing.cost import monthly_cost, plan_cost
+from compiler.sizing.frozen import quick_init
 from compiler.sizing.models import Alternative, Cost, PathPlan, ResourcePlan, ServicePlan, Totals
 from compiler.sizing.paths import tenant_paths
 from compiler.sizing.plan import HA_THRESHOLD, misfits, session_spares, totals_of
@@ -31,6 +32,7 @@ from compiler.spec.models import PRESETS, TenantSpec
 SPARE_ROUNDS = 3  # re-choices in a tier the session paths' spares overflowed
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SessionStore:
     """The planned store: `replicas` data pods (one primary, the rest replicas) and, when
@@ -250,7 +252,7 @@ def alternative_with_store(planned: StorePlan, catalogue: Catalogue) -> Alternat
             t.gpu,
             round(t.storage_gb + extra.storage_gb, 3),
         ),
-        cost=_cost_with_store(alt.services, extra, catalogue),
+        cost=_cost_with_store(alt.cost, extra, catalogue),
         baseline=alt.baseline,
     )
 
@@ -355,7 +357,7 @@ def add_store(plan: ResourcePlan, store: SessionStore, catalogue: Catalogue) -> 
         gpu=t.gpu,
         storage_gb=round(t.storage_gb + extra_t.storage_gb, 3),
     )
-    cost = _cost_with_store(services, extra_t, catalogue)
+    cost = _cost_with_store(plan_cost(services, catalogue), extra_t, catalogue)
     return plan.with_resources(services, paths, totals, cost)
 
 
@@ -422,12 +424,10 @@ def _store_too_weak(store: SessionStore, target: float, path: str) -> SlaUnachie
     )
 
 
-def _cost_with_store(
-    services: tuple[ServicePlan, ...], store: Totals, catalogue: Catalogue
-) -> Cost:
-    """The services' cost (spares included, GPUs of each service's type) plus the store's pods
-    (no GPU)."""
-    base, extra = plan_cost(services, catalogue), monthly_cost(store, None, catalogue)
+def _cost_with_store(base: Cost, store: Totals, catalogue: Catalogue) -> Cost:
+    """The services' cost `base` (plan_cost: spares included, GPUs of each service's type) plus
+    the store's pods (no GPU)."""
+    extra = monthly_cost(store, None, catalogue)
     return Cost(
         cpu=round(base.cpu + extra.cpu, 2),
         memory=round(base.memory + extra.memory, 2),

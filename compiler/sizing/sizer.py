@@ -30,6 +30,25 @@ from compiler.sizing.plan import plan_service, replica_rule, replicas_under, ses
 from compiler.sizing.queueing import pods_under_cap
 from compiler.spec.models import SERVICES
 
+# per service: its arrival rate (all paths summed), the channels whose paths reach it, and the
+# stages of the longest path through it
+_PathSums = tuple[dict[str, float], dict[str, float], dict[str, int]]
+
+
+def _path_sums(paths: Sequence[TenantPath], requested: Mapping[str, int]) -> _PathSums:
+    rates: dict[str, list[float]] = {}
+    reach: dict[str, int] = {}
+    longest: dict[str, int] = {}
+    for path in paths:  # the terms of each service's sums, in the paths' order
+        stages = path.definition.services
+        channels = requested[path.definition.entry]
+        for s in stages:
+            rates.setdefault(s, []).append(path.rate_per_s)
+            reach[s] = reach.get(s, 0) + channels
+            longest[s] = max(longest.get(s, 0), len(stages))
+    rate = {s: sum(terms) for s, terms in rates.items()}
+    return rate, {s: float(n) for s, n in reach.items()}, longest
+
 
 class Sizer:
     """One demand against one catalogue: options, budget, and service plans per option."""
@@ -55,18 +74,14 @@ class Sizer:
             found = budget(self.paths, self.options, self.sla_ms, self.percentile, catalogue)
             self.memo[key] = found
         self.budget: Budget = found
-        rates: dict[str, list[float]] = {}
-        reach: dict[str, int] = {}
-        self.longest: dict[str, int] = {}
-        for path in self.paths:  # the terms of each service's sums, in the paths' order
-            stages = path.definition.services
-            channels = demand.requested[path.definition.entry]
-            for s in stages:
-                rates.setdefault(s, []).append(path.rate_per_s)
-                reach[s] = reach.get(s, 0) + channels
-                self.longest[s] = max(self.longest.get(s, 0), len(stages))
-        self.rate = {s: sum(terms) for s, terms in rates.items()}
-        self.reach = {s: float(n) for s, n in reach.items()}
+        # the channels decide the paths and so each service's rate, reach and longest path:
+        # tenants with the same channels share them (tenant_paths' key)
+        sums_key = ("path sums", tuple(demand.requested.items()))
+        sums: _PathSums | None = self.memo.get(sums_key)
+        if sums is None:
+            sums = _path_sums(self.paths, demand.requested)
+            self.memo[sums_key] = sums
+        self.rate, self.reach, self.longest = sums
         self.images = {s: demand.images.get(s) or catalogue.image(s) for s in self.names}
         self._plans: dict[tuple[str, str, float], ServicePlan] = {}
         self._allowances: dict[tuple[tuple[str, str], ...], dict[str, float]] = {}
