@@ -90,7 +90,7 @@ def test_a_named_compile_reads_no_other_tenant_and_equals_a_full_compile(
         raise AssertionError("a named compile listed or parsed the whole workspace")
 
     with monkeypatch.context() as patched:
-        for name in ("spec_files", "read_index", "tenant_folders"):
+        for name in ("spec_files", "index_from_text", "tenant_folders"):
             patched.setattr(compile_module, name, listing)
         report = compile_workspace(settings, [one, gone])
     assert {r.tenant_id: r.status for r in report.results} == {one: "compiled", gone: "removed"}

@@ -8,8 +8,10 @@ from compiler.output.files import (
     KUSTOMIZATION,
     KUSTOMIZATION_FILE,
     MANIFEST_FILE,
+    index_from_text,
     index_text,
     read_index,
+    read_index_text,
     tenant_folders,
     write_outputs,
 )
@@ -22,8 +24,10 @@ __all__ = [
     "MANIFEST_FILE",
     "dump_document",
     "dump_documents",
+    "index_from_text",
     "index_text",
     "read_index",
+    "read_index_text",
     "tenant_folders",
     "write_outputs",
 ]

@@ -115,7 +115,11 @@ def _invalid(bad: _BadValue, index: int) -> ManifestInvalid:
 def _emit_mapping(
     m: Mapping[Any, Any], pad: str, lead: str, out: Callable[[str], object], memo: dict[str, str]
 ) -> None:
-    """Write a non-empty mapping whose keys sit at column len(pad); the first line starts `lead`."""
+    """Write a non-empty mapping whose keys sit at column len(pad); the first line starts `lead`.
+
+    The common values (str, int, dict, list) are written here rather than through _emit_value:
+    one call less per value, which is most of the emitter's time at 30,000 objects a run.
+    """
     start = lead or pad
     for key, value in m.items():
         try:
@@ -124,9 +128,23 @@ def _emit_mapping(
                 text = _key_text(key)
                 if "\n" not in key:  # then its key text is also its value text
                     memo[key] = text
+            kind = type(value)
             if len(text) > _MAX_IMPLICIT_KEY:
                 out(f"{start}? {text}\n")
                 _emit_value(value, f"{pad}:", pad, out, memo)
+            elif kind is str:
+                scalar = memo.get(value) or _remember(value, memo)
+                tail = _literal_body(value, pad + "  ") if scalar[0] == "|" else ""
+                out(f"{start}{text}: {scalar}\n{tail}")
+            elif kind is int:
+                out(f"{start}{text}: {int.__repr__(value)}\n")
+            elif kind is dict and value:
+                out(f"{start}{text}:\n")
+                _emit_mapping(value, pad + "  ", "", out, memo)
+            elif kind is list and value:
+                # kubectl style: a sequence under a key sits at the key's own column.
+                out(f"{start}{text}:\n")
+                _emit_sequence(value, pad, "", out, memo)
             else:
                 _emit_value(value, f"{start}{text}:", pad, out, memo)
         except _BadValue as bad:
@@ -142,11 +160,21 @@ def _emit_sequence(
     out: Callable[[str], object],
     memo: dict[str, str],
 ) -> None:
-    """Write a non-empty sequence whose dashes sit at column len(pad); the first starts `lead`."""
+    """Write a non-empty sequence whose dashes sit at column len(pad); the first starts `lead`.
+    Common items are written here, as in _emit_mapping."""
     start = lead or pad
     for index, item in enumerate(s):
         try:
-            _emit_value(item, f"{start}-", pad, out, memo)
+            kind = type(item)
+            if kind is str:
+                scalar = memo.get(item) or _remember(item, memo)
+                tail = _literal_body(item, pad + "  ") if scalar[0] == "|" else ""
+                out(f"{start}- {scalar}\n{tail}")
+            elif kind is dict and item:
+                # A mapping item starts on its dash line: '- name: x', the other keys under 'name'.
+                _emit_mapping(item, pad + "  ", f"{start}- ", out, memo)
+            else:
+                _emit_value(item, f"{start}-", pad, out, memo)
         except _BadValue as bad:
             bad.path.insert(0, index)
             raise
@@ -159,10 +187,7 @@ def _emit_value(
     """Write `head` (a 'key:' or '-' at column len(pad)) followed by the value it introduces."""
     kind = type(value)
     if kind is str:
-        text = memo.get(value)
-        if text is None:
-            text = _str_text(value)
-            memo[value] = text
+        text = memo.get(value) or _remember(value, memo)
         if text[0] == "|":
             out(f"{head} {text}\n{_literal_body(value, pad + '  ')}")
         else:
@@ -179,6 +204,12 @@ def _emit_value(
         _emit_nested_sequence(value, head, pad, out, memo)
     else:
         out(f"{head} {_non_str_scalar_text(value)}\n")
+
+
+def _remember(value: str, memo: dict[str, str]) -> str:
+    """The scalar text of `value`, kept in the memo (a miss: each string's first time)."""
+    text = memo[value] = _str_text(value)
+    return text
 
 
 def _emit_nested_mapping(

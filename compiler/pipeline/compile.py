@@ -22,12 +22,14 @@ from compiler.output import (
     KUSTOMIZATION,
     KUSTOMIZATION_FILE,
     MANIFEST_FILE,
-    read_index,
+    index_from_text,
+    read_index_text,
     tenant_folders,
     write_outputs,
 )
 from compiler.output.index_lines import IndexLines
 from compiler.pipeline.forking import FORK_THRESHOLD, Progress, map_forked
+from compiler.pipeline.proofs import Proofs, Stat, Stats, stat_of
 from compiler.pipeline.report import CompileReport, Status, TenantResult
 from compiler.pipeline.workspace import TenantBuild, Workspace
 from compiler.rendering import RenderOptions
@@ -99,44 +101,57 @@ def compile_workspace(
     # A long-lived caller (the API's compile worker) passes the Workspace it loaded for
     # `settings` while presets/ is unchanged: loading one costs ~80 ms a batch.
     workspace = Workspace(settings) if workspace is None else workspace
-    output_dir = settings.output_dir
-    # A compile of named tenants (the API's writes) reads their index lines and spec files only,
-    # so its cost does not grow with the workspace; a full compile reads everything.
-    lines = None if tenant_ids is None else _index_lines(output_dir)
-    if lines is not None:
-        selected = _select({}, tenant_ids)
-        head = lines.head_values()
-        specs = _named_specs(settings.tenants_dir, selected)
-        old_entries: dict[str, Any] = {
-            t: entry for t in selected if (entry := lines.entry(t)) is not None
-        }
-    else:
-        head = read_index(output_dir)
-        old_entries = dict(head["tenants"])
-        specs = {p.stem: p for p in spec_files(settings.tenants_dir)}
-        selected = _select(specs, tenant_ids)
-    results: list[TenantResult] = []
-    manifests: dict[str, str] = {}
-    entries = dict(old_entries)
     gc_was_enabled = gc.isenabled()
     # Bulk phase: the collector's full scans of a growing heap cost more than they save.
     gc.disable()
     try:
+        output_dir = settings.output_dir
+        # A compile of named tenants (the API's writes) reads their index lines and spec files
+        # only, so its cost does not grow with the workspace; a full compile reads everything.
+        lines = None if tenant_ids is None else _index_lines(output_dir)
+        # A full compile proves unchanged tenants by their files' stat where an earlier one left
+        # proofs (proofs.py), and writes index.json by editing the changed lines only.
+        proofs = None
+        if lines is not None:
+            selected = _select({}, tenant_ids)
+            head = lines.head_values()
+            specs = _named_specs(settings.tenants_dir, selected)
+            old_entries: dict[str, Any] = {
+                t: entry for t in selected if (entry := lines.entry(t)) is not None
+            }
+        else:
+            head, lines = _read_index(output_dir)
+            old_entries = dict(head["tenants"])
+            specs = {p.stem: p for p in spec_files(settings.tenants_dir)}
+            selected = _select(specs, tenant_ids)
+            if tenant_ids is None and not check:
+                proofs = Proofs.load(settings.cache_dir, workspace.salt)
+        spec_stats: dict[str, Stat] = {}
+        results: list[TenantResult] = []
+        manifests: dict[str, str] = {}
+        entries = dict(old_entries)
         pending: list[str] = []
         for tenant_id in selected:
+            path = specs.get(tenant_id)
+            # Statted before it is read, so a later edit cannot hide behind this stat.
+            seen = None if proofs is None or path is None else stat_of(str(path))
             fresh = (
                 None
                 if check or force
                 else _unchanged(
                     workspace,
                     tenant_id,
-                    specs.get(tenant_id),
+                    path,
                     old_entries.get(tenant_id),
                     output_dir,
+                    proofs,
+                    seen,
                 )
             )
             if fresh is None:
                 pending.append(tenant_id)
+                if seen is not None:
+                    spec_stats[tenant_id] = seen
             else:
                 results.append(fresh)
 
@@ -180,6 +195,9 @@ def compile_workspace(
         else:
             index = {**new_head, "tenants": dict(sorted(entries.items()))}
         write_outputs(output_dir, manifests, removed, index)
+    if proofs is not None:
+        _prove_written(proofs, spec_stats, manifests, entries, output_dir)
+        proofs.save(settings.cache_dir)
     results.sort(key=lambda r: r.tenant_id)
     return CompileReport(results, time.perf_counter() - started)
 
@@ -189,6 +207,34 @@ def _index_outdated(index: dict[str, Any], settings: Settings) -> bool:
         index.get("compiler_version") != __version__
         or index.get("kubernetes_version") != settings.kubernetes_version
     )
+
+
+def _read_index(output_dir: Path) -> tuple[dict[str, Any], IndexLines | None]:
+    """index.json parsed whole, and as lines when it is in index_text's layout."""
+    text = read_index_text(output_dir)
+    index = index_from_text(text)
+    return index, None if text is None or not index["tenants"] else IndexLines.parse(text)
+
+
+def _prove_written(
+    proofs: Proofs,
+    spec_stats: dict[str, Stat],
+    manifests: dict[str, str],
+    entries: dict[str, Any],
+    output_dir: Path,
+) -> None:
+    """Proofs for the tenants this compile wrote: their spec's stat from before it was read,
+    the written files' stat now, and the hashes their index entries carry."""
+    for tenant_id in manifests:
+        seen = spec_stats.get(tenant_id)
+        folder = os.path.join(output_dir, tenant_id)  # noqa: PTH118
+        manifest = stat_of(os.path.join(folder, MANIFEST_FILE))  # noqa: PTH118
+        kustomization = stat_of(os.path.join(folder, KUSTOMIZATION_FILE))  # noqa: PTH118
+        if seen is None or manifest is None or kustomization is None:
+            continue
+        entry = entries[tenant_id]
+        hashes = (entry["input_hash"], entry["manifest_sha256"])
+        proofs.record(tenant_id, (seen, manifest, kustomization), hashes)
 
 
 def _index_lines(output_dir: Path) -> IndexLines | None:
@@ -228,32 +274,50 @@ def _unchanged(
     path: Path | None,
     old: dict[str, Any] | None,
     output_dir: Path,
+    proofs: Proofs | None = None,
+    seen: Stat | None = None,
 ) -> TenantResult | None:
     """The tenant's result when its inputs hash as in the index and its output is intact.
 
     The hot loop of an incremental compile (once per tenant): plain string paths and one read
-    per file, because pathlib's object churn shows at 1,000 tenants.
+    per file, because pathlib's object churn shows at 1,000 tenants. With `proofs` (and `seen`,
+    the spec's stat), files that stat as an earlier compile proved them are not read at all.
     """
     if path is None or old is None:
         return None
     # os.path and open(): see the docstring (ruff's pathlib rules are off here on purpose).
     folder = os.path.join(output_dir, tenant_id)  # noqa: PTH118
+    manifest_path = os.path.join(folder, MANIFEST_FILE)  # noqa: PTH118
+    kustomization_path = os.path.join(folder, KUSTOMIZATION_FILE)  # noqa: PTH118
+    input_hash, manifest_sha = old.get("input_hash"), old.get("manifest_sha256")
+    stats: Stats | None = None
+    if proofs is not None and seen is not None:
+        manifest_stat, kustomization_stat = stat_of(manifest_path), stat_of(kustomization_path)
+        if manifest_stat is None or kustomization_stat is None:
+            return None
+        stats = (seen, manifest_stat, kustomization_stat)
+        proved = proofs.hashes(tenant_id, stats)
+        if proved is not None and proved == (input_hash, manifest_sha):
+            proofs.record(tenant_id, stats, proved)
+            return TenantResult(tenant_id, "unchanged", str(path), entry=old)
     try:
         with open(path, "rb") as handle:  # noqa: PTH123
             spec = handle.read(MAX_SPEC_BYTES + 1)
-        with open(os.path.join(folder, MANIFEST_FILE), "rb") as handle:  # noqa: PTH118,PTH123
+        with open(manifest_path, "rb") as handle:  # noqa: PTH123
             manifest = handle.read()
-        with open(os.path.join(folder, KUSTOMIZATION_FILE), "rb") as handle:  # noqa: PTH118,PTH123
+        with open(kustomization_path, "rb") as handle:  # noqa: PTH123
             kustomization = handle.read()
     except OSError:
         return None  # missing output is rebuilt; an unreadable spec is reported by the build
-    if len(spec) > MAX_SPEC_BYTES or old.get("input_hash") != workspace.input_hash_bytes(spec):
+    if len(spec) > MAX_SPEC_BYTES or input_hash != workspace.input_hash_bytes(spec):
         return None
     # A hand-edited output file is repaired by the next compile, not trusted because of the index.
-    if hashlib.sha256(manifest).hexdigest() != old.get("manifest_sha256"):
+    if hashlib.sha256(manifest).hexdigest() != manifest_sha:
         return None
     if kustomization != _KUSTOMIZATION_BYTES:
         return None
+    if proofs is not None and stats is not None:
+        proofs.record(tenant_id, stats, (input_hash, manifest_sha))
     return TenantResult(tenant_id, "unchanged", str(path), entry=old)
 
 

@@ -94,6 +94,11 @@ class Workspace:
             + (alerts.read_bytes() if alerts.is_file() else b"")
         ).digest()
 
+    @property
+    def salt(self) -> str:
+        """What every input hash is salted with (compiler, presets, Kubernetes version, zones)."""
+        return self._salt.hex()
+
     def input_hash(self, spec_text: str) -> str:
         return self.input_hash_bytes(spec_text.encode())
 
