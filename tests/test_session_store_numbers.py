@@ -14,7 +14,8 @@ from compiler.errors import SlaUnachievable
 from compiler.pipeline import Workspace
 from compiler.settings import Settings
 from compiler.sizing import calculate
-from compiler.sizing.redis import store_availability, store_replicas
+from compiler.sizing.choose import demand_of
+from compiler.sizing.redis import planned_with_store, store_availability, store_replicas
 from compiler.spec.loader import spec_from_mapping
 from compiler.spec.models import CalculateRequest
 
@@ -140,3 +141,29 @@ def test_the_calculation_answer_shows_the_store_and_the_paths_it_is_in_series_on
         "availability": 0.99994,
         "paths": ["callbot-turn", "chat-message"],
     }
+
+
+def test_the_remembered_plans_are_per_demand() -> None:
+    """Two demands on one catalogue, asked in turn through the cache: each gets its own plan
+    (5 chatbots at 99 % keep one data pod, 99.5 % needs two, as worked out above)."""
+    catalogue = load_catalogue(ROOT / "presets")
+    low, high = (
+        demand_of(
+            spec_from_mapping(
+                {
+                    "tenant_id": "cache-test",
+                    "name": "cache",
+                    "service_requirements": {"chatbot": 5},
+                    "sla_target": {"availability": a, "response_time": "500ms"},
+                }
+            )
+        )
+        for a in ("99%", "99.5%")
+    )
+    for _ in range(2):
+        (_, low_store), (_, high_store) = (
+            planned_with_store(low, catalogue),
+            planned_with_store(high, catalogue),
+        )
+        assert low_store is not None and high_store is not None
+        assert (low_store.replicas, high_store.replicas) == (1, 2)
