@@ -120,7 +120,14 @@ PACKAGES: dict[str, Package] = {
     ),
     "sizing-redis": Package(
         sources=("compiler/sizing/redis.py",),
-        tests=("tests/test_tenant_redis.py", "tests/test_sizing_memo.py"),
+        # test_session_store.py: the store's availability in series on the paths, its data pods
+        # and sentinels per target; test_session_store_numbers.py: the same figures by hand
+        tests=(
+            "tests/test_tenant_redis.py",
+            "tests/test_sizing_memo.py",
+            "tests/test_session_store.py",
+            "tests/test_session_store_numbers.py",
+        ),
     ),
 }
 

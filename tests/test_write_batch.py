@@ -23,7 +23,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.errors import Conflict, OrchestratorError, PreconditionFailed, TenantNotFound
+from compiler.errors import (
+    Conflict,
+    OrchestratorError,
+    PreconditionFailed,
+    SlaUnachievable,
+    TenantNotFound,
+)
 from compiler.journal import JournalChange, JournalEntry
 from compiler.journal.wal import Phase
 from compiler.pipeline import CompileReport, compile_workspace
@@ -33,8 +39,15 @@ from compiler.service.read_model import etag_of
 from compiler.service.recovery import _clear_leftovers as clear_leftovers
 from compiler.service.recovery import recover
 from compiler.service.state import Workspace
-from compiler.service.tenant_writes import Prepared, WriteIntent
-from compiler.service.write_batch import RETRY, Answer, WriteOutcome, run_batch, written_paths
+from compiler.service.tenant_writes import Prepared, PreparedChange, WriteIntent
+from compiler.service.write_batch import (
+    RETRY,
+    Answer,
+    WriteOutcome,
+    apply_changes,
+    run_batch,
+    written_paths,
+)
 from compiler.settings import Settings
 from compiler.spec.edit import apply_update
 
@@ -287,6 +300,50 @@ def test_a_poisonous_write_fails_alone_when_the_batch_is_retried_one_by_one(
     assert spec(ws, LITE) == lite_before and index(ws)[LITE] == index_before
     assert git(ws.settings.root, "status", "--porcelain") == ""
     assert ws.writer.journal.pending() is None
+
+
+def test_a_write_whose_compile_fails_fails_alone_with_the_compile_error_as_its_class(
+    ws: Workspace,
+) -> None:
+    """A spec the compile refuses (here 99.999 % on a chat path: the tenant's Redis gives at
+    most 99.9965 % with 4 data pods, tests/test_session_store_numbers.py) reaches apply_changes
+    behind a change that compiles. The refused write answers SlaUnachievable (the report's code
+    SLA_UNACHIEVABLE) with the compile's message, its field, and its errors naming the spec file
+    alone (line 8: the availability line of tenants/shop-chat-lite.yaml); its spec is put back,
+    and the other write is committed alone."""
+    lite_before, other_before = spec(ws, LITE), spec(ws, OTHER)
+    weak = lite_before.decode("utf-8").replace('availability: "99.5%"', 'availability: "99.999%"')
+    renamed = other_before.decode("utf-8").replace("name: 내 AI 서비스", "name: 새 이름", 1)
+    changes = [
+        PreparedChange(
+            WriteIntent("update", OTHER, {}, request_id="r-other"), other_before, renamed
+        ),
+        PreparedChange(WriteIntent("update", LITE, {}, request_id="r-lite"), lite_before, weak),
+    ]
+    applied, refused = apply_changes(ws, ws.writer.journal, changes)
+    message = (
+        "path chat-message keeps its session state in the tenant's Redis, whose availability "
+        "99.9965% (4 data pods, failovers counted; presets/redis.yaml) cannot carry the "
+        "99.999% availability target: lower sla_target.availability, or set redis_url to an "
+        "external Redis that can"
+    )
+    assert type(refused) is SlaUnachievable
+    assert refused.message == message
+    assert refused.details == {
+        "errors": [
+            {
+                "file": "shop-chat-lite.yaml",
+                "line": 8,
+                "field": "sla_target.availability",
+                "message": message,
+                "code": "SLA_UNACHIEVABLE",
+            }
+        ],
+        "field": "sla_target.availability",
+    }
+    assert isinstance(applied, WriteOutcome) and applied.tenant_id == OTHER
+    assert spec(ws, LITE) == lite_before and spec(ws, OTHER) == renamed.encode("utf-8")
+    assert head_message(ws.settings.root).splitlines()[0] == f"update tenant {OTHER}"
 
 
 def test_a_lone_write_whose_batch_fails_raises_after_rolling_everything_back(
