@@ -259,8 +259,10 @@ def test_an_octal_beside_its_decimal_twin_goes_to_pyyaml() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["a: [1\n", "a: 1\na: 2\n", "- x\n", "a: " + "[" * 300 + "]" * 300 + "\n"],
-    ids=["syntax", "duplicate", "list", "deep"],
+    "text",
+    ["a: [1\n", "a: 1\na: 2\n", "- x\n", "a: " + "[" * 300 + "]" * 300 + "\n",
+     "a:\n" + "- " * 110 + "x\n"],  # 111 levels by indentation alone, after a shallow document
+    ids=["syntax", "duplicate", "list", "deep", "deep-block"],
 )  # fmt: skip
 def test_anything_wrong_leaves_the_whole_stream_to_pyyaml(text: str) -> None:
     assert fast_documents("kind: A\n---\n" + text, MAX_DEPTH, Counting()) is None

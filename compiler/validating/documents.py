@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 import yaml
 
-from compiler.spec.loader import node_line
 from compiler.validating.fast_documents import fast_documents
 from compiler.validating.field_lines import block_line
 from compiler.validating.findings import Finding
@@ -197,6 +196,10 @@ def finding_lines(
         else:
             lines[-1] = line + start - 1
     if unsure:
+        # Here only: spec.loader builds the tenant spec's pydantic models on import (~0.2 s of
+        # every `ecp validate` start-up), and most reports need no document composed.
+        from compiler.spec.loader import node_line
+
         nodes = _compose_documents(text, starts, {doc for doc, _ in unsure.values()})
         for position, (doc_index, loc) in unsure.items():
             found = nodes.get(doc_index)

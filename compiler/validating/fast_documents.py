@@ -115,6 +115,9 @@ def fast_documents(text: str, max_depth: int, read_alone: ReadAlone) -> Placed |
     separators = _separators(text)
     starts = [0, *(m.end() for m in separators)]
     flagged = _chunks_holding(text, risky, starts) if risky else {}
+    # Each document's text is a piece of the stream's, so the stream's bound holds for each: one
+    # scan of the stream usually spares every document its own.
+    depth_limit = max_depth if _nesting_bound(text) > max_depth else None
     out: Placed = []
     start, line = 0, 1
     for index, match in enumerate([*separators, None]):
@@ -135,7 +138,7 @@ def fast_documents(text: str, max_depth: int, read_alone: ReadAlone) -> Placed |
                 out.extend((content, line + at - 1) for content, at in placed)
             else:
                 try:
-                    content = _parse(chunk, max_depth)
+                    content = _parse(chunk, depth_limit)
                 except _NotVouched:
                     return None
                 if content is not None:
@@ -368,9 +371,9 @@ def _empty_key(text: str) -> bool:
     return False
 
 
-def _parse(chunk: str, max_depth: int) -> dict[str, Any] | None:
+def _parse(chunk: str, max_depth: int | None) -> dict[str, Any] | None:
     """The document as yaml-rs reads it, None when empty; _NotVouched on a parse error, a
-    document that is not a mapping, or nesting beyond max_depth."""
+    document that is not a mapping, or nesting beyond max_depth (None: known to be within it)."""
     try:
         content = yaml_rs.loads(chunk, parse_datetime=False)
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
@@ -379,7 +382,7 @@ def _parse(chunk: str, max_depth: int) -> dict[str, Any] | None:
         return None
     if not isinstance(content, dict):
         raise _NotVouched
-    if _nesting_bound(chunk) > max_depth and _depth(content) > max_depth:
+    if max_depth is not None and _nesting_bound(chunk) > max_depth and _depth(content) > max_depth:
         raise _NotVouched
     if "{" in chunk and _FLOW_ENTRY_COLLECTION.search(chunk) and _collection_key(content):
         raise _NotVouched  # PyYAML refuses an unhashable key ("{{}: x}"); yaml-rs freezes it
