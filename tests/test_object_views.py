@@ -12,6 +12,7 @@ import yaml
 
 from compiler.service import object_views as module
 from compiler.service.object_views import ObjectView, object_views
+from compiler.validating.fast_documents import fast_documents
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFESTS = sorted(
@@ -51,18 +52,28 @@ def test_every_shipped_manifest_gives_the_views_of_a_whole_parse(path: Path) -> 
 
 
 def test_only_workload_documents_are_parsed_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole parses go to yaml-rs (fast_documents) or PyYAML, and only for the workloads; the
+    shipped manifest's plain Deployments are vouched for, so at least one skips PyYAML."""
     text = MANIFESTS[0].read_text("utf-8")
-    parsed: list[Any] = []
-    real = yaml.load
+    by_pyyaml: list[Any] = []
+    by_yaml_rs: list[Any] = []
+    real_load, real_fast = yaml.load, fast_documents
 
     def recording(stream: str, Loader: Any) -> Any:
-        doc = real(stream, Loader=Loader)
-        parsed.append(doc)
+        doc = real_load(stream, Loader=Loader)
+        by_pyyaml.append(doc)
         return doc
 
+    def recording_fast(chunk: str, max_depth: int, read_alone: Any) -> Any:
+        placed = real_fast(chunk, max_depth, read_alone)
+        by_yaml_rs.extend(content for content, _ in placed or [])
+        return placed
+
     monkeypatch.setattr(yaml, "load", recording)
+    monkeypatch.setattr(module, "fast_documents", recording_fast)
     views = object_views(text)
-    assert parsed and all(d["kind"] in ("Deployment", "StatefulSet") for d in parsed)
+    parsed = by_pyyaml + by_yaml_rs
+    assert by_yaml_rs and all(d["kind"] in ("Deployment", "StatefulSet") for d in parsed)
     workloads = [v for v in views if v.kind in ("Deployment", "StatefulSet")]
     assert len(parsed) == len(workloads) < len(views)
 
