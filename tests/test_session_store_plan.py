@@ -238,3 +238,67 @@ def test_without_a_store_preset_the_alternative_is_the_services_alone() -> None:
     assert alt is not None
     assert alt.totals == Totals(cpu_millicores=7000, memory_mib=8192, gpu=1, storage_gb=47.0)
     assert (alt.cost.cpu, alt.cost.memory, alt.cost.storage) == (161.53, 24.74, 1.88)
+
+
+@pytest.mark.parametrize(
+    ("availability", "beside", "available"),
+    [
+        # one data pod: micro less 100m, 256Mi, 1.074 GB
+        ("99%", "1 data pods", {"cpu": "3900m", "memory": "7936Mi", "storage": "98.926GB"}),
+        # two and 3 sentinels: less 350m, 704Mi, 2.147 GB
+        (
+            "99.5%",
+            "2 data pods and 3 sentinels",
+            {"cpu": "3650m", "memory": "7488Mi", "storage": "97.853GB"},
+        ),
+    ],
+)
+def test_services_that_do_not_fit_beside_the_store_are_refused_naming_the_store(
+    availability: str, beside: str, available: dict[str, str]
+) -> None:
+    """1 chatbot and 20 qa in micro: the reviews alone keep 20 x 5 GB = 100 GB, the whole of
+    micro's storage before the store's volumes; the refusal names the store the tier holds
+    besides, and the envelope it offered the services."""
+    with pytest.raises(InsufficientResources) as caught:
+        _planned({"chatbot": 1, "qa": 20}, availability, _catalogue(), preset="micro")
+    assert caught.value.message.startswith("preset micro cannot hold the plan: ")
+    assert caught.value.message.endswith(f" (beside the tenant's Redis: {beside})")
+    assert caught.value.details["available"] == {**available, "gpu": 0}
+    assert caught.value.details["field"] == "preset"
+
+
+def test_a_tenant_without_a_session_path_keeps_one_data_pod_below_the_ha_threshold() -> None:
+    """stt alone at 99.5 %: no path keeps session state, so nothing asks the store for a share
+    of a path (with a one-stage path it would be 0.995^(1/2) = 0.9975 > 0.995: two pods); below
+    99.9 % one data pod without sentinels: medium less 200m."""
+    planned = _planned({"stt": 5}, "99.5%", _catalogue())
+    assert planned.store is not None
+    assert (planned.store.replicas, planned.store.sentinels) == (1, 0)
+    assert planned.beside.tiers["medium"].cpu_millicores == 24000 - 200
+
+
+def test_a_store_larger_than_its_tier_leaves_the_services_nothing() -> None:
+    """micro's data pod made 5000m, 9Gi and a 200Gi volume (more than micro's 4000m, 8Gi,
+    100 GB): what micro holds beside it is 0 of each, not negative nor a token 1."""
+    catalogue = _catalogue()
+    redis = catalogue.redis
+    assert redis is not None
+    huge = redis.sizes["micro"].model_copy(
+        update={"cpu_request": "5000m", "memory": "9Gi", "storage": "200Gi"}
+    )
+    big = catalogue.model_copy(
+        update={"redis": redis.model_copy(update={"sizes": {**redis.sizes, "micro": huge}})}
+    )
+    planned = _planned({"chatbot": 1}, "99%", big)
+    assert _envelope(planned.beside)["micro"] == (0, 0, 0, 0.0)
+    assert planned.plan.tier == "small"
+
+
+def test_gpu_and_storage_spares_are_the_differences_of_the_two_plans() -> None:
+    """A plan of two L4 STT pods (2 GPUs) against itself spares no GPU; 5 chatbots at 99.5 %
+    (2 pods, 0.5 GB) against 1 chatbot at 99 % (1 pod, 0.1 GB) spare a pod and 0.4 GB."""
+    gpu = _planned({"stt": 5}, "99.5%", _catalogue()).plan.services
+    assert _spares(gpu, gpu) == Totals(0, 0, 0, 0.0)
+    grown = _planned({"chatbot": 5}, "99.5%", _catalogue()).plan.services
+    chosen = _planned({"chatbot": 1}, "99%", _catalogue()).plan.services
+    assert _spares(grown, chosen) == Totals(500, 1024, 0, 0.4)
