@@ -121,12 +121,14 @@ PACKAGES: dict[str, Package] = {
     "sizing-redis": Package(
         sources=("compiler/sizing/redis.py",),
         # test_session_store.py: the store's availability in series on the paths, its data pods
-        # and sentinels per target; test_session_store_numbers.py: the same figures by hand
+        # and sentinels per target; test_session_store_numbers.py: the same figures by hand;
+        # test_session_store_plan.py: the store in the envelope, totals, cost and alternative
         tests=(
             "tests/test_tenant_redis.py",
             "tests/test_sizing_memo.py",
             "tests/test_session_store.py",
             "tests/test_session_store_numbers.py",
+            "tests/test_session_store_plan.py",
         ),
     ),
 }
