@@ -18,7 +18,6 @@ from typing import Any
 from compiler import __version__
 from compiler.errors import Location, OrchestratorError
 from compiler.output import (
-    INDEX_FILE,
     KUSTOMIZATION,
     KUSTOMIZATION_FILE,
     MANIFEST_FILE,
@@ -238,11 +237,8 @@ def _prove_written(
 
 
 def _index_lines(output_dir: Path) -> IndexLines | None:
-    try:
-        text = (output_dir / INDEX_FILE).read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return None
-    return IndexLines.parse(text)
+    text = read_index_text(output_dir)
+    return None if text is None else IndexLines.parse(text)
 
 
 def _named_specs(tenants_dir: Path, tenant_ids: list[str]) -> dict[str, Path]:

@@ -31,8 +31,8 @@ from compiler.sizing.queueing import pods_under_cap
 from compiler.spec.models import SERVICES
 
 # per service: its arrival rate (all paths summed), the channels whose paths reach it, and the
-# stages of the longest path through it
-_PathSums = tuple[dict[str, float], dict[str, float], dict[str, int]]
+# stages of the longest path through it (shared by the tenants with the same channels: read only)
+_PathSums = tuple[Mapping[str, float], Mapping[str, float], Mapping[str, int]]
 
 
 def _path_sums(paths: Sequence[TenantPath], requested: Mapping[str, int]) -> _PathSums:
